@@ -1,0 +1,98 @@
+/* main.c: `hicache <command> [options]`: dispatch through the command table. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "provenance.h"
+
+static const hc_command *const commands[] = {
+    &hc_cmd_synth,
+    &hc_cmd_info,
+    &hc_cmd_version,
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+int cli_error(const char *cmd, hc_status s)
+{
+    const char *msg = hc_errmsg();
+    fprintf(stderr, "hicache %s: %s\n", cmd, msg[0] ? msg : hc_strstatus(s));
+    return 1;
+}
+
+hc_status cli_int(const char *opt, const char *val, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(val, &end, 10);
+    if (errno || end == val || *end)
+        return hc_fail(HC_EINVAL, "%s: '%s' is not an integer", opt, val);
+    if (v < lo || v > hi) return hc_fail(HC_EINVAL, "%s: %ld out of range [%ld, %ld]", opt, v, lo, hi);
+    *out = v;
+    return HC_OK;
+}
+
+hc_status cli_double(const char *opt, const char *val, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(val, &end);
+    if (errno || end == val || *end || !isfinite(v))
+        return hc_fail(HC_EINVAL, "%s: '%s' is not a number", opt, val);
+    if (v < lo || v > hi) return hc_fail(HC_EINVAL, "%s: %g out of range [%g, %g]", opt, v, lo, hi);
+    *out = v;
+    return HC_OK;
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) break;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return 1;
+    }
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: hicache <command> [options]\n\n"
+               "Feature-forecasting (feature caching) harness for diffusion transformers.\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
+    fprintf(f, "\n`hicache <command> --help` describes each command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    hc_init();
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        if (argc > 2)
+            for (size_t i = 0; i < N_COMMANDS; i++)
+                if (strcmp(argv[2], commands[i]->name) == 0) {
+                    fputs(commands[i]->usage, stdout);
+                    return 0;
+                }
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) return hc_cmd_version.run(argc - 1, argv + 1);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(argv[1], commands[i]->name) == 0) {
+            if (cli_wants_help(argc - 1, argv + 1)) {
+                fputs(commands[i]->usage, stdout);
+                return 0;
+            }
+            return commands[i]->run(argc - 1, argv + 1);
+        }
+    fprintf(stderr, "hicache: unknown command '%s' (valid:", argv[1]);
+    for (size_t i = 0; i < N_COMMANDS; i++) fprintf(stderr, " %s", commands[i]->name);
+    fprintf(stderr, ")\n");
+    return 2;
+}

@@ -1,0 +1,894 @@
+/* traj.c: HDF5 trajectory store (schema v1): validating reader, streaming
+ * writer.  All HDF5 failures are turned into hc_status with a message that
+ * names the file, the object and what was expected; HDF5's own error stack
+ * printing is switched off once by hc_init(). */
+#include "traj.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+#include <hdf5_hl.h>
+
+/* ======================================================================== */
+/* Shared helpers                                                           */
+/* ======================================================================== */
+
+const char *hc_dtype_name(hc_dtype d) { return d == HC_F16 ? "float16" : "float32"; }
+
+static void close_id(hid_t *id, herr_t (*fn)(hid_t))
+{
+    if (*id >= 0) fn(*id);
+    *id = H5I_INVALID_HID;
+}
+
+/* Read a string attribute (fixed or variable length) into buf.
+ * *present = 0 when absent.  HC_EFORMAT when present but not a string. */
+static hc_status attr_string(const char *file, hid_t obj, const char *objname, const char *name,
+                             char *buf, size_t n, int *present)
+{
+    *present = 0;
+    buf[0] = '\0';
+    if (H5Aexists(obj, name) <= 0) return HC_OK;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t ft = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
+    hid_t sp = a >= 0 ? H5Aget_space(a) : H5I_INVALID_HID;
+    hc_status st = HC_OK;
+    if (ft < 0 || sp < 0 || H5Tget_class(ft) != H5T_STRING || H5Sget_simple_extent_npoints(sp) != 1) {
+        st = hc_fail(HC_EFORMAT, "%s: attribute '%s' of %s: expected a string", file, name, objname);
+        goto done;
+    }
+    if (H5Tis_variable_str(ft) > 0) {
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, H5T_VARIABLE);
+        H5Tset_cset(mt, H5Tget_cset(ft));
+        char *s = NULL;
+        if (H5Aread(a, mt, &s) < 0 || !s) {
+            st = hc_fail(HC_EFORMAT, "%s: cannot read attribute '%s' of %s", file, name, objname);
+        } else {
+            snprintf(buf, n, "%s", s);
+            H5free_memory(s);
+        }
+        H5Tclose(mt);
+    } else {
+        size_t sz = H5Tget_size(ft);
+        char *tmp = calloc(sz + 1, 1);
+        if (!tmp) { st = hc_fail(HC_ENOMEM, "out of memory"); goto done; }
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, sz);
+        H5Tset_strpad(mt, H5T_STR_NULLPAD);
+        if (H5Aread(a, mt, tmp) < 0)
+            st = hc_fail(HC_EFORMAT, "%s: cannot read attribute '%s' of %s", file, name, objname);
+        else
+            snprintf(buf, n, "%s", tmp);
+        H5Tclose(mt);
+        free(tmp);
+    }
+    if (st == HC_OK) *present = 1;
+done:
+    close_id(&ft, H5Tclose);
+    close_id(&sp, H5Sclose);
+    close_id(&a, H5Aclose);
+    return st;
+}
+
+/* Read a scalar numeric attribute as double (want_int: must be an integer
+ * type).  *present = 0 when absent. */
+static hc_status attr_number(const char *file, hid_t obj, const char *objname, const char *name,
+                             int want_int, double *v, int *present)
+{
+    *present = 0;
+    if (H5Aexists(obj, name) <= 0) return HC_OK;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t ft = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
+    hid_t sp = a >= 0 ? H5Aget_space(a) : H5I_INVALID_HID;
+    hc_status st = HC_OK;
+    H5T_class_t cls = ft >= 0 ? H5Tget_class(ft) : H5T_NO_CLASS;
+    int ok = ft >= 0 && sp >= 0 && H5Sget_simple_extent_npoints(sp) == 1 &&
+             (cls == H5T_INTEGER || (!want_int && cls == H5T_FLOAT));
+    if (!ok) {
+        st = hc_fail(HC_EFORMAT, "%s: attribute '%s' of %s: expected a scalar %s", file, name,
+                     objname, want_int ? "integer" : "number");
+    } else if (cls == H5T_INTEGER) {
+        long long x = 0;
+        if (H5Aread(a, H5T_NATIVE_LLONG, &x) < 0)
+            st = hc_fail(HC_EFORMAT, "%s: cannot read attribute '%s' of %s", file, name, objname);
+        *v = (double)x;
+    } else if (H5Aread(a, H5T_NATIVE_DOUBLE, v) < 0) {
+        st = hc_fail(HC_EFORMAT, "%s: cannot read attribute '%s' of %s", file, name, objname);
+    }
+    if (st == HC_OK) *present = 1;
+    close_id(&ft, H5Tclose);
+    close_id(&sp, H5Sclose);
+    close_id(&a, H5Aclose);
+    return st;
+}
+
+/* ======================================================================== */
+/* Reader                                                                   */
+/* ======================================================================== */
+
+typedef struct ent {
+    hc_traj_entry e;
+    hid_t dset;
+    hid_t fspace;
+    hid_t mspace;
+} ent;
+
+struct hc_traj {
+    char path[1024];
+    hid_t file;
+    hc_traj_meta meta;
+    double *times;
+    ent *ents;
+    size_t n_ents, cap_ents, n_features;
+};
+
+const char *hc_traj_path(const hc_traj *t) { return t->path; }
+const hc_traj_meta *hc_traj_get_meta(const hc_traj *t) { return &t->meta; }
+const double *hc_traj_times(const hc_traj *t) { return t->times; }
+size_t hc_traj_num_entries(const hc_traj *t) { return t->n_ents; }
+size_t hc_traj_num_features(const hc_traj *t) { return t->n_features; }
+
+const hc_traj_entry *hc_traj_entry_at(const hc_traj *t, size_t index)
+{
+    HC_ASSERT(index < t->n_ents);
+    return &t->ents[index].e;
+}
+
+long hc_traj_find(const hc_traj *t, hc_entry_kind kind, const char *name)
+{
+    for (size_t i = 0; i < t->n_ents; i++)
+        if (t->ents[i].e.kind == kind && strcmp(t->ents[i].e.name, name) == 0) return (long)i;
+    return -1;
+}
+
+void hc_traj_close(hc_traj *t)
+{
+    if (!t) return;
+    for (size_t i = 0; i < t->n_ents; i++) {
+        close_id(&t->ents[i].mspace, H5Sclose);
+        close_id(&t->ents[i].fspace, H5Sclose);
+        close_id(&t->ents[i].dset, H5Dclose);
+    }
+    free(t->ents);
+    free(t->times);
+    close_id(&t->file, H5Fclose);
+    free(t);
+}
+
+static void describe_filters(hid_t dcpl, hc_traj_entry *e)
+{
+    e->filters[0] = '\0';
+    int nf = H5Pget_nfilters(dcpl);
+    for (int i = 0; i < nf; i++) {
+        unsigned flags, cd[8];
+        size_t ncd = 8;
+        char name[64] = "";
+        unsigned cfg;
+        H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, sizeof name, name, &cfg);
+        char one[48];
+        if (id == H5Z_FILTER_DEFLATE)
+            snprintf(one, sizeof one, "deflate(%u)", ncd > 0 ? cd[0] : 0u);
+        else if (id == H5Z_FILTER_SHUFFLE)
+            snprintf(one, sizeof one, "shuffle");
+        else if (id == H5Z_FILTER_FLETCHER32)
+            snprintf(one, sizeof one, "fletcher32");
+        else
+            snprintf(one, sizeof one, "filter%d", (int)id);
+        size_t len = strlen(e->filters);
+        snprintf(e->filters + len, sizeof e->filters - len, "%s%s", len ? "+" : "", one);
+    }
+    if (!e->filters[0]) snprintf(e->filters, sizeof e->filters, "none");
+}
+
+/* Open dataset `path`, check its type and rank/rows, fill entry e. */
+static hc_status open_entry(hc_traj *t, const char *path, int want_rank, int64_t want_rows,
+                            ent *out)
+{
+    hc_traj_entry *e = &out->e;
+    out->dset = out->fspace = out->mspace = H5I_INVALID_HID;
+    snprintf(e->path, sizeof e->path, "%s", path);
+    hid_t d = H5Dopen2(t->file, path, H5P_DEFAULT);
+    if (d < 0) return hc_fail(HC_EFORMAT, "%s: cannot open dataset %s", t->path, path);
+    out->dset = d;
+    hid_t ty = H5Dget_type(d);
+    H5T_class_t cls = H5Tget_class(ty);
+    size_t sz = H5Tget_size(ty);
+    H5Tclose(ty);
+    if (cls != H5T_FLOAT || (sz != 4 && sz != 2)) {
+        const char *what = cls == H5T_FLOAT ? (sz == 8 ? "float64" : "a float of unusual size")
+                          : cls == H5T_INTEGER ? "an integer type"
+                                               : "a non-numeric type";
+        return hc_fail(HC_EUNSUP, "%s: dataset %s has %s; expected float32 or float16", t->path,
+                       path, what);
+    }
+    e->dtype = sz == 4 ? HC_F32 : HC_F16;
+    out->fspace = H5Dget_space(d);
+    int rank = H5Sget_simple_extent_ndims(out->fspace);
+    if (rank < 1 || rank > HC_TRAJ_MAX_RANK || (want_rank > 0 && rank != want_rank))
+        return hc_fail(HC_EFORMAT, "%s: dataset %s has rank %d; expected %s%d (steps, tokens, channels)",
+                       t->path, path, rank, want_rank > 0 ? "" : "1..", want_rank > 0 ? want_rank : HC_TRAJ_MAX_RANK);
+    hsize_t dims[HC_TRAJ_MAX_RANK];
+    H5Sget_simple_extent_dims(out->fspace, dims, NULL);
+    e->rank = rank;
+    e->row_elems = 1;
+    for (int i = 0; i < rank; i++) {
+        e->dims[i] = (int64_t)dims[i];
+        if (i > 0) e->row_elems *= (size_t)dims[i];
+    }
+    if (want_rows >= 0 && e->dims[0] != want_rows)
+        return hc_fail(HC_EFORMAT, "%s: dataset %s has %lld rows; expected %lld (num_steps%s)",
+                       t->path, path, (long long)e->dims[0], (long long)want_rows,
+                       want_rows == t->meta.num_steps ? "" : " + 1");
+    if (e->row_elems == 0)
+        return hc_fail(HC_EFORMAT, "%s: dataset %s is empty", t->path, path);
+    hsize_t mdims[HC_TRAJ_MAX_RANK];
+    mdims[0] = 1;
+    for (int i = 1; i < rank; i++) mdims[i] = dims[i];
+    out->mspace = H5Screate_simple(rank, mdims, NULL);
+    e->stored_bytes = (uint64_t)H5Dget_storage_size(d);
+    hid_t dcpl = H5Dget_create_plist(d);
+    memset(e->chunk, 0, sizeof e->chunk);
+    if (H5Pget_layout(dcpl) == H5D_CHUNKED) {
+        hsize_t ch[HC_TRAJ_MAX_RANK];
+        H5Pget_chunk(dcpl, rank, ch);
+        for (int i = 0; i < rank; i++) e->chunk[i] = (int64_t)ch[i];
+    }
+    describe_filters(dcpl, e);
+    H5Pclose(dcpl);
+    /* stream: attribute if present, else inferred from the module name */
+    int present = 0;
+    HC_TRY(attr_string(t->path, d, path, "stream", e->stream, sizeof e->stream, &present));
+    if (!present && e->kind != HC_ENTRY_LATENT) {
+        const char *s = strncmp(e->module, "img", 3) == 0 ? "img"
+                        : strncmp(e->module, "txt", 3) == 0 ? "txt" : "joint";
+        snprintf(e->stream, sizeof e->stream, "%s", s);
+    }
+    return HC_OK;
+}
+
+static hc_status push_ent(hc_traj *t, ent **slot)
+{
+    if (t->n_ents == t->cap_ents) {
+        size_t nc = t->cap_ents ? 2 * t->cap_ents : 32;
+        ent *ne = realloc(t->ents, nc * sizeof *ne);
+        if (!ne) return hc_fail(HC_ENOMEM, "out of memory listing %s", t->path);
+        t->ents = ne;
+        t->cap_ents = nc;
+    }
+    *slot = &t->ents[t->n_ents++];
+    memset(*slot, 0, sizeof **slot);
+    (*slot)->dset = (*slot)->fspace = (*slot)->mspace = H5I_INVALID_HID;
+    return HC_OK;
+}
+
+/* Names of the links in group `path` (sorted by name); caller frees. */
+typedef struct namelist { char **v; size_t n, cap; } namelist;
+
+static herr_t collect_name(hid_t g, const char *name, const H5L_info_t *info, void *ud)
+{
+    (void)g;
+    (void)info;
+    namelist *l = ud;
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? 2 * l->cap : 16;
+        char **nv = realloc(l->v, nc * sizeof *nv);
+        if (!nv) return -1;
+        l->v = nv;
+        l->cap = nc;
+    }
+    l->v[l->n] = strdup(name);
+    if (!l->v[l->n]) return -1;
+    l->n++;
+    return 0;
+}
+
+static void namelist_free(namelist *l)
+{
+    for (size_t i = 0; i < l->n; i++) free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+static hc_status list_group(hc_traj *t, const char *path, namelist *out)
+{
+    memset(out, 0, sizeof *out);
+    hid_t g = H5Gopen2(t->file, path, H5P_DEFAULT);
+    if (g < 0) return hc_fail(HC_EFORMAT, "%s: %s is not a group", t->path, path);
+    hsize_t idx = 0;
+    herr_t r = H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_name, out);
+    H5Gclose(g);
+    if (r < 0) {
+        namelist_free(out);
+        return hc_fail(HC_EFORMAT, "%s: cannot list group %s", t->path, path);
+    }
+    return HC_OK;
+}
+
+/* H5I type of the object at path, or H5I_BADID. */
+static H5I_type_t object_type(hid_t file, const char *path)
+{
+    if (H5LTpath_valid(file, path, 1) <= 0) return H5I_BADID;
+    hid_t o = H5Oopen(file, path, H5P_DEFAULT);
+    if (o < 0) return H5I_BADID;
+    H5I_type_t ty = H5Iget_type(o);
+    H5Oclose(o);
+    return ty;
+}
+
+static int parse_layer(const char *s, int *layer)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < 0 || v > 1000000) return 0;
+    *layer = (int)v;
+    return 1;
+}
+
+/* Walk /features/<kind>/<layer>/<module> (depth 3) or /hidden/<kind>/<layer>
+ * (depth 2). */
+static hc_status scan_tree(hc_traj *t, hc_entry_kind kind)
+{
+    const char *root = kind == HC_ENTRY_FEATURE ? "/features" : "/hidden";
+    H5I_type_t rt = object_type(t->file, root);
+    if (rt == H5I_BADID) {
+        if (kind == HC_ENTRY_HIDDEN) return HC_OK; /* optional */
+        return hc_fail(HC_EFORMAT, "%s: missing group /features (expected /features/<block_kind>/<layer>/<module>)", t->path);
+    }
+    if (rt != H5I_GROUP) return hc_fail(HC_EFORMAT, "%s: %s is not a group", t->path, root);
+    namelist kinds;
+    HC_TRY(list_group(t, root, &kinds));
+    hc_status st = HC_OK;
+    for (size_t i = 0; i < kinds.n && st == HC_OK; i++) {
+        char p1[512];
+        snprintf(p1, sizeof p1, "%s/%s", root, kinds.v[i]);
+        if (strlen(kinds.v[i]) >= sizeof t->ents[0].e.block_kind || object_type(t->file, p1) != H5I_GROUP) {
+            st = hc_fail(HC_EFORMAT, "%s: %s: expected a group named after a block kind", t->path, p1);
+            break;
+        }
+        namelist layers;
+        if ((st = list_group(t, p1, &layers)) != HC_OK) break;
+        for (size_t j = 0; j < layers.n && st == HC_OK; j++) {
+            char p2[768];
+            int layer;
+            snprintf(p2, sizeof p2, "%s/%s", p1, layers.v[j]);
+            if (!parse_layer(layers.v[j], &layer)) {
+                st = hc_fail(HC_EFORMAT, "%s: %s: expected a layer index (a non-negative integer)", t->path, p2);
+                break;
+            }
+            if (kind == HC_ENTRY_HIDDEN) {
+                ent *e;
+                if ((st = push_ent(t, &e)) != HC_OK) break;
+                e->e.kind = kind;
+                snprintf(e->e.block_kind, sizeof e->e.block_kind, "%s", kinds.v[i]);
+                e->e.layer = layer;
+                snprintf(e->e.name, sizeof e->e.name, "%s/%d", kinds.v[i], layer);
+                st = open_entry(t, p2, 3, t->meta.num_steps, e);
+                continue;
+            }
+            if (object_type(t->file, p2) != H5I_GROUP) {
+                st = hc_fail(HC_EFORMAT, "%s: %s: expected a group of module datasets", t->path, p2);
+                break;
+            }
+            namelist mods;
+            if ((st = list_group(t, p2, &mods)) != HC_OK) break;
+            for (size_t k = 0; k < mods.n && st == HC_OK; k++) {
+                char p3[1024];
+                snprintf(p3, sizeof p3, "%s/%s", p2, mods.v[k]);
+                if (strlen(mods.v[k]) >= sizeof t->ents[0].e.module) {
+                    st = hc_fail(HC_EFORMAT, "%s: %s: module name too long", t->path, p3);
+                    break;
+                }
+                ent *e;
+                if ((st = push_ent(t, &e)) != HC_OK) break;
+                e->e.kind = kind;
+                snprintf(e->e.block_kind, sizeof e->e.block_kind, "%s", kinds.v[i]);
+                e->e.layer = layer;
+                snprintf(e->e.module, sizeof e->e.module, "%s", mods.v[k]);
+                snprintf(e->e.name, sizeof e->e.name, "%s/%d/%s", kinds.v[i], layer, mods.v[k]);
+                if (object_type(t->file, p3) != H5I_DATASET) {
+                    st = hc_fail(HC_EFORMAT, "%s: %s: expected a dataset [steps, tokens, channels]", t->path, p3);
+                    break;
+                }
+                st = open_entry(t, p3, 3, t->meta.num_steps, e);
+            }
+            namelist_free(&mods);
+        }
+        namelist_free(&layers);
+    }
+    namelist_free(&kinds);
+    return st;
+}
+
+static hc_status scan_latents(hc_traj *t)
+{
+    H5I_type_t rt = object_type(t->file, "/latents");
+    if (rt == H5I_BADID) return HC_OK;
+    if (rt != H5I_GROUP) return hc_fail(HC_EFORMAT, "%s: /latents is not a group", t->path);
+    namelist names;
+    HC_TRY(list_group(t, "/latents", &names));
+    hc_status st = HC_OK;
+    for (size_t i = 0; i < names.n && st == HC_OK; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "/latents/%s", names.v[i]);
+        if (object_type(t->file, p) != H5I_DATASET) continue; /* compatible extension */
+        ent *e;
+        if ((st = push_ent(t, &e)) != HC_OK) break;
+        e->e.kind = HC_ENTRY_LATENT;
+        e->e.layer = -1;
+        snprintf(e->e.name, sizeof e->e.name, "%s", names.v[i]);
+        int64_t rows = strcmp(names.v[i], "x") == 0 ? t->meta.num_steps + 1
+                       : strcmp(names.v[i], "out") == 0 ? t->meta.num_steps : -1;
+        st = open_entry(t, p, 0, rows, e);
+    }
+    namelist_free(&names);
+    return st;
+}
+
+static int ent_cmp(const void *a, const void *b)
+{
+    const hc_traj_entry *x = &((const ent *)a)->e, *y = &((const ent *)b)->e;
+    if (x->kind != y->kind) return (int)x->kind - (int)y->kind;
+    int c = strcmp(x->block_kind, y->block_kind);
+    if (c) return c;
+    if (x->layer != y->layer) return x->layer < y->layer ? -1 : 1;
+    c = strcmp(x->module, y->module);
+    return c ? c : strcmp(x->name, y->name);
+}
+
+static hc_status read_meta(hc_traj *t)
+{
+    hc_traj_meta *m = &t->meta;
+    const char *f = t->path;
+    hid_t r = t->file;
+    char schema[64];
+    int present;
+    double v;
+    HC_TRY(attr_string(f, r, "/", "schema", schema, sizeof schema, &present));
+    if (!present)
+        return hc_fail(HC_EFORMAT, "%s: not a hicache trajectory (root attribute 'schema' = \"%s\" missing)", f, HC_TRAJ_SCHEMA);
+    if (strcmp(schema, HC_TRAJ_SCHEMA) != 0)
+        return hc_fail(HC_EFORMAT, "%s: root attribute 'schema' is \"%s\"; expected \"%s\"", f, schema, HC_TRAJ_SCHEMA);
+    HC_TRY(attr_number(f, r, "/", "schema_version", 1, &v, &present));
+    if (!present) return hc_fail(HC_EFORMAT, "%s: root attribute 'schema_version' missing (expected 1)", f);
+    if (v != HC_TRAJ_SCHEMA_VERSION)
+        return hc_fail(HC_EUNSUP, "%s: schema_version %g is not supported (this build reads version %d)", f, v, HC_TRAJ_SCHEMA_VERSION);
+    HC_TRY(attr_string(f, r, "/", "model", m->model, sizeof m->model, &present));
+    if (!present) return hc_fail(HC_EFORMAT, "%s: root attribute 'model' (string) missing", f);
+    HC_TRY(attr_string(f, r, "/", "sampler", m->sampler, sizeof m->sampler, &present));
+    if (!present) return hc_fail(HC_EFORMAT, "%s: root attribute 'sampler' (string) missing", f);
+    HC_TRY(attr_number(f, r, "/", "num_steps", 1, &v, &present));
+    if (!present) return hc_fail(HC_EFORMAT, "%s: root attribute 'num_steps' (integer) missing", f);
+    if (v < 1 || v > 1e6) return hc_fail(HC_EFORMAT, "%s: num_steps = %g; expected a positive step count", f, v);
+    m->num_steps = (int)v;
+    HC_TRY(attr_number(f, r, "/", "seed", 1, &v, &m->has_seed));
+    m->seed = m->has_seed ? (int64_t)v : 0;
+    HC_TRY(attr_string(f, r, "/", "label", m->label, sizeof m->label, &present));
+    if (!present) HC_TRY(attr_string(f, r, "/", "prompt", m->label, sizeof m->label, &present));
+    HC_TRY(attr_number(f, r, "/", "guidance", 0, &m->guidance, &m->has_guidance));
+    HC_TRY(attr_number(f, r, "/", "complete", 1, &v, &present));
+    m->complete = present ? (v != 0) : -1;
+    if (m->complete == 0)
+        return hc_fail(HC_EFORMAT, "%s: incomplete trajectory (attribute 'complete' = 0: the writer did not finish)", f);
+    return HC_OK;
+}
+
+static hc_status read_times(hc_traj *t)
+{
+    if (object_type(t->file, "/steps/t") != H5I_DATASET)
+        return hc_fail(HC_EFORMAT, "%s: missing dataset /steps/t (float64 [%d], the sampler time per step)", t->path, t->meta.num_steps);
+    hid_t d = H5Dopen2(t->file, "/steps/t", H5P_DEFAULT);
+    hid_t sp = H5Dget_space(d);
+    hid_t ty = H5Dget_type(d);
+    hc_status st = HC_OK;
+    hsize_t n = 0;
+    int rank = H5Sget_simple_extent_ndims(sp);
+    if (rank == 1) H5Sget_simple_extent_dims(sp, &n, NULL);
+    if (H5Tget_class(ty) != H5T_FLOAT)
+        st = hc_fail(HC_EUNSUP, "%s: /steps/t is not a float dataset; expected float64 [%d]", t->path, t->meta.num_steps);
+    else if (rank != 1 || (int64_t)n != t->meta.num_steps)
+        st = hc_fail(HC_EFORMAT, "%s: /steps/t has shape %s%llu; expected [%d] (num_steps)", t->path,
+                     rank == 1 ? "" : "rank != 1, ", (unsigned long long)n, t->meta.num_steps);
+    else if (!(t->times = malloc((size_t)n * sizeof *t->times)))
+        st = hc_fail(HC_ENOMEM, "out of memory");
+    else if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->times) < 0)
+        st = hc_fail(HC_EFORMAT, "%s: cannot read /steps/t (truncated or corrupt file?)", t->path);
+    H5Tclose(ty);
+    H5Sclose(sp);
+    H5Dclose(d);
+    return st;
+}
+
+hc_status hc_traj_open(const char *path, hc_traj **out)
+{
+    *out = NULL;
+    hc_init();
+    struct stat sb;
+    if (stat(path, &sb) != 0) return hc_fail(HC_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (S_ISDIR(sb.st_mode)) return hc_fail(HC_EIO, "%s: is a directory; expected an HDF5 trajectory file", path);
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return hc_fail(HC_EIO, "%s: cannot open: %s", path, strerror(errno));
+    fclose(fp);
+    hc_traj *t = calloc(1, sizeof *t);
+    if (!t) return hc_fail(HC_ENOMEM, "out of memory");
+    t->file = H5I_INVALID_HID;
+    snprintf(t->path, sizeof t->path, "%s", path);
+    hc_status st;
+    t->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (t->file < 0) {
+        htri_t is = H5Fis_hdf5(path);
+        st = is > 0 ? hc_fail(HC_EFORMAT, "%s: HDF5 file cannot be opened (truncated or corrupt)", path)
+                    : hc_fail(HC_EFORMAT, "%s: not an HDF5 file (expected a hicache trajectory, schema v1)", path);
+        goto fail;
+    }
+    if ((st = read_meta(t)) != HC_OK) goto fail;
+    if ((st = read_times(t)) != HC_OK) goto fail;
+    if ((st = scan_tree(t, HC_ENTRY_FEATURE)) != HC_OK) goto fail;
+    if ((st = scan_tree(t, HC_ENTRY_HIDDEN)) != HC_OK) goto fail;
+    if ((st = scan_latents(t)) != HC_OK) goto fail;
+    qsort(t->ents, t->n_ents, sizeof *t->ents, ent_cmp);
+    for (size_t i = 0; i < t->n_ents; i++)
+        if (t->ents[i].e.kind == HC_ENTRY_FEATURE) t->n_features++;
+    if (t->n_features == 0) {
+        st = hc_fail(HC_EFORMAT, "%s: no datasets under /features (expected /features/<block_kind>/<layer>/<module>)", path);
+        goto fail;
+    }
+    *out = t;
+    return HC_OK;
+fail:
+    hc_traj_close(t);
+    return st;
+}
+
+hc_status hc_traj_read_row(hc_traj *t, size_t index, int64_t row, float *buf)
+{
+    HC_ASSERT(index < t->n_ents && buf);
+    ent *e = &t->ents[index];
+    if (row < 0 || row >= e->e.dims[0])
+        return hc_fail(HC_EINVAL, "%s: row %lld of %s out of range [0, %lld)", t->path,
+                       (long long)row, e->e.path, (long long)e->e.dims[0]);
+    hsize_t start[HC_TRAJ_MAX_RANK] = {0}, count[HC_TRAJ_MAX_RANK];
+    start[0] = (hsize_t)row;
+    count[0] = 1;
+    for (int i = 1; i < e->e.rank; i++) count[i] = (hsize_t)e->e.dims[i];
+    if (H5Sselect_hyperslab(e->fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+        H5Dread(e->dset, H5T_NATIVE_FLOAT, e->mspace, e->fspace, H5P_DEFAULT, buf) < 0)
+        return hc_fail(HC_EFORMAT, "%s: cannot read step %lld of %s (truncated or corrupt file?)",
+                       t->path, (long long)row, e->e.path);
+    return HC_OK;
+}
+
+/* ======================================================================== */
+/* Writer                                                                   */
+/* ======================================================================== */
+
+typedef struct wds {
+    hid_t dset, fspace, mspace;
+    int rank;
+    hsize_t dims[HC_TRAJ_MAX_RANK];
+    unsigned char *written; /* one flag per row */
+    char path[256];
+} wds;
+
+struct hc_traj_writer {
+    char final_path[1024];
+    char tmp_path[1100];
+    hid_t file, ftype, times;
+    int num_steps;
+    unsigned char *time_written;
+    hc_traj_write_opts opts;
+    wds *ds;
+    int n_ds, cap_ds;
+};
+
+static hc_status put_attr_str(hc_traj_writer *w, hid_t obj, const char *name, const char *val)
+{
+    hid_t ty = H5Tcopy(H5T_C_S1);
+    H5Tset_size(ty, H5T_VARIABLE);
+    H5Tset_cset(ty, H5T_CSET_UTF8);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, ty, sp, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t r = a >= 0 ? H5Awrite(a, ty, &val) : -1;
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(ty);
+    return r < 0 ? hc_fail(HC_EIO, "%s: cannot write attribute '%s'", w->tmp_path, name) : HC_OK;
+}
+
+static hc_status put_attr_num(hc_traj_writer *w, hid_t obj, const char *name, hid_t type, const void *val)
+{
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t ft = type == H5T_NATIVE_DOUBLE ? H5T_IEEE_F64LE : H5T_STD_I64LE;
+    hid_t a = H5Aexists(obj, name) > 0 ? H5Aopen(obj, name, H5P_DEFAULT)
+                                       : H5Acreate2(obj, name, ft, sp, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t r = a >= 0 ? H5Awrite(a, type, val) : -1;
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+    return r < 0 ? hc_fail(HC_EIO, "%s: cannot write attribute '%s'", w->tmp_path, name) : HC_OK;
+}
+
+static hc_status put_attr_i64(hc_traj_writer *w, hid_t obj, const char *name, long long v)
+{
+    return put_attr_num(w, obj, name, H5T_NATIVE_LLONG, &v);
+}
+
+/* IEEE binary16 as an HDF5 float type (the layout h5py uses for float16). */
+static hid_t make_f16_type(void)
+{
+    hid_t t = H5Tcopy(H5T_IEEE_F32LE);
+    H5Tset_fields(t, 15, 10, 5, 0, 10);
+    H5Tset_size(t, 2);
+    H5Tset_ebias(t, 15);
+    H5Tset_precision(t, 16);
+    return t;
+}
+
+void hc_traj_writer_free(hc_traj_writer *w)
+{
+    if (!w) return;
+    for (int i = 0; i < w->n_ds; i++) {
+        close_id(&w->ds[i].mspace, H5Sclose);
+        close_id(&w->ds[i].fspace, H5Sclose);
+        close_id(&w->ds[i].dset, H5Dclose);
+        free(w->ds[i].written);
+    }
+    free(w->ds);
+    free(w->time_written);
+    close_id(&w->times, H5Dclose);
+    close_id(&w->ftype, H5Tclose);
+    if (w->file >= 0) {
+        H5Fclose(w->file);
+        w->file = H5I_INVALID_HID;
+        unlink(w->tmp_path); /* abandoned: leave nothing half-written */
+    }
+    free(w);
+}
+
+hc_status hc_traj_writer_open(const char *path, const hc_traj_meta *meta,
+                              const hc_traj_write_opts *opts, const char *provenance_json,
+                              hc_traj_writer **out)
+{
+    *out = NULL;
+    hc_init();
+    HC_ASSERT(path && meta);
+    if (meta->num_steps < 1)
+        return hc_fail(HC_EINVAL, "%s: num_steps must be >= 1 (got %d)", path, meta->num_steps);
+    if (opts && (opts->deflate < 0 || opts->deflate > 9))
+        return hc_fail(HC_EINVAL, "deflate level %d out of range 0..9", opts->deflate);
+    hc_traj_writer *w = calloc(1, sizeof *w);
+    if (!w) return hc_fail(HC_ENOMEM, "out of memory");
+    w->file = w->ftype = w->times = H5I_INVALID_HID;
+    snprintf(w->final_path, sizeof w->final_path, "%s", path);
+    snprintf(w->tmp_path, sizeof w->tmp_path, "%s.partial", path);
+    w->num_steps = meta->num_steps;
+    if (opts) w->opts = *opts;
+    hc_status st = HC_OK;
+    w->time_written = calloc((size_t)meta->num_steps, 1);
+    if (!w->time_written) { st = hc_fail(HC_ENOMEM, "out of memory"); goto fail; }
+    w->file = H5Fcreate(w->tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (w->file < 0) {
+        st = hc_fail(HC_EIO, "%s: cannot create file (%s)", w->tmp_path, strerror(errno));
+        goto fail;
+    }
+    w->ftype = w->opts.dtype == HC_F16 ? make_f16_type() : H5Tcopy(H5T_IEEE_F32LE);
+    if ((st = put_attr_str(w, w->file, "schema", HC_TRAJ_SCHEMA)) ||
+        (st = put_attr_i64(w, w->file, "schema_version", HC_TRAJ_SCHEMA_VERSION)) ||
+        (st = put_attr_str(w, w->file, "model", meta->model)) ||
+        (st = put_attr_str(w, w->file, "sampler", meta->sampler)) ||
+        (st = put_attr_i64(w, w->file, "num_steps", meta->num_steps)) ||
+        (st = put_attr_i64(w, w->file, "complete", 0)))
+        goto fail;
+    if (meta->has_seed && (st = put_attr_i64(w, w->file, "seed", (long long)meta->seed))) goto fail;
+    if (meta->label[0] && (st = put_attr_str(w, w->file, "label", meta->label))) goto fail;
+    if (meta->has_guidance && (st = put_attr_num(w, w->file, "guidance", H5T_NATIVE_DOUBLE, &meta->guidance)))
+        goto fail;
+    if (provenance_json && (st = put_attr_str(w, w->file, "provenance", provenance_json))) goto fail;
+    /* /steps/t: float64 [S], NaN until written */
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hsize_t s = (hsize_t)meta->num_steps;
+    hid_t sp = H5Screate_simple(1, &s, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    double nan = NAN;
+    H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &nan);
+    w->times = H5Dcreate2(w->file, "/steps/t", H5T_IEEE_F64LE, sp, lcpl, dcpl, H5P_DEFAULT);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    H5Pclose(lcpl);
+    if (w->times < 0) { st = hc_fail(HC_EIO, "%s: cannot create /steps/t", w->tmp_path); goto fail; }
+    *out = w;
+    return HC_OK;
+fail:
+    hc_traj_writer_free(w);
+    return st;
+}
+
+/* Create a chunked (one row per chunk) dataset of `rank` dims. */
+static hc_status add_dataset(hc_traj_writer *w, const char *path, int rank, const hsize_t *dims,
+                             const char *block_kind, int layer, const char *module,
+                             const char *stream, int *handle)
+{
+    for (int i = 0; i < w->n_ds; i++)
+        if (strcmp(w->ds[i].path, path) == 0)
+            return hc_fail(HC_EINVAL, "%s: dataset %s declared twice", w->tmp_path, path);
+    size_t chunk_bytes = 4;
+    for (int i = 1; i < rank; i++) {
+        if (dims[i] == 0) return hc_fail(HC_EINVAL, "%s: %s has a zero dimension", w->tmp_path, path);
+        chunk_bytes *= dims[i];
+    }
+    if (chunk_bytes >= (size_t)1 << 32)
+        return hc_fail(HC_EUNSUP, "%s: one step of %s exceeds HDF5's 4 GiB chunk limit", w->tmp_path, path);
+    if (w->n_ds == w->cap_ds) {
+        int nc = w->cap_ds ? 2 * w->cap_ds : 16;
+        wds *nd = realloc(w->ds, (size_t)nc * sizeof *nd);
+        if (!nd) return hc_fail(HC_ENOMEM, "out of memory");
+        w->ds = nd;
+        w->cap_ds = nc;
+    }
+    wds *d = &w->ds[w->n_ds];
+    memset(d, 0, sizeof *d);
+    d->dset = d->fspace = d->mspace = H5I_INVALID_HID;
+    snprintf(d->path, sizeof d->path, "%s", path);
+    d->rank = rank;
+    memcpy(d->dims, dims, (size_t)rank * sizeof *dims);
+    d->written = calloc((size_t)dims[0], 1);
+    if (!d->written) return hc_fail(HC_ENOMEM, "out of memory");
+    hsize_t chunk[HC_TRAJ_MAX_RANK];
+    chunk[0] = 1;
+    for (int i = 1; i < rank; i++) chunk[i] = dims[i];
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, rank, chunk);
+    float nan = NAN;
+    H5Pset_fill_value(dcpl, H5T_NATIVE_FLOAT, &nan);
+    if (w->opts.deflate > 0) {
+        H5Pset_shuffle(dcpl);
+        H5Pset_deflate(dcpl, (unsigned)w->opts.deflate);
+    }
+    d->fspace = H5Screate_simple(rank, dims, NULL);
+    d->dset = H5Dcreate2(w->file, path, w->ftype, d->fspace, lcpl, dcpl, H5P_DEFAULT);
+    H5Pclose(dcpl);
+    H5Pclose(lcpl);
+    w->n_ds++; /* owned from here on, freed by writer_free */
+    if (d->dset < 0) return hc_fail(HC_EIO, "%s: cannot create dataset %s", w->tmp_path, path);
+    d->mspace = H5Screate_simple(rank, chunk, NULL);
+    hc_status st = HC_OK;
+    if (block_kind) {
+        if ((st = put_attr_str(w, d->dset, "block_kind", block_kind)) ||
+            (st = put_attr_i64(w, d->dset, "layer", layer)) ||
+            (module && (st = put_attr_str(w, d->dset, "module", module))) ||
+            (stream && (st = put_attr_str(w, d->dset, "stream", stream))))
+            return st;
+    }
+    *handle = w->n_ds - 1;
+    return HC_OK;
+}
+
+static int valid_name(const char *s)
+{
+    if (!s || !*s || strlen(s) > 60) return 0;
+    for (; *s; s++)
+        if (*s == '/' || *s == '.' || (unsigned char)*s < 32) return 0;
+    return 1;
+}
+
+hc_status hc_traj_writer_add_feature(hc_traj_writer *w, const char *block_kind, int layer,
+                                     const char *module, const char *stream,
+                                     int64_t n_tokens, int64_t n_channels, int *handle)
+{
+    if (!valid_name(block_kind) || !valid_name(module) || layer < 0 || n_tokens < 1 || n_channels < 1)
+        return hc_fail(HC_EINVAL, "%s: invalid feature declaration %s/%d/%s [%lld, %lld]", w->tmp_path,
+                       block_kind ? block_kind : "?", layer, module ? module : "?",
+                       (long long)n_tokens, (long long)n_channels);
+    if (stream && strcmp(stream, "img") && strcmp(stream, "txt") && strcmp(stream, "joint"))
+        return hc_fail(HC_EINVAL, "stream '%s' must be img, txt or joint", stream);
+    char path[256];
+    snprintf(path, sizeof path, "/features/%s/%d/%s", block_kind, layer, module);
+    hsize_t dims[3] = {(hsize_t)w->num_steps, (hsize_t)n_tokens, (hsize_t)n_channels};
+    return add_dataset(w, path, 3, dims, block_kind, layer, module, stream ? stream : "joint", handle);
+}
+
+hc_status hc_traj_writer_add_hidden(hc_traj_writer *w, const char *block_kind, int layer,
+                                    int64_t n_tokens, int64_t n_channels, int *handle)
+{
+    if (!valid_name(block_kind) || layer < 0 || n_tokens < 1 || n_channels < 1)
+        return hc_fail(HC_EINVAL, "%s: invalid hidden-state declaration", w->tmp_path);
+    char path[256];
+    snprintf(path, sizeof path, "/hidden/%s/%d", block_kind, layer);
+    hsize_t dims[3] = {(hsize_t)w->num_steps, (hsize_t)n_tokens, (hsize_t)n_channels};
+    return add_dataset(w, path, 3, dims, block_kind, layer, NULL, NULL, handle);
+}
+
+hc_status hc_traj_writer_add_latent(hc_traj_writer *w, const char *name, int64_t rows,
+                                    int row_rank, const int64_t *row_dims, int *handle)
+{
+    if (!valid_name(name) || rows < 1 || row_rank < 1 || row_rank >= HC_TRAJ_MAX_RANK)
+        return hc_fail(HC_EINVAL, "%s: invalid latent declaration '%s'", w->tmp_path, name ? name : "?");
+    hsize_t dims[HC_TRAJ_MAX_RANK];
+    dims[0] = (hsize_t)rows;
+    for (int i = 0; i < row_rank; i++) {
+        if (row_dims[i] < 1) return hc_fail(HC_EINVAL, "latent '%s': dimension %d < 1", name, i + 1);
+        dims[i + 1] = (hsize_t)row_dims[i];
+    }
+    char path[256];
+    snprintf(path, sizeof path, "/latents/%s", name);
+    return add_dataset(w, path, row_rank + 1, dims, NULL, -1, NULL, NULL, handle);
+}
+
+hc_status hc_traj_writer_put_time(hc_traj_writer *w, int64_t step, double t)
+{
+    if (step < 0 || step >= w->num_steps)
+        return hc_fail(HC_EINVAL, "step %lld out of range [0, %d)", (long long)step, w->num_steps);
+    hid_t fs = H5Dget_space(w->times);
+    hsize_t start = (hsize_t)step, count = 1;
+    hid_t ms = H5Screate_simple(1, &count, NULL);
+    herr_t r = H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count, NULL);
+    if (r >= 0) r = H5Dwrite(w->times, H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, &t);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    if (r < 0) return hc_fail(HC_EIO, "%s: cannot write /steps/t[%lld]", w->tmp_path, (long long)step);
+    w->time_written[step] = 1;
+    return HC_OK;
+}
+
+hc_status hc_traj_writer_put(hc_traj_writer *w, int handle, int64_t row, const float *data)
+{
+    HC_ASSERT(handle >= 0 && handle < w->n_ds && data);
+    wds *d = &w->ds[handle];
+    if (row < 0 || (hsize_t)row >= d->dims[0])
+        return hc_fail(HC_EINVAL, "%s: row %lld out of range [0, %llu)", d->path, (long long)row,
+                       (unsigned long long)d->dims[0]);
+    hsize_t start[HC_TRAJ_MAX_RANK] = {0}, count[HC_TRAJ_MAX_RANK];
+    start[0] = (hsize_t)row;
+    count[0] = 1;
+    for (int i = 1; i < d->rank; i++) count[i] = d->dims[i];
+    if (H5Sselect_hyperslab(d->fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+        H5Dwrite(d->dset, H5T_NATIVE_FLOAT, d->mspace, d->fspace, H5P_DEFAULT, data) < 0)
+        return hc_fail(HC_EIO, "%s: cannot write row %lld of %s", w->tmp_path, (long long)row, d->path);
+    d->written[row] = 1;
+    return HC_OK;
+}
+
+hc_status hc_traj_writer_finish(hc_traj_writer *w)
+{
+    hc_status st = HC_OK;
+    for (int s = 0; s < w->num_steps && st == HC_OK; s++)
+        if (!w->time_written[s]) st = hc_fail(HC_EINVAL, "%s: /steps/t[%d] never written", w->final_path, s);
+    for (int i = 0; i < w->n_ds && st == HC_OK; i++)
+        for (hsize_t r = 0; r < w->ds[i].dims[0]; r++)
+            if (!w->ds[i].written[r]) {
+                st = hc_fail(HC_EINVAL, "%s: row %llu of %s never written", w->final_path,
+                             (unsigned long long)r, w->ds[i].path);
+                break;
+            }
+    if (st == HC_OK) st = put_attr_i64(w, w->file, "complete", 1);
+    if (st != HC_OK) {
+        hc_traj_writer_free(w);
+        return st;
+    }
+    for (int i = 0; i < w->n_ds; i++) {
+        close_id(&w->ds[i].mspace, H5Sclose);
+        close_id(&w->ds[i].fspace, H5Sclose);
+        close_id(&w->ds[i].dset, H5Dclose);
+    }
+    close_id(&w->times, H5Dclose);
+    herr_t r = H5Fclose(w->file);
+    w->file = H5I_INVALID_HID;
+    if (r < 0) {
+        unlink(w->tmp_path);
+        st = hc_fail(HC_EIO, "%s: closing the file failed (disk full?)", w->tmp_path);
+    } else if (rename(w->tmp_path, w->final_path) != 0) {
+        st = hc_fail(HC_EIO, "%s: cannot rename to %s: %s", w->tmp_path, w->final_path, strerror(errno));
+        unlink(w->tmp_path);
+    }
+    hc_traj_writer_free(w);
+    return st;
+}
