@@ -18,6 +18,9 @@ Subcommands (run with Debian's /usr/bin/python3, torch 1.13):
 
 The file formats are documented in docs/model-format.md and docs/golden-format.md.
 """
+import os
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_v] = "1"    # one core only: the machine is shared
 import argparse
 import datetime as _dt
 import gzip

@@ -1,0 +1,23 @@
+
+# Consider dependencies only in project.
+set(CMAKE_DEPENDS_IN_PROJECT_ONLY OFF)
+
+# The set of languages for which implicit dependencies are needed:
+set(CMAKE_DEPENDS_LANGUAGES
+  )
+
+# The set of dependency files which are needed:
+set(CMAKE_DEPENDS_DEPENDENCY_FILES
+  "/work/main/src/cli/cmd_info.c" "CMakeFiles/hicache_cli.dir/src/cli/cmd_info.c.o" "gcc" "CMakeFiles/hicache_cli.dir/src/cli/cmd_info.c.o.d"
+  "/work/main/src/cli/cmd_synth.c" "CMakeFiles/hicache_cli.dir/src/cli/cmd_synth.c.o" "gcc" "CMakeFiles/hicache_cli.dir/src/cli/cmd_synth.c.o.d"
+  "/work/main/src/cli/cmd_version.c" "CMakeFiles/hicache_cli.dir/src/cli/cmd_version.c.o" "gcc" "CMakeFiles/hicache_cli.dir/src/cli/cmd_version.c.o.d"
+  "/work/main/src/cli/main.c" "CMakeFiles/hicache_cli.dir/src/cli/main.c.o" "gcc" "CMakeFiles/hicache_cli.dir/src/cli/main.c.o.d"
+  )
+
+# Targets to which this target links.
+set(CMAKE_TARGET_LINKED_INFO_FILES
+  "/work/main/build-stats/CMakeFiles/hicache.dir/DependInfo.cmake"
+  )
+
+# Fortran module output directory.
+set(CMAKE_Fortran_TARGET_MODULE_DIR "")
