@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# hicache: install dependencies, build, and run the main job or the tests.
+#   ./run.sh          install Debian packages, build, run the main job
+#   ./run.sh test     install Debian packages, build, run the whole test suite
+# Packages come from tools/debian-packages.txt; apt-get runs only when one is
+# missing (as root, or through sudo).
+set -euo pipefail
+cd "$(dirname "$0")"
+mode=${1:-run}
+BUILD=${HC_BUILD_DIR:-build}
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+install_packages() {
+  local pkgs missing=()
+  pkgs=$(grep -v '^#' tools/debian-packages.txt | xargs)
+  for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {
+  cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHC_FATAL_WARNINGS=ON >/dev/null
+  cmake --build "$BUILD" -j"$JOBS" >/dev/null
+}
+
+install_packages
+build
+case "$mode" in
+  test)
+    cd "$BUILD" && ctest --output-on-failure -j"$JOBS"
+    ;;
+  run)
+    mkdir -p out
+    "$BUILD"/hicache synth -o out/demo.h5 --kind gp --seed 0
+    "$BUILD"/hicache info out/demo.h5
+    ;;
+  *)
+    echo "usage: ./run.sh [run|test]" >&2; exit 2 ;;
+esac
