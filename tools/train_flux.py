@@ -255,10 +255,10 @@ def split_qkv(qkv, heads):
 
 
 def attention(q, k, v, cos, sin):
-    q = apply_rope(q, cos, sin)
+    # softmax(q k^T / sqrt(d)) v; the 1/sqrt(d) is applied to q (cheaper, same math)
+    q = apply_rope(q, cos, sin) * (1.0 / math.sqrt(q.shape[-1]))
     k = apply_rope(k, cos, sin)
-    s = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(q.shape[-1]))
-    o = torch.matmul(torch.softmax(s, dim=-1), v)
+    o = torch.matmul(torch.softmax(torch.matmul(q, k.transpose(-1, -2)), dim=-1), v)
     B, H, L, d = o.shape
     return o.permute(0, 2, 1, 3).reshape(B, L, H * d)
 
@@ -1000,7 +1000,7 @@ def write_golden(path, model, x, t, labels, euler_noise, euler_labels, steps, cf
         f.attrs["format"] = "hicache-golden-flux"
         f.attrs["format_version"] = 1
         f.attrs["config"] = json.dumps(model.cfg)
-        f.attrs["torch_version"] = torch.__version__
+        f.attrs["torch_version"] = str(torch.__version__)
         f.attrs["threads"] = torch.get_num_threads()
         f.attrs["generator"] = "tools/train_flux.py golden"
         f.attrs["generator_sha256"] = sha256_file(os.path.abspath(__file__))
@@ -1088,6 +1088,207 @@ def cmd_golden(args):
         log("no %s: skipping the trained-model golden file" % args.model)
 
 
+# --------------------------------------------------------------------------
+# independent numpy (float64) forward written from docs/model-format.md, used by
+# `verify-golden` to check the golden files and the document against each other
+# --------------------------------------------------------------------------
+def np_forward(W, cfg, x, t, labels, rec):
+    f8 = np.float64
+    W = {k: v.numpy().astype(f8) for k, v in W.items()} if not isinstance(
+        next(iter(W.values())), np.ndarray) else W
+    D, H = cfg["hidden_size"], cfg["num_heads"]
+    d = D // H
+    p, C, S = cfg["patch_size"], cfg["image_channels"], cfg["image_size"]
+    gh, gw = S // p, S // p
+    Tt, Ctx = cfg["txt_tokens"], cfg["context_in_dim"]
+    L = Tt + gh * gw
+    lin = lambda z, n: z @ W[n + ".weight"].T + W[n + ".bias"]
+    silu = lambda z: z / (1 + np.exp(-z))
+    gelu = lambda z: 0.5 * z * (1 + np.tanh(math.sqrt(2 / math.pi) * (z + 0.044715 * z ** 3)))
+
+    def LN(z):
+        mu = z.mean(-1, keepdims=True)
+        var = ((z - mu) ** 2).mean(-1, keepdims=True)
+        return (z - mu) / np.sqrt(var + cfg["ln_eps"])
+    # RoPE table
+    ids = np.zeros((L, 3))
+    for n in range(gh * gw):
+        ids[Tt + n] = (0, n // gw, n % gw)
+    ang = []
+    for a, da in enumerate(cfg["axes_dim"]):
+        j = np.arange(da // 2)
+        ang.append(ids[:, a:a + 1] * cfg["theta"] ** (-2.0 * j / da)[None])
+    ang = np.concatenate(ang, 1)
+    ct, st = np.cos(ang).astype(np.float32).astype(f8), np.sin(ang).astype(np.float32).astype(f8)
+
+    def attn(qkv, qn, kn):
+        out = np.zeros((qkv.shape[0], D))
+        for h in range(H):
+            q = qkv[:, 0 * D + h * d:0 * D + (h + 1) * d]
+            k = qkv[:, 1 * D + h * d:1 * D + (h + 1) * d]
+            v = qkv[:, 2 * D + h * d:2 * D + (h + 1) * d]
+            q = q / np.sqrt((q * q).mean(-1, keepdims=True) + cfg["rms_eps"]) * W[qn]
+            k = k / np.sqrt((k * k).mean(-1, keepdims=True) + cfg["rms_eps"]) * W[kn]
+
+            def rope(u):
+                r = u.copy()
+                r[:, 0::2] = ct * u[:, 0::2] - st * u[:, 1::2]
+                r[:, 1::2] = st * u[:, 0::2] + ct * u[:, 1::2]
+                return r
+            q, k = rope(q), rope(k)
+            s_ = q @ k.T / math.sqrt(d)
+            s_ = np.exp(s_ - s_.max(-1, keepdims=True))
+            s_ /= s_.sum(-1, keepdims=True)
+            out[:, h * d:(h + 1) * d] = s_ @ v
+        return out
+    outs = []
+    for b in range(x.shape[0]):
+        xb = x[b].astype(f8)
+        img0 = np.zeros((gh * gw, C * p * p))
+        for n in range(gh * gw):
+            r, c = divmod(n, gw)
+            for ch in range(C):
+                for ph in range(p):
+                    for pw in range(p):
+                        img0[n, ch * p * p + ph * p + pw] = xb[ch, r * p + ph, c * p + pw]
+        lab = int(labels[b])
+        txt_tok = W["label_txt.weight"][lab].reshape(Tt, Ctx)
+        y = W["label_vec.weight"][lab]
+        half = cfg["time_dim"] // 2
+        a = cfg["time_factor"] * float(t[b]) * np.exp(-math.log(cfg["max_period"]) * np.arange(half) / half)
+        temb = np.concatenate([np.cos(a), np.sin(a)]).astype(np.float32).astype(f8)
+        vec = lin(silu(lin(temb, "time_in.in_layer")), "time_in.out_layer") + \
+            lin(silu(lin(y, "vector_in.in_layer")), "vector_in.out_layer")
+        img = lin(img0, "img_in")
+        txt = lin(txt_tok, "txt_in")
+        sv = silu(vec)
+        for i in range(cfg["depth_double"]):
+            P = "double_blocks.%d." % i
+            im = np.split(lin(sv, P + "img_mod.lin"), 6)
+            tm = np.split(lin(sv, P + "txt_mod.lin"), 6)
+            qi = lin(LN(img) * (1 + im[1]) + im[0], P + "img_attn.qkv")
+            qt = lin(LN(txt) * (1 + tm[1]) + tm[0], P + "txt_attn.qkv")
+            # per-stream RMS norms differ: run attention on the joint sequence with per-row norms
+            qkv = np.concatenate([qt, qi], 0)
+            # normalise q,k per stream before the joint attention
+            for (rows, nm) in ((slice(0, Tt), "txt_attn"), (slice(Tt, L), "img_attn")):
+                for h in range(H):
+                    for kk, sc in ((0, ".norm.query_norm.scale"), (1, ".norm.key_norm.scale")):
+                        u = qkv[rows, kk * D + h * d:kk * D + (h + 1) * d]
+                        qkv[rows, kk * D + h * d:kk * D + (h + 1) * d] = u / np.sqrt(
+                            (u * u).mean(-1, keepdims=True) + cfg["rms_eps"]) * W[P + nm + sc]
+            W["_one"] = np.ones(d)
+            a_ = attn(qkv, "_one", "_one") if False else None
+            # RMS already applied: attention without further norm (scale 1, and RMS of a
+            # normalised vector is not idempotent, so bypass it)
+            out = np.zeros((L, D))
+            for h in range(H):
+                q = qkv[:, h * d:(h + 1) * d]
+                k = qkv[:, D + h * d:D + (h + 1) * d]
+                v = qkv[:, 2 * D + h * d:2 * D + (h + 1) * d]
+
+                def rope(u):
+                    r = u.copy()
+                    r[:, 0::2] = ct * u[:, 0::2] - st * u[:, 1::2]
+                    r[:, 1::2] = st * u[:, 0::2] + ct * u[:, 1::2]
+                    return r
+                q, k = rope(q), rope(k)
+                s_ = q @ k.T / math.sqrt(d)
+                s_ = np.exp(s_ - s_.max(-1, keepdims=True))
+                s_ /= s_.sum(-1, keepdims=True)
+                out[:, h * d:(h + 1) * d] = s_ @ v
+            ia = lin(out[Tt:], P + "img_attn.proj")
+            img = img + im[2] * ia
+            imlp = lin(gelu(lin(LN(img) * (1 + im[4]) + im[3], P + "img_mlp.0")), P + "img_mlp.2")
+            img = img + im[5] * imlp
+            ta = lin(out[:Tt], P + "txt_attn.proj")
+            txt = txt + tm[2] * ta
+            tmlp = lin(gelu(lin(LN(txt) * (1 + tm[4]) + tm[3], P + "txt_mlp.0")), P + "txt_mlp.2")
+            txt = txt + tm[5] * tmlp
+            for nm, v in (("img_attn", ia), ("img_mlp", imlp), ("txt_attn", ta), ("txt_mlp", tmlp)):
+                rec.setdefault("double/%d/%s" % (i, nm), []).append(v)
+        z = np.concatenate([txt, img], 0)
+        nd = cfg["depth_double"]
+        F_ = int(D * cfg["mlp_ratio"])
+        for j in range(cfg["depth_single"]):
+            P = "single_blocks.%d." % j
+            sh, sc, g = np.split(lin(sv, P + "modulation.lin"), 3)
+            u = lin(LN(z) * (1 + sc) + sh, P + "linear1")
+            a_ = attn(u[:, :3 * D], P + "norm.query_norm.scale", P + "norm.key_norm.scale")
+            tot = lin(np.concatenate([a_, gelu(u[:, 3 * D:3 * D + F_])], 1), P + "linear2")
+            z = z + g * tot
+            rec.setdefault("single/%d/total" % (nd + j), []).append(tot)
+        zi = z[Tt:]
+        shift, scale = np.split(lin(sv, "final_layer.adaLN_modulation.1"), 2)
+        o = lin(LN(zi) * (1 + scale) + shift, "final_layer.linear")
+        v = np.zeros((C, S, S))
+        for n in range(gh * gw):
+            r, c = divmod(n, gw)
+            for ch in range(C):
+                for ph in range(p):
+                    for pw in range(p):
+                        v[ch, r * p + ph, c * p + pw] = o[n, ch * p * p + ph * p + pw]
+        outs.append(v)
+    for k in list(rec):
+        if isinstance(rec[k], list):
+            rec[k] = np.stack(rec[k])
+    return np.stack(outs)
+
+
+def np_schedule(N, seq_len, sc):
+    m = (sc["max_shift"] - sc["base_shift"]) / (sc["max_seq_len"] - sc["base_seq_len"])
+    mu = sc["base_shift"] + m * (seq_len - sc["base_seq_len"])
+    ts = [1.0 - i / N for i in range(N + 1)]
+    return [0.0 if s <= 0 else math.exp(mu) / (math.exp(mu) + (1 / s - 1) ** sc["sigma"]) for s in ts], mu
+
+
+def cmd_verify_golden(args):
+    import h5py
+    worst = 0.0
+    for path in args.files:
+        with h5py.File(path, "r") as f:
+            cfg = json.loads(f.attrs["config"])
+            mf = os.path.join(ROOT, f.attrs["model_file"])
+            W, _ = load_safetensors(mf)
+            W = {k: v.numpy().astype(np.float64) for k, v in W.items()}
+            if "weights" in f:
+                for k in W:
+                    assert np.array_equal(f["weights/" + k][()], W[k].astype(np.float32)), k
+            rec = {}
+            v = np_forward(W, cfg, f["inputs/x"][()], f["inputs/t"][()], f["inputs/labels"][()], rec)
+
+            def cmp(name, ref, got):
+                nonlocal worst
+                ref = ref.astype(np.float64)
+                rel = np.linalg.norm(got - ref) / max(np.linalg.norm(ref), 1e-30)
+                mx = np.abs(got - ref).max()
+                worst = max(worst, rel)
+                log("  %-28s shape %-18s relL2 %.2e  maxabs %.2e" % (name, list(ref.shape), rel, mx))
+            log(path)
+            cmp("output/v", f["output/v"][()], v)
+            cb = int(f.attrs["cache_batch"])
+            for k in sorted(rec):
+                cmp("cache/" + k, f["cache/" + k][()], rec[k][:cb])
+            e = f["euler"]
+            N, w = int(e.attrs["steps"]), float(e.attrs["cfg_scale"])
+            ts, mu = np_schedule(N, cfg["grid"][0] * cfg["grid"][1], cfg["schedule"])
+            cmp("euler/t", e["t"][()], np.array(ts))
+            # one Euler step at a time from the stored state (open loop, so errors do not compound)
+            lab = e["labels"][()]
+            null = np.full_like(lab, cfg["null_class"])
+            X = e["x"][()]
+            for i in range(N):
+                tt = np.full(len(lab), np.float32(ts[i]))
+                vc = np_forward(W, cfg, X[i], tt, lab, {})
+                vu = np_forward(W, cfg, X[i], tt, null, {})
+                vg = vu + w * (vc - vu)
+                cmp("euler/v[%d]" % i, e["v"][i], vg)
+                cmp("euler/x[%d]" % (i + 1), X[i + 1], X[i] + np.float32(ts[i + 1] - ts[i]) * vg)
+    log("worst relL2 %.2e" % worst)
+    if worst > 1e-5:
+        sys.exit("verify-golden: FAILED (relL2 > 1e-5)")
+
+
 def cmd_check(args):
     sd, meta = load_safetensors(args.file)
     n = sum(v.numel() for v in sd.values())
@@ -1135,11 +1336,13 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p = sub.add_parser("golden")
     p.add_argument("--model", default=MODEL_FILE)
+    p = sub.add_parser("verify-golden", help="check golden files with an independent numpy forward")
+    p.add_argument("files", nargs="*", default=[os.path.join(GOLDEN_DIR, "golden_flux_tiny.h5")])
     p = sub.add_parser("check")
     p.add_argument("file")
     args = ap.parse_args()
     {"train": cmd_train, "export": cmd_export, "sample": cmd_sample, "classifier": cmd_classifier,
-     "golden": cmd_golden, "check": cmd_check}[args.cmd](args)
+     "golden": cmd_golden, "check": cmd_check, "verify-golden": cmd_verify_golden}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@
 #include "stats/normality.h"
 
 #include <math.h>
-#include <stdint.h>
 #include <stdlib.h>
 
 #include <cjson/cJSON.h>
@@ -86,6 +85,8 @@ hc_status hc_moments_g1g2(const double *x, size_t n, size_t stride,
     HC_TRY(check_data(x, n, stride, "moments"));
     double a, b;
     moments(x, n, stride, &a, &b);
+    if (!isfinite(a) || !isfinite(b))
+        return hc_fail(HC_EINVAL, "moments: fourth moment overflows (values up to ~1e77 only; rescale)");
     if (g1) *g1 = a;
     if (g2) *g2 = b;
     return HC_OK;
@@ -354,6 +355,8 @@ hc_status hc_normality_test(const double *x, size_t n, size_t stride,
     hc_normality_result r = {0};
     r.n = n;
     moments(x, n, stride, &r.g1, &r.g2);
+    if (!isfinite(r.g1) || !isfinite(r.g2))
+        return hc_fail(HC_EINVAL, "normality: fourth moment overflows (values up to ~1e77 only; rescale)");
     HC_TRY(hc_jarque_bera(r.g1, r.g2, n, &r.jb, &r.jb_p));
     HC_TRY(hc_dagostino(r.g1, r.g2, n, &r.skew_z, &r.kurt_z, &r.k2, &r.k2_p));
 

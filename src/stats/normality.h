@@ -65,15 +65,16 @@ typedef struct hc_normality_result {
  * n <= HC_SW_MAX_N.  Allocates O(n) scratch, freed before returning.
  *
  * Returns HC_OK and fills *out; HC_EINVAL if n < HC_NORMALITY_MIN_N,
- * stride == 0, a value is NaN or infinite, or the data are constant
- * (*out is then unspecified); HC_ENOMEM if scratch cannot be allocated. */
+ * stride == 0, a value is NaN or infinite, the data are constant, or the
+ * fourth moment overflows (|x| above ~1e77) (*out is then untouched);
+ * HC_ENOMEM if scratch cannot be allocated. */
 hc_status hc_normality_test(const double *x, size_t n, size_t stride,
                             unsigned long seed, hc_normality_result *out);
 
 /* Population skewness g1 and excess kurtosis g2 (see top of file) from a
  * two-pass double accumulation.  Either output may be NULL.
- * Returns HC_EINVAL if n < 2, stride == 0, a value is not finite, or the
- * data are constant. */
+ * Returns HC_EINVAL if n < 2, stride == 0, a value is not finite, the
+ * data are constant, or the fourth moment overflows (|x| above ~1e77). */
 hc_status hc_moments_g1g2(const double *x, size_t n, size_t stride,
                           double *g1, double *g2);
 
@@ -85,7 +86,8 @@ hc_status hc_jarque_bera(double g1, double g2, size_t n, double *jb, double *p);
 /* D'Agostino skewness z, Anscombe-Glynn kurtosis z and K^2 = zs^2 + zk^2
  * with p = P(chi^2_2 > K^2), from population g1, excess g2 and n.  Any
  * output pointer may be NULL.  Unlike scipy.stats.skewtest, g1 == 0 gives
- * skew_z == 0 exactly.  Returns HC_EINVAL if n < HC_NORMALITY_MIN_N. */
+ * skew_z == 0 exactly.  Returns HC_EINVAL if n < HC_NORMALITY_MIN_N or
+ * g1 or g2 is not finite. */
 hc_status hc_dagostino(double g1, double g2, size_t n, double *skew_z,
                        double *kurt_z, double *k2, double *k2_p);
 

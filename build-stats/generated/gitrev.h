@@ -1,1 +1,0 @@
-#define HC_GIT_COMMIT "fcaac2f05cb55e4754f1ac2d12c6c6e067df00d1-dirty"

@@ -1,2 +1,0 @@
-# Empty dependencies file for test_traj_h5py.
-# This may be replaced when dependencies are built.

@@ -1,0 +1,238 @@
+/* method.c: method spec strings `name:key=value,...` <-> hc_method.
+ * One table of keys drives parsing, validation, error messages and the
+ * canonical description. */
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "predictor.h"
+
+typedef enum keykind { K_INT, K_DBL, K_SCHED, K_BASE, K_FRESH } keykind;
+
+typedef struct keydef {
+    const char *name;
+    keykind kind;
+    size_t off;
+    double lo, hi;
+    const char *help;
+} keydef;
+
+#define OFF(f) offsetof(hc_method, f)
+static const keydef keydefs[] = {
+    {"N", K_INT, OFF(sched.N), 1, 1000, "full-compute interval"},
+    {"W", K_INT, OFF(sched.W), 1, 1000, "warm-up full steps"},
+    {"sched", K_SCHED, OFF(sched.kind), 0, 0, "flux | dit | mod"},
+    {"O", K_INT, OFF(order), 0, HC_MAX_ORDER, "highest difference order"},
+    {"sigma", K_DBL, OFF(sigma), 1e-6, 4, "Hermite contraction factor"},
+    {"base", K_BASE, OFF(base), 0, 0, "ClusCa base predictor"},
+    {"K", K_INT, OFF(K), 1, 65536, "clusters"},
+    {"gamma", K_DBL, OFF(gamma), 0, 1, "ClusCa propagation ratio"},
+    {"seed", K_INT, OFF(seed), 0, 2147483647.0, "fresh-token seed"},
+    {"fresh", K_FRESH, OFF(fresh_all), 0, 0, "mlp | all: modules that take fresh tokens"},
+    {"iters", K_INT, OFF(kmeans_iters), 1, 1000, "max k-means iterations per full step"},
+};
+#define N_KEYS (sizeof keydefs / sizeof keydefs[0])
+static const char *const common_keys = "N,W,sched";
+
+static const keydef *key_find(const char *name)
+{
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (strcmp(keydefs[i].name, name) == 0) return &keydefs[i];
+    return NULL;
+}
+
+/* Is `key` in the comma list `list`? */
+static int in_list(const char *list, const char *key)
+{
+    size_t n = strlen(key);
+    for (const char *p = list; p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && strncmp(p, key, n) == 0) return 1;
+        p = e ? e + 1 : NULL;
+    }
+    return 0;
+}
+
+static void accepted_keys(const hc_method *m, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s%s%s", common_keys, m->type->keys[0] ? "," : "", m->type->keys);
+    if (m->base && m->base->keys[0]) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, n - len, ",%s", m->base->keys);
+    }
+}
+
+static hc_status set_key(hc_method *m, const char *key, const char *val, const char *spec)
+{
+    const keydef *k = key_find(key);
+    char valid[128];
+    accepted_keys(m, valid, sizeof valid);
+    if (!k || !in_list(valid, key))
+        return hc_fail(HC_EINVAL, "method '%s': unknown key '%s' for %s (valid: %s)", spec, key,
+                       m->type->name, valid);
+    char *end;
+    errno = 0;
+    switch (k->kind) {
+    case K_INT: {
+        long v = strtol(val, &end, 10);
+        if (errno || end == val || *end)
+            return hc_fail(HC_EINVAL, "method '%s': %s=%s is not an integer", spec, key, val);
+        if (v < k->lo || v > k->hi)
+            return hc_fail(HC_EINVAL, "method '%s': %s=%ld out of range [%g, %g] (%s)", spec, key, v,
+                           k->lo, k->hi, k->help);
+        if (k->off == OFF(seed)) m->seed = (unsigned long)v;
+        else *(int *)((char *)m + k->off) = (int)v;
+        return HC_OK;
+    }
+    case K_DBL: {
+        double v = strtod(val, &end);
+        if (errno || end == val || *end || !isfinite(v))
+            return hc_fail(HC_EINVAL, "method '%s': %s=%s is not a number", spec, key, val);
+        if (v < k->lo || v > k->hi)
+            return hc_fail(HC_EINVAL, "method '%s': %s=%g out of range [%g, %g] (%s)", spec, key, v,
+                           k->lo, k->hi, k->help);
+        *(double *)((char *)m + k->off) = v;
+        return HC_OK;
+    }
+    case K_SCHED:
+        for (int i = 0; i <= HC_SCHED_MOD; i++)
+            if (strcmp(val, hc_sched_name((hc_sched_kind)i)) == 0) {
+                m->sched.kind = (hc_sched_kind)i;
+                return HC_OK;
+            }
+        return hc_fail(HC_EINVAL, "method '%s': sched=%s (valid: flux, dit, mod)", spec, val);
+    case K_FRESH:
+        if (strcmp(val, "mlp") == 0) m->fresh_all = 0;
+        else if (strcmp(val, "all") == 0) m->fresh_all = 1;
+        else return hc_fail(HC_EINVAL, "method '%s': fresh=%s (valid: mlp, all)", spec, val);
+        return HC_OK;
+    case K_BASE:
+        return HC_OK; /* resolved before the other keys */
+    }
+    return HC_OK;
+}
+
+/* Apply "k=v,k=v" from `list` (a type's defaults or the user's keys). */
+static hc_status apply_pairs(hc_method *m, const char *list, const char *spec)
+{
+    char buf[HC_SPEC_MAX];
+    snprintf(buf, sizeof buf, "%s", list);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq || eq == tok || !eq[1])
+            return hc_fail(HC_EINVAL, "method '%s': '%s' is not key=value", spec, tok);
+        *eq = '\0';
+        HC_TRY(set_key(m, tok, eq + 1, spec));
+    }
+    return HC_OK;
+}
+
+hc_status hc_method_parse(const char *spec, hc_method *m)
+{
+    memset(m, 0, sizeof *m);
+    if (!spec || !*spec) return hc_fail(HC_EINVAL, "empty method spec");
+    if (strlen(spec) >= HC_SPEC_MAX) return hc_fail(HC_EINVAL, "method spec longer than %d characters", HC_SPEC_MAX - 1);
+    for (const char *p = spec; *p; p++)
+        if (*p == ' ' || *p == '\t')
+            return hc_fail(HC_EINVAL, "method '%s': no spaces allowed (write name:key=value,...)", spec);
+    snprintf(m->spec, sizeof m->spec, "%s", spec);
+    char name[64];
+    const char *colon = strchr(spec, ':');
+    size_t nlen = colon ? (size_t)(colon - spec) : strlen(spec);
+    if (nlen >= sizeof name) nlen = sizeof name - 1;
+    memcpy(name, spec, nlen);
+    name[nlen] = '\0';
+    m->type = hc_pred_type_find(name);
+    if (!m->type) {
+        char list[256];
+        hc_pred_type_list(list, sizeof list);
+        return hc_fail(HC_EINVAL, "unknown method '%s' (valid: %s)", name, list);
+    }
+    const char *pairs = colon ? colon + 1 : "";
+    /* defaults: paper's main setting N=7, W=3, O=2, sigma=0.5 */
+    m->sched.kind = HC_SCHED_FLUX;
+    m->sched.N = 7;
+    m->sched.W = 3;
+    m->order = 0;
+    m->sigma = 0.5;
+    m->K = 16;
+    m->gamma = 0.005;
+    m->kmeans_iters = 10;
+    /* ClusCa: the base decides which further keys are valid */
+    if (in_list(m->type->keys, "base")) {
+        const char *b = strstr(pairs, "base=");
+        while (b && b != pairs && b[-1] != ',') b = strstr(b + 1, "base=");
+        char bname[64] = "taylor";
+        if (b) {
+            size_t len = strcspn(b + 5, ",");
+            if (len >= sizeof bname) len = sizeof bname - 1;
+            memcpy(bname, b + 5, len);
+            bname[len] = '\0';
+        }
+        m->base = hc_pred_type_find(bname);
+        if (!m->base || !m->base->order0 || in_list(m->base->keys, "base") || strcmp(bname, "full") == 0)
+            return hc_fail(HC_EINVAL,
+                           "method '%s': base=%s (valid: a predictor with an order-0 cache: reuse, taylor, "
+                           "hermite, hicache, hermite-arg, hermite-coef, hitaylor)", spec, bname);
+        HC_TRY(apply_pairs(m, m->base->defaults, spec));
+    }
+    HC_TRY(apply_pairs(m, m->type->defaults, spec));
+    /* the DiT code's own warm-up is 2 full steps; an explicit W wins */
+    if (strstr(pairs, "sched=dit")) m->sched.W = 2;
+    HC_TRY(apply_pairs(m, pairs, spec));
+    if (strcmp(m->type->name, "full") == 0) m->sched.N = 1;
+    if (m->K < 1) return hc_fail(HC_EINVAL, "method '%s': K must be >= 1", spec);
+    return HC_OK;
+}
+
+void hc_method_describe(const hc_method *m, char *buf, size_t n)
+{
+    char keys[128];
+    accepted_keys(m, keys, sizeof keys);
+    size_t len = (size_t)snprintf(buf, n, "%s", m->type->name);
+    int first = 1;
+    char kb[128];
+    snprintf(kb, sizeof kb, "%s", keys);
+    char *save = NULL;
+    for (char *k = strtok_r(kb, ",", &save); k && len < n; k = strtok_r(NULL, ",", &save)) {
+        const keydef *d = key_find(k);
+        char v[48];
+        switch (d->kind) {
+        case K_INT:
+            if (d->off == OFF(seed)) snprintf(v, sizeof v, "%lu", m->seed);
+            else snprintf(v, sizeof v, "%d", *(const int *)((const char *)m + d->off));
+            break;
+        case K_DBL: snprintf(v, sizeof v, "%g", *(const double *)((const char *)m + d->off)); break;
+        case K_SCHED: snprintf(v, sizeof v, "%s", hc_sched_name(m->sched.kind)); break;
+        case K_BASE: snprintf(v, sizeof v, "%s", m->base ? m->base->name : "-"); break;
+        case K_FRESH: snprintf(v, sizeof v, "%s", m->fresh_all ? "all" : "mlp"); break;
+        }
+        len += (size_t)snprintf(buf + len, n - len, "%s%s=%s", first ? ":" : ",", k, v);
+        first = 0;
+    }
+}
+
+void hc_method_label(const hc_method *m, char *buf, size_t n)
+{
+    const hc_pred_type *basis = m->base ? m->base : m->type;
+    if (strcmp(m->type->name, "full") == 0) {
+        snprintf(buf, n, "Full compute");
+        return;
+    }
+    const char *display = m->type->display;
+    if (m->base && strcmp(m->base->name, "hicache") == 0) display = "Hi-ClusCa";
+    else if (m->base && strcmp(m->base->name, "taylor") != 0) display = "ClusCa";
+    size_t len = (size_t)snprintf(buf, n, "%s", display);
+    if (m->base && strcmp(m->base->name, "taylor") != 0 && strcmp(m->base->name, "hicache") != 0)
+        len += (size_t)snprintf(buf + len, n - len, "+%s", m->base->display);
+    len += (size_t)snprintf(buf + len, n - len, " (N=%d", m->sched.N);
+    if (in_list(basis->keys, "O")) len += (size_t)snprintf(buf + len, n - len, ", O=%d", m->order);
+    if (in_list(basis->keys, "sigma")) len += (size_t)snprintf(buf + len, n - len, ", σ=%g", m->sigma);
+    if (m->base) len += (size_t)snprintf(buf + len, n - len, ", K=%d", m->K);
+    if (len < n) snprintf(buf + len, n - len, ")");
+}

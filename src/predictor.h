@@ -1,0 +1,192 @@
+/* predictor.h: feature forecasters, their method specs and schedules.
+ *
+ * A method is written `name:key=value,...`, e.g. `taylor:N=5,W=3,O=2` or
+ * `hicache:N=7,O=2,sigma=0.5` or `clusca:base=hicache,K=16,gamma=0.005`.
+ * Every method carries the schedule keys N (interval), W (warm-up full
+ * steps) and sched (flux | dit | mod); `full` is no caching.
+ *
+ * A predictor type is a const struct of function pointers listed in one
+ * registry table (hc_pred_types); adding a predictor is one file in
+ * predictors/ plus one row in that table (src/registry.c).
+ *
+ * Semantics follow the official TaylorSeer/HiCache code (see
+ * docs/predictors.md): a cache of divided differences D_0..D_O in step-index
+ * units is refreshed at each full step, and a cached step s is forecast at
+ * the positive horizon x = s - (last full step). */
+#ifndef HC_PREDICTOR_H
+#define HC_PREDICTOR_H
+
+#include <stddef.h>
+
+#include "status.h"
+
+#define HC_MAX_ORDER 8
+#define HC_SPEC_MAX 256
+
+/* ---- schedules ------------------------------------------------------------ */
+
+typedef enum hc_sched_kind {
+    HC_SCHED_FLUX = 0, /* count-up: s < W full, then a counter; full when it reaches N-1 */
+    HC_SCHED_DIT = 1,  /* DiT code: the same counter on the count-down index S-1-s */
+    HC_SCHED_MOD = 2   /* FORA: full iff s mod N == 0 */
+} hc_sched_kind;
+
+typedef struct hc_schedule {
+    hc_sched_kind kind;
+    int N; /* interval, >= 1 (N = 1: every step full) */
+    int W; /* warm-up full steps, >= 1 */
+} hc_schedule;
+
+/* full[s] = 1 for full steps, 0 for cached ones, s < S; returns the number
+ * of full steps.  Step 0 is always full. */
+int hc_schedule_mask(const hc_schedule *sc, int S, unsigned char *full);
+
+/* Whether the derivative recursion may run at a full step (official:
+ * step > W-2 in sampling order; always for `mod`). */
+int hc_schedule_updates_derivatives(const hc_schedule *sc, int step);
+
+const char *hc_sched_name(hc_sched_kind k);
+
+/* ---- methods ---------------------------------------------------------------- */
+
+typedef struct hc_pred_type hc_pred_type;
+
+/* A parsed method spec: the type plus every parameter any type uses; each
+ * type reads only its own keys. */
+typedef struct hc_method {
+    char spec[HC_SPEC_MAX];     /* as given */
+    const hc_pred_type *type;
+    hc_schedule sched;
+    int order;                  /* O: highest difference order */
+    double sigma;               /* Hermite / dual-scaling contraction */
+    /* ClusCa */
+    const hc_pred_type *base;   /* base predictor */
+    int K;                      /* clusters */
+    double gamma;               /* propagation ratio */
+    unsigned long seed;         /* fresh-token RNG seed */
+    int fresh_all;              /* 1: every module gets fresh tokens; 0: *mlp modules only */
+    int kmeans_iters;           /* max Lloyd iterations per full step */
+} hc_method;
+
+/* Parse a spec; HC_EINVAL with a message listing valid names/keys/ranges. */
+hc_status hc_method_parse(const char *spec, hc_method *out);
+
+/* Canonical "name:key=value,..." with every key resolved (for outputs). */
+void hc_method_describe(const hc_method *m, char *buf, size_t n);
+
+/* Paper-style label: "TaylorSeer (N=7, O=2)", "HiCache (N=7, O=2, σ=0.5)". */
+void hc_method_label(const hc_method *m, char *buf, size_t n);
+
+/* ---- per-step context --------------------------------------------------------- */
+
+/* Compute the true module output for `n` tokens (indices tok[0..n-1]) at the
+ * current step into rows[n][D] (float32 row-major).  Replay copies them from
+ * the trajectory; a live model runs the module on those tokens. */
+typedef hc_status (*hc_fresh_fn)(void *ud, const int *tok, int n, float *rows);
+
+typedef struct hc_step_ctx {
+    int step;               /* sampling-order step index */
+    const int *labels;      /* token -> cluster, [T], valid since the last full step (or NULL) */
+    int n_clusters;
+    hc_fresh_fn fresh;      /* may be NULL: no fresh tokens available */
+    void *fresh_ud;
+    int fresh_ok;           /* this module takes fresh tokens (ClusCa's module rule) */
+} hc_step_ctx;
+
+/* ---- predictor types ------------------------------------------------------------- */
+
+struct hc_pred_type {
+    const char *name;
+    const char *display;  /* paper-style name: "TaylorSeer", "HiCache" */
+    const char *summary;
+    const char *keys;     /* accepted keys besides N, W, sched: "O,sigma" */
+    const char *defaults; /* "O=2,sigma=0.5" */
+    /* Allocate state for one module stream of T tokens x D channels;
+     * `stream` distinguishes modules (seeds per-module randomness). */
+    hc_status (*alloc)(const hc_method *m, size_t T, size_t D, unsigned long stream, void **state);
+    /* Full step: the true feature F [T, D] float32 row-major. */
+    void (*observe)(void *state, const hc_step_ctx *ctx, const float *feat);
+    /* Cached step: forecast [T, D] into out.  May call ctx->fresh. */
+    hc_status (*predict)(void *state, const hc_step_ctx *ctx, float *out);
+    /* Forget everything (a new sampling run). */
+    void (*reset)(void *state);
+    /* Bytes of feature cache held (the memory a cache of this method costs). */
+    size_t (*cache_bytes)(const void *state);
+    /* Mutable order-0 cache D_0 [T, D] or NULL if the type has none
+     * (ClusCa edits it in place). */
+    float *(*order0)(void *state);
+    void (*free)(void *state);
+    /* Basis coefficients c_0..c_p at horizon x for divided-difference
+     * types (NULL otherwise): the forecast is sum_k c_k D_k. */
+    void (*coef)(const hc_method *m, double x, int p, double *c);
+};
+
+/* NULL-terminated registry. */
+extern const hc_pred_type *const hc_pred_types[];
+const hc_pred_type *hc_pred_type_find(const char *name);
+/* "full, reuse, taylor, ..." */
+void hc_pred_type_list(char *buf, size_t n);
+
+/* ---- a predictor instance ------------------------------------------------------------- */
+
+typedef struct hc_predictor {
+    const hc_pred_type *type;
+    void *state;
+} hc_predictor;
+
+hc_status hc_predictor_alloc(const hc_method *m, size_t T, size_t D, unsigned long stream,
+                             hc_predictor **out);
+void hc_predictor_free(hc_predictor *p);
+
+/* ---- shared machinery for the divided-difference family ------------------------------ */
+
+/* Coefficients c_0..c_p of D_0..D_p at horizon x (c_0 = 1). */
+typedef void (*hc_coef_fn)(const hc_method *m, double x, int p, double *c);
+
+typedef struct hc_dcache hc_dcache;
+
+/* The official TaylorSeer cache: D_0..D_O [T*D] float32, the last two full
+ * steps, and the number of valid orders. */
+hc_status hc_dcache_alloc(const hc_method *m, size_t n_elem, hc_coef_fn coef, hc_dcache **out);
+void hc_dcache_free(hc_dcache *c);
+
+/* Generic type callbacks over an hc_dcache state (used by every basis). */
+hc_status hc_dcache_type_alloc(const hc_method *m, size_t T, size_t D, hc_coef_fn coef, void **state);
+
+/* Define the callbacks of a divided-difference type from its coefficient
+ * function: one line per predictor file. */
+#define HC_DCACHE_TYPE_ALLOC(fn_name, coef)                                                 \
+    static hc_status fn_name(const hc_method *m, size_t T, size_t D, unsigned long stream, \
+                             void **state)                                                 \
+    {                                                                                      \
+        (void)stream;                                                                      \
+        return hc_dcache_type_alloc(m, T, D, coef, state);                                 \
+    }
+#define HC_DCACHE_CALLBACKS                                                                \
+    .observe = hc_dcache_observe, .predict = hc_dcache_predict, .reset = hc_dcache_reset,  \
+    .cache_bytes = hc_dcache_bytes, .order0 = hc_dcache_order0, .free = hc_dcache_free_state
+void hc_dcache_observe(void *state, const hc_step_ctx *ctx, const float *feat);
+hc_status hc_dcache_predict(void *state, const hc_step_ctx *ctx, float *out);
+void hc_dcache_reset(void *state);
+size_t hc_dcache_bytes(const void *state);
+float *hc_dcache_order0(void *state);
+void hc_dcache_free_state(void *state);
+
+/* Number of valid orders (n; D_0..D_{n-1}) and last full step, for tests. */
+int hc_dcache_valid(const hc_dcache *c);
+int hc_dcache_last_full(const hc_dcache *c);
+const float *hc_dcache_order(const hc_dcache *c, int k);
+
+/* ---- bases (double precision, GSL) ----------------------------------------------------
+ * c_k = scale^k * H_k(arg) / k!   (physicists' Hermite, H_1 = 2x), k = 0..p */
+void hc_basis_hermite(double arg, double scale, int p, double *c);
+/* c_k = scale^k * x^k / k!, k = 0..p */
+void hc_basis_monomial(double x, double scale, int p, double *c);
+
+/* ---- the fused forecast kernel ------------------------------------------------------- */
+
+/* out[e] = sum_{k=0..p} c[k] * D[k][e] for e < n: one pass over the
+ * (p+1) input streams, float32 math, no allocation.  p <= HC_MAX_ORDER. */
+void hc_forecast_apply(float *restrict out, const float *const *D, const double *c, int p, size_t n);
+
+#endif
