@@ -11,6 +11,12 @@
 static const hc_command *const commands[] = {
     &hc_cmd_synth,
     &hc_cmd_info,
+    &hc_cmd_replay,
+    &hc_cmd_weights,
+    &hc_cmd_gauss,
+    &hc_cmd_normality,
+    &hc_cmd_mvnormality,
+    &hc_cmd_bench,
     &hc_cmd_version,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
