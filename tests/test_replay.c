@@ -76,7 +76,10 @@ static void exact_cases(void **state)
     assert_true(metric(method_at(s, 4), "rel_l2", "mean") > metric(method_at(s, 3), "rel_l2", "mean"));
     /* speedup and memory: S=30, W=3, N=5 -> full 0,1,2,7,...,27: 8 */
     assert_int_equal((int)cJSON_GetObjectItem(method_at(s, 3), "full_steps")->valuedouble, 8);
-    assert_float_equal(cJSON_GetObjectItem(method_at(s, 3), "cache_bytes")->valuedouble, 4.0 * 3 * 24 * 8 * 4, 0);
+    /* O+1 = 3 tensors of 24 x 8 floats per module, 4 modules (+ at most one
+     * cache line of padding per order) */
+    double bytes = cJSON_GetObjectItem(method_at(s, 3), "cache_bytes")->valuedouble;
+    assert_true(bytes >= 4.0 * 3 * 24 * 8 * 4 && bytes <= 4.0 * 3 * (24 * 8 + 16) * 4);
     cJSON_Delete(s);
     /* TaylorSeer O>=1 on a line: exact after its first derivative exists (step 2) */
     const char *lspecs[] = {"taylor:N=5,O=1", "hicache:N=5,O=1,sigma=0.7071067811865476"};
