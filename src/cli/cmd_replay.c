@@ -73,7 +73,7 @@ const hc_command hc_cmd_replay = {
     "under /features is replayed independently (open loop).\n"
     "\n"
     "  --traj FILE...     schema-v1 trajectories (see docs/trajectory-format.md);\n"
-    "                     several files are aggregated with a 95%% t-interval over\n"
+    "                     several files are aggregated with a 95% t-interval over\n"
     "                     the per-file means\n"
     "  --method SPEC...   methods as name:key=value,... (see below)\n"
     "  -o, --out DIR      output directory (default out/replay)\n"
