@@ -42,6 +42,18 @@ expect_fail "synth: bad dtype" "--dtype: 'float64'" "$HC" synth --dtype float64 
 expect_fail "synth: unwritable" "cannot create file" "$HC" synth -o /nonexistent/dir/x.h5
 [ -e x.h5 ] || [ -e x.h5.partial ] && { echo "FAIL: a failed synth left a file"; fails=$((fails+1)); }
 
+"$HC" synth -o ok.h5 --steps 12 >/dev/null
+expect_fail "replay: unknown method" "unknown method 'taylr' (valid: full, reuse, taylor" "$HC" replay --traj ok.h5 --method taylr -o r
+expect_fail "replay: unknown key" "unknown key 'sigma' for taylor (valid: N,W,sched,O)" "$HC" replay --traj ok.h5 --method taylor:sigma=1 -o r
+expect_fail "replay: bad value" "O=12 out of range" "$HC" replay --traj ok.h5 --method hicache:O=12 -o r
+expect_fail "replay: missing file" "nope.h5: cannot open" "$HC" replay --traj ok.h5 nope.h5 --method taylor -o r
+expect_fail "replay: no method" "no --method SPEC given" "$HC" replay --traj ok.h5 -o r
+expect_fail "replay: no match" "no feature module matches 'single/*'" "$HC" replay --traj ok.h5 --method taylor --modules 'single/*' -o r
+[ -e r/results.csv ] || [ -e r/results.csv.partial ] && { echo "FAIL: a failed replay left results"; fails=$((fails+1)); }
+expect_fail "weights: clusca" "depends on fresh tokens" "$HC" weights clusca:base=taylor
+expect_fail "weights: bad anchor" "anchor step 5 must be a full step" "$HC" weights taylor:N=7 --anchor 5
+expect_fail "bench: unknown" "unknown benchmark 'fly'" "$HC" bench fly
+
 # the happy path: synth then info, same seed same bytes in the data
 "$HC" synth -o a.h5 --kind poly --seed 5 >/dev/null && "$HC" synth -o b.h5 --kind poly --seed 5 >/dev/null \
   && "$HC" info a.h5 | grep -q "feature  dit/1/mlp" \
