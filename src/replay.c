@@ -346,7 +346,18 @@ hc_status hc_replay_run(const hc_replay_opts *o, cJSON **summary)
     if (!acc) return hc_fail(HC_ENOMEM, "out of memory");
     hc_outfile *csv = NULL;
     cJSON *doc = NULL;
-    hc_status st = hc_outfile_open(csv_path, &csv);
+    hc_status st = HC_OK;
+    /* validate every file and the module filter before any work */
+    for (int f = 0; f < o->n_files && st == HC_OK; f++) {
+        hc_traj *t;
+        if ((st = hc_traj_open(o->files[f], &t)) != HC_OK) break;
+        int hit = 0;
+        for (size_t i = 0; i < hc_traj_num_features(t) && !hit; i++)
+            hit = !o->modules_glob || fnmatch(o->modules_glob, hc_traj_entry_at(t, i)->name, 0) == 0;
+        if (!hit) st = hc_fail(HC_EINVAL, "%s: no feature module matches '%s'", o->files[f], o->modules_glob);
+        hc_traj_close(t);
+    }
+    if (st == HC_OK) st = hc_outfile_open(csv_path, &csv);
     if (st == HC_OK) {
         run r = {o, acc, hc_outfile_fp(csv)};
         fprintf(r.csv, "method,file,module,step,horizon,metric,value\n");

@@ -152,17 +152,14 @@ hc_status hc_dagostino(double g1, double g2, size_t n, double *zs, double *zk,
 
 /* ---- Shapiro-Wilk, AS R94 --------------------------------------------------- */
 
-/* W and p for sorted, finite, non-constant xs[0..n-1], 3 <= n <= 5000.
- * a is scratch for n/2 weights. */
-static void sw_sorted(const double *xs, size_t n, double *a, double *w_out,
-                      double *p_out)
+/* The n/2 AS R94 weights of a sample of size n (3 <= n <= 5000) into a:
+ * a[j] multiplies x_(n-j) - x_(j+1).  They depend on n only. */
+static void sw_weights(size_t n, double *a)
 {
     static const double c1[6] = {0.0, 0.221157, -0.147981, -2.071190, 4.434685, -2.706056};
     static const double c2[6] = {0.0, 0.042981, -0.293762, -1.752461, 5.682633, -3.582633};
     const size_t nh = n / 2;
     const double dn = (double)n;
-
-    /* Weights for the upper half: a[j] multiplies x_(n-j) - x_(j+1). */
     if (n == 3) {
         a[0] = M_SQRT1_2;
     } else {
@@ -190,7 +187,15 @@ static void sw_sorted(const double *xs, size_t n, double *a, double *w_out,
         a[0] = a1;
         for (size_t j = first; j < nh; j++) a[j] /= fac;
     }
+}
 
+/* W and p for sorted, finite, non-constant xs[0..n-1], 3 <= n <= 5000,
+ * with the weights a of sw_weights(n). */
+static void sw_sorted(const double *xs, size_t n, const double *a, double *w_out,
+                      double *p_out)
+{
+    const size_t nh = n / 2;
+    const double dn = (double)n;
     double s = 0.0;
     for (size_t i = 0; i < n; i++) s += xs[i];
     double mean = s / dn;
