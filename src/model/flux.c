@@ -1,0 +1,684 @@
+/* flux.c: flux-mini MMDiT forward with cache points (see flux.h and
+ * docs/model-format.md for the math, which this follows line by line). */
+#include "flux.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "model/safetensors.h"
+
+/* ======================================================================== */
+/* Primitives (float32 row-major; reductions in double)                      */
+/* ======================================================================== */
+
+typedef struct lin { const float *W, *b; int out, in; } lin;
+
+/* Y[M, out] (row stride ldy) = X[M, in] (row stride ldx) W^T + b */
+static void linear(const lin *l, const float *X, int ldx, int M, float *Y, int ldy)
+{
+    if (M <= 0) return;
+    for (int r = 0; r < M; r++) memcpy(Y + (size_t)r * ldy, l->b, (size_t)l->out * sizeof *Y);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, l->out, l->in, 1.0f, X, ldx, l->W, l->in, 1.0f, Y, ldy);
+}
+
+static float silu(float z) { return z / (1.0f + expf(-z)); }
+
+static float gelu_tanh(float z)
+{
+    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
+    return 0.5f * z * (1.0f + tanhf(k * (z + 0.044715f * z * z * z)));
+}
+
+/* out[r] = LN(z[r]) * (1 + scale) + shift for rows r of one batch element */
+static void modulate(const float *z, int rows, int D, const float *shift, const float *scale, double eps, float *out)
+{
+    for (int r = 0; r < rows; r++) {
+        const float *x = z + (size_t)r * D;
+        float *y = out + (size_t)r * D;
+        double mu = 0, var = 0;
+        for (int i = 0; i < D; i++) mu += x[i];
+        mu /= D;
+        for (int i = 0; i < D; i++) var += (x[i] - mu) * (x[i] - mu);
+        var /= D;
+        float inv = (float)(1.0 / sqrt(var + eps)), m = (float)mu;
+        for (int i = 0; i < D; i++) y[i] = (x[i] - m) * inv * (1.0f + scale[i]) + shift[i];
+    }
+}
+
+/* x[r] += gate * v[r] for rows of one batch element */
+static void gated_add(float *x, const float *v, const float *gate, int rows, int D)
+{
+    for (int r = 0; r < rows; r++)
+        for (int i = 0; i < D; i++) x[(size_t)r * D + i] += gate[i] * v[(size_t)r * D + i];
+}
+
+/* ======================================================================== */
+/* Model                                                                     */
+/* ======================================================================== */
+
+typedef struct dblk {
+    lin mod[2], qkv[2], proj[2], fc1[2], fc2[2]; /* [0] img, [1] txt */
+    const float *qn[2], *kn[2];
+} dblk;
+
+typedef struct sblk {
+    lin mod, lin1, lin2;
+    const float *qn, *kn;
+} sblk;
+
+struct hc_flux {
+    char path[1024];
+    hc_flux_config c;
+    cJSON *meta;
+    float *weights;
+    const float *label_txt, *label_vec;
+    lin img_in, txt_in, time1, time2, vec1, vec2, fmod, flin;
+    dblk *db;
+    sblk *sb;
+    int n_points;
+    hc_cache_point *points;
+    int max_B;
+    /* workspace */
+    float *ws;
+    float *temb, *vec, *svec, *e1, *e2, *y;
+    float *img0, *txt0, *img, *txt, *joint;
+    float *mod[2], *h, *qkv[2], *u, *att[2], *attj, *mlph, *cat, *fin;
+    float *rope_cos, *rope_sin;
+    float *Q, *K, *V, *S, *O;
+    float *fr_in, *fr_h;
+    float **cp;
+};
+
+const hc_flux_config *hc_flux_get_config(const hc_flux *m) { return &m->c; }
+int hc_flux_max_batch(const hc_flux *m) { return m->max_B; }
+const cJSON *hc_flux_metadata(const hc_flux *m) { return m->meta; }
+const char *hc_flux_path(const hc_flux *m) { return m->path; }
+int hc_flux_num_points(const hc_flux *m) { return m->n_points; }
+const hc_cache_point *hc_flux_point(const hc_flux *m, int p)
+{
+    HC_ASSERT(p >= 0 && p < m->n_points);
+    return &m->points[p];
+}
+const float *hc_flux_point_buffer(const hc_flux *m, int p) { return m->cp[p]; }
+
+void hc_flux_free(hc_flux *m)
+{
+    if (!m) return;
+    free(m->weights);
+    free(m->ws);
+    free(m->db);
+    free(m->sb);
+    free(m->points);
+    free(m->cp);
+    cJSON_Delete(m->meta);
+    free(m);
+}
+
+/* ---- config ---------------------------------------------------------------- */
+
+static hc_status cfg_num(const char *path, const cJSON *c, const char *key, double lo, double hi, double *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, key);
+    if (!cJSON_IsNumber(v)) return hc_fail(HC_EFORMAT, "%s: config key '%s' missing or not a number", path, key);
+    if (v->valuedouble < lo || v->valuedouble > hi)
+        return hc_fail(HC_EFORMAT, "%s: config %s = %g out of range [%g, %g]", path, key, v->valuedouble, lo, hi);
+    *out = v->valuedouble;
+    return HC_OK;
+}
+
+static hc_status parse_config(const char *path, const cJSON *c, hc_flux_config *k)
+{
+    static const struct { const char *key; size_t off; double lo, hi; } ints[] = {
+        {"image_size", offsetof(hc_flux_config, image_size), 1, 4096},
+        {"image_channels", offsetof(hc_flux_config, image_channels), 1, 64},
+        {"patch_size", offsetof(hc_flux_config, patch), 1, 64},
+        {"in_channels", offsetof(hc_flux_config, in_channels), 1, 1 << 16},
+        {"out_channels", offsetof(hc_flux_config, out_channels), 1, 1 << 16},
+        {"hidden_size", offsetof(hc_flux_config, D), 1, 1 << 16},
+        {"num_heads", offsetof(hc_flux_config, H), 1, 1024},
+        {"depth_double", offsetof(hc_flux_config, depth_double), 0, 1024},
+        {"depth_single", offsetof(hc_flux_config, depth_single), 0, 1024},
+        {"num_classes", offsetof(hc_flux_config, num_classes), 1, 1 << 20},
+        {"null_class", offsetof(hc_flux_config, null_class), 0, 1 << 20},
+        {"txt_tokens", offsetof(hc_flux_config, txt_tokens), 1, 4096},
+        {"context_in_dim", offsetof(hc_flux_config, ctx_dim), 1, 1 << 16},
+        {"vec_in_dim", offsetof(hc_flux_config, vec_dim), 1, 1 << 16},
+        {"time_dim", offsetof(hc_flux_config, time_dim), 2, 1 << 16},
+    };
+    static const struct { const char *key; size_t off; double lo, hi; } dbls[] = {
+        {"theta", offsetof(hc_flux_config, theta), 1, 1e9},
+        {"time_factor", offsetof(hc_flux_config, time_factor), 1e-6, 1e9},
+        {"max_period", offsetof(hc_flux_config, max_period), 1, 1e12},
+        {"ln_eps", offsetof(hc_flux_config, ln_eps), 0, 1},
+        {"rms_eps", offsetof(hc_flux_config, rms_eps), 0, 1},
+    };
+    double v;
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        HC_TRY(cfg_num(path, c, ints[i].key, ints[i].lo, ints[i].hi, &v));
+        if (v != floor(v)) return hc_fail(HC_EFORMAT, "%s: config %s = %g is not an integer", path, ints[i].key, v);
+        *(int *)((char *)k + ints[i].off) = (int)v;
+    }
+    for (size_t i = 0; i < sizeof dbls / sizeof dbls[0]; i++) {
+        HC_TRY(cfg_num(path, c, dbls[i].key, dbls[i].lo, dbls[i].hi, &v));
+        *(double *)((char *)k + dbls[i].off) = v;
+    }
+    HC_TRY(cfg_num(path, c, "mlp_ratio", 0.01, 64, &v));
+    k->F = (int)lround(k->D * v);
+    const cJSON *ax = cJSON_GetObjectItemCaseSensitive(c, "axes_dim");
+    const cJSON *gr = cJSON_GetObjectItemCaseSensitive(c, "grid");
+    if (cJSON_GetArraySize(ax) != 3 || cJSON_GetArraySize(gr) != 2)
+        return hc_fail(HC_EFORMAT, "%s: config needs axes_dim [3] and grid [2]", path);
+    for (int i = 0; i < 3; i++) k->axes_dim[i] = (int)cJSON_GetArrayItem(ax, i)->valuedouble;
+    k->grid_h = (int)cJSON_GetArrayItem(gr, 0)->valuedouble;
+    k->grid_w = (int)cJSON_GetArrayItem(gr, 1)->valuedouble;
+    const cJSON *sch = cJSON_GetObjectItemCaseSensitive(c, "schedule");
+    HC_TRY(cfg_num(path, sch, "base_seq_len", 1, 1e9, &k->base_seq_len));
+    HC_TRY(cfg_num(path, sch, "base_shift", -100, 100, &k->base_shift));
+    HC_TRY(cfg_num(path, sch, "max_seq_len", 1, 1e9, &k->max_seq_len));
+    HC_TRY(cfg_num(path, sch, "max_shift", -100, 100, &k->max_shift));
+    HC_TRY(cfg_num(path, sch, "sigma", 0, 100, &k->shift_sigma));
+    const char *act = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "mlp_act"));
+    const char *pairs = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "rope_pairs"));
+    const char *order = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "time_embed_order"));
+    const cJSON *qb = cJSON_GetObjectItemCaseSensitive(c, "qkv_bias");
+    const cJSON *ge = cJSON_GetObjectItemCaseSensitive(c, "guidance_embed");
+    if (!act || strcmp(act, "gelu_tanh") || !pairs || strcmp(pairs, "adjacent") || !order || strcmp(order, "cos,sin") ||
+        !cJSON_IsTrue(qb) || cJSON_IsTrue(ge))
+        return hc_fail(HC_EUNSUP, "%s: config variant not supported (need mlp_act gelu_tanh, rope_pairs adjacent, "
+                       "time_embed_order cos,sin, qkv_bias true, guidance_embed false)", path);
+    /* consistency */
+    k->head_dim = k->D / k->H;
+    k->T_img = k->grid_h * k->grid_w;
+    k->L = k->txt_tokens + k->T_img;
+    if (k->head_dim * k->H != k->D || k->head_dim % 2)
+        return hc_fail(HC_EFORMAT, "%s: hidden_size %d not divisible into %d heads of even size", path, k->D, k->H);
+    if (k->axes_dim[0] + k->axes_dim[1] + k->axes_dim[2] != k->head_dim || k->axes_dim[0] % 2 || k->axes_dim[1] % 2 ||
+        k->axes_dim[2] % 2)
+        return hc_fail(HC_EFORMAT, "%s: axes_dim must be even and sum to the head dim %d", path, k->head_dim);
+    if (k->grid_h * k->patch != k->image_size || k->grid_w * k->patch != k->image_size ||
+        k->in_channels != k->image_channels * k->patch * k->patch || k->out_channels != k->in_channels)
+        return hc_fail(HC_EFORMAT, "%s: image_size/patch_size/grid/in_channels/out_channels inconsistent", path);
+    if (k->null_class > k->num_classes || k->time_dim % 2)
+        return hc_fail(HC_EFORMAT, "%s: null_class or time_dim invalid", path);
+    return HC_OK;
+}
+
+/* ---- weights ------------------------------------------------------------------ */
+
+typedef struct wload {
+    const hc_st *st;
+    float *next;
+    hc_status st_code;
+} wload;
+
+static const float *take(wload *w, const char *name, int rank, int64_t d0, int64_t d1)
+{
+    if (w->st_code != HC_OK) return w->next;
+    int64_t shape[2] = {d0, d1};
+    float *p = w->next;
+    w->st_code = hc_st_read_f32(w->st, name, rank, shape, p);
+    w->next += rank == 1 ? d0 : d0 * d1;
+    return p;
+}
+
+static lin take_lin(wload *w, const char *prefix, int out, int in)
+{
+    char n[200];
+    lin l = {NULL, NULL, out, in};
+    snprintf(n, sizeof n, "%s.weight", prefix);
+    l.W = take(w, n, 2, out, in);
+    snprintf(n, sizeof n, "%s.bias", prefix);
+    l.b = take(w, n, 1, out, 0);
+    return l;
+}
+
+static size_t count_weights(const hc_flux_config *c)
+{
+    size_t D = (size_t)c->D, F = (size_t)c->F, d = (size_t)c->head_dim;
+    size_t n = (size_t)(c->num_classes + 1) * ((size_t)c->txt_tokens * c->ctx_dim + c->vec_dim);
+    n += D * c->in_channels + D + D * c->ctx_dim + D;
+    n += D * c->time_dim + D + D * D + D + D * c->vec_dim + D + D * D + D;
+    size_t dbl = 2 * (6 * D * D + 6 * D + 3 * D * D + 3 * D + D * D + D + F * D + F + D * F + D + 2 * d);
+    size_t sgl = 3 * D * D + 3 * D + (3 * D + F) * D + 3 * D + F + D * (D + F) + D + 2 * d;
+    n += (size_t)c->depth_double * dbl + (size_t)c->depth_single * sgl;
+    n += 2 * D * D + 2 * D + (size_t)c->out_channels * D + c->out_channels;
+    return n;
+}
+
+static hc_status load_weights(hc_flux *m, const hc_st *st)
+{
+    const hc_flux_config *c = &m->c;
+    size_t n = count_weights(c);
+    m->weights = malloc(n * sizeof *m->weights);
+    m->db = calloc((size_t)c->depth_double + 1, sizeof *m->db);
+    m->sb = calloc((size_t)c->depth_single + 1, sizeof *m->sb);
+    if (!m->weights || !m->db || !m->sb) return hc_fail(HC_ENOMEM, "out of memory for %zu weights", n);
+    wload w = {st, m->weights, HC_OK};
+    int D = c->D, F = c->F, d = c->head_dim;
+    m->label_txt = take(&w, "label_txt.weight", 2, c->num_classes + 1, (int64_t)c->txt_tokens * c->ctx_dim);
+    m->label_vec = take(&w, "label_vec.weight", 2, c->num_classes + 1, c->vec_dim);
+    m->img_in = take_lin(&w, "img_in", D, c->in_channels);
+    m->txt_in = take_lin(&w, "txt_in", D, c->ctx_dim);
+    m->time1 = take_lin(&w, "time_in.in_layer", D, c->time_dim);
+    m->time2 = take_lin(&w, "time_in.out_layer", D, D);
+    m->vec1 = take_lin(&w, "vector_in.in_layer", D, c->vec_dim);
+    m->vec2 = take_lin(&w, "vector_in.out_layer", D, D);
+    static const char *const sn[2] = {"img", "txt"};
+    char p[200];
+    for (int i = 0; i < c->depth_double; i++)
+        for (int s = 0; s < 2; s++) {
+            dblk *b = &m->db[i];
+#define DL(field, suffix, o, in_)                                               \
+    snprintf(p, sizeof p, "double_blocks.%d.%s_%s", i, sn[s], suffix);          \
+    b->field[s] = take_lin(&w, p, o, in_)
+            DL(mod, "mod.lin", 6 * D, D);
+            DL(qkv, "attn.qkv", 3 * D, D);
+            DL(proj, "attn.proj", D, D);
+            DL(fc1, "mlp.0", F, D);
+            DL(fc2, "mlp.2", D, F);
+#undef DL
+            snprintf(p, sizeof p, "double_blocks.%d.%s_attn.norm.query_norm.scale", i, sn[s]);
+            b->qn[s] = take(&w, p, 1, d, 0);
+            snprintf(p, sizeof p, "double_blocks.%d.%s_attn.norm.key_norm.scale", i, sn[s]);
+            b->kn[s] = take(&w, p, 1, d, 0);
+        }
+    for (int j = 0; j < c->depth_single; j++) {
+        sblk *b = &m->sb[j];
+        snprintf(p, sizeof p, "single_blocks.%d.modulation.lin", j);
+        b->mod = take_lin(&w, p, 3 * D, D);
+        snprintf(p, sizeof p, "single_blocks.%d.linear1", j);
+        b->lin1 = take_lin(&w, p, 3 * D + F, D);
+        snprintf(p, sizeof p, "single_blocks.%d.linear2", j);
+        b->lin2 = take_lin(&w, p, D, D + F);
+        snprintf(p, sizeof p, "single_blocks.%d.norm.query_norm.scale", j);
+        b->qn = take(&w, p, 1, d, 0);
+        snprintf(p, sizeof p, "single_blocks.%d.norm.key_norm.scale", j);
+        b->kn = take(&w, p, 1, d, 0);
+    }
+    m->fmod = take_lin(&w, "final_layer.adaLN_modulation.1", 2 * D, D);
+    m->flin = take_lin(&w, "final_layer.linear", c->out_channels, D);
+    if (w.st_code != HC_OK) return w.st_code;
+    HC_ASSERT((size_t)(w.next - m->weights) == n);
+    size_t want = 2 + 12 + 24 * (size_t)c->depth_double + 8 * (size_t)c->depth_single + 4;
+    if (hc_st_count(st) != want)
+        return hc_fail(HC_EFORMAT, "%s: %zu tensors; the config (%d double, %d single blocks) has %zu", hc_st_path(st),
+                       hc_st_count(st), c->depth_double, c->depth_single, want);
+    return HC_OK;
+}
+
+/* ---- workspace ------------------------------------------------------------------ */
+
+static hc_status alloc_workspace(hc_flux *m, int B)
+{
+    const hc_flux_config *c = &m->c;
+    size_t D = (size_t)c->D, F = (size_t)c->F, L = (size_t)c->L, Ti = (size_t)c->T_img, Tt = (size_t)c->txt_tokens;
+    size_t d = (size_t)c->head_dim, b = (size_t)B;
+    m->n_points = 4 * c->depth_double + c->depth_single;
+    m->points = calloc((size_t)m->n_points, sizeof *m->points);
+    m->cp = calloc((size_t)m->n_points, sizeof *m->cp);
+    if (!m->points || !m->cp) return hc_fail(HC_ENOMEM, "out of memory");
+    static const struct { const char *mod, *stream; hc_cp_module kind; } dmods[4] = {
+        {"img_attn", "img", HC_CP_IMG_ATTN}, {"img_mlp", "img", HC_CP_IMG_MLP},
+        {"txt_attn", "txt", HC_CP_TXT_ATTN}, {"txt_mlp", "txt", HC_CP_TXT_MLP}};
+    size_t cp_total = 0;
+    for (int p = 0; p < m->n_points; p++) {
+        hc_cache_point *q = &m->points[p];
+        if (p < 4 * c->depth_double) {
+            q->layer = p / 4;
+            q->module = dmods[p % 4].mod;
+            q->stream = dmods[p % 4].stream;
+            q->kind = dmods[p % 4].kind;
+            q->tokens = (p % 4) < 2 ? c->T_img : c->txt_tokens;
+            snprintf(q->block_kind, sizeof q->block_kind, "double");
+        } else {
+            q->layer = c->depth_double + (p - 4 * c->depth_double);
+            q->module = "total";
+            q->stream = "joint";
+            q->kind = HC_CP_TOTAL;
+            q->tokens = c->L;
+            snprintf(q->block_kind, sizeof q->block_kind, "single");
+        }
+        snprintf(q->name, sizeof q->name, "%s/%d/%s", q->block_kind, q->layer, q->module);
+        cp_total += b * (size_t)q->tokens * D;
+    }
+    struct { float **dst; size_t n; } bufs[] = {
+        {&m->temb, b * c->time_dim}, {&m->vec, b * D}, {&m->svec, b * D}, {&m->e1, b * D}, {&m->e2, b * D},
+        {&m->y, b * c->vec_dim}, {&m->img0, b * Ti * c->in_channels}, {&m->txt0, b * Tt * c->ctx_dim},
+        {&m->img, b * Ti * D}, {&m->txt, b * Tt * D}, {&m->joint, b * L * D}, {&m->mod[0], b * 6 * D},
+        {&m->mod[1], b * 6 * D}, {&m->h, b * L * D}, {&m->qkv[0], b * Ti * 3 * D}, {&m->qkv[1], b * Tt * 3 * D},
+        {&m->u, b * L * (3 * D + F)}, {&m->att[0], b * Ti * D}, {&m->att[1], b * Tt * D}, {&m->attj, b * L * D},
+        {&m->mlph, b * L * F}, {&m->cat, b * L * (D + F)}, {&m->fin, b * Ti * c->out_channels},
+        {&m->rope_cos, L * d / 2}, {&m->rope_sin, L * d / 2}, {&m->Q, L * d}, {&m->K, L * d}, {&m->V, L * d},
+        {&m->S, L * L}, {&m->O, L * d}, {&m->fr_in, b * L * D}, {&m->fr_h, b * L * F},
+    };
+    size_t total = cp_total;
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) total += (bufs[i].n + 15) / 16 * 16;
+    m->ws = malloc(total * sizeof *m->ws);
+    if (!m->ws) return hc_fail(HC_ENOMEM, "out of memory for a %.1f MiB workspace", total * 4.0 / (1 << 20));
+    float *p = m->ws;
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+        *bufs[i].dst = p;
+        p += (bufs[i].n + 15) / 16 * 16;
+    }
+    for (int q = 0; q < m->n_points; q++) {
+        m->cp[q] = p;
+        p += b * (size_t)m->points[q].tokens * D;
+    }
+    m->max_B = B;
+    /* RoPE tables in the joint order [txt ; img]: text ids 0, image (0, r, c) */
+    for (size_t pos = 0; pos < L; pos++) {
+        double id[3] = {0, 0, 0};
+        if (pos >= Tt) {
+            size_t n = pos - Tt;
+            id[1] = (double)(n / (size_t)c->grid_w);
+            id[2] = (double)(n % (size_t)c->grid_w);
+        }
+        size_t k = 0;
+        for (int a = 0; a < 3; a++)
+            for (int j = 0; j < c->axes_dim[a] / 2; j++, k++) {
+                double ang = id[a] * pow(c->theta, -2.0 * j / c->axes_dim[a]);
+                m->rope_cos[pos * d / 2 + k] = (float)cos(ang);
+                m->rope_sin[pos * d / 2 + k] = (float)sin(ang);
+            }
+    }
+    return HC_OK;
+}
+
+hc_status hc_flux_load(const char *path, int max_batch, hc_flux **out)
+{
+    *out = NULL;
+    HC_ASSERT(max_batch >= 1);
+    hc_flux *m = calloc(1, sizeof *m);
+    if (!m) return hc_fail(HC_ENOMEM, "out of memory");
+    snprintf(m->path, sizeof m->path, "%s", path);
+    hc_st *st = NULL;
+    hc_status s = hc_st_open(path, &st);
+    if (s != HC_OK) goto fail;
+    const char *cfg = hc_st_meta(st, "config");
+    if (!cfg) { s = hc_fail(HC_EFORMAT, "%s: __metadata__ has no 'config' (not a hicache flux model)", path); goto fail; }
+    m->meta = cJSON_CreateObject();
+    cJSON *cj = cJSON_Parse(cfg);
+    if (!cj) { s = hc_fail(HC_EFORMAT, "%s: __metadata__['config'] is not JSON", path); goto fail; }
+    cJSON_AddItemToObject(m->meta, "config", cj);
+    const char *tr = hc_st_meta(st, "training");
+    cJSON *tj = tr ? cJSON_Parse(tr) : NULL;
+    if (tj) cJSON_AddItemToObject(m->meta, "training", tj);
+    if ((s = parse_config(path, cj, &m->c)) != HC_OK) goto fail;
+    if ((s = load_weights(m, st)) != HC_OK) goto fail;
+    if ((s = alloc_workspace(m, max_batch)) != HC_OK) goto fail;
+    hc_st_close(st);
+    *out = m;
+    return HC_OK;
+fail:
+    hc_st_close(st);
+    hc_flux_free(m);
+    return s;
+}
+
+/* ======================================================================== */
+/* Attention                                                                 */
+/* ======================================================================== */
+
+/* Rows of one part (txt or img) of a joint sequence: element b, row r is at
+ * base + (b * per_b + off + r) * ld. */
+typedef struct rows { float *base; size_t ld, per_b, off; } rows;
+
+static float *row_at(const rows *r, int b, int i) { return r->base + ((size_t)b * r->per_b + r->off + (size_t)i) * r->ld; }
+
+/* Joint attention for batch element b: qkv rows from src[0] (txt, T_txt rows)
+ * and src[1] (img); RMS-norm with qn/kn[part]; RoPE; softmax(QK^T/sqrt d)V;
+ * heads merged into dst[part] rows (width D). */
+static void attention(hc_flux *m, int b, const rows src[2], const float *const qn[2], const float *const kn[2],
+                      const rows dst[2])
+{
+    const hc_flux_config *c = &m->c;
+    const int L = c->L, Tt = c->txt_tokens, D = c->D, d = c->head_dim, h2 = d / 2;
+    const float eps = (float)c->rms_eps;
+    for (int hd = 0; hd < c->H; hd++) {
+        for (int pos = 0; pos < L; pos++) {
+            int part = pos < Tt ? 0 : 1, r = part ? pos - Tt : pos;
+            const float *row = row_at(&src[part], b, r);
+            const float *cs = m->rope_cos + (size_t)pos * h2, *sn = m->rope_sin + (size_t)pos * h2;
+            for (int w = 0; w < 2; w++) { /* q, k: RMS-norm then RoPE */
+                const float *u = row + (size_t)w * D + (size_t)hd * d;
+                const float *sc = w ? kn[part] : qn[part];
+                float *dstv = (w ? m->K : m->Q) + (size_t)pos * d;
+                double ss = 0;
+                for (int e = 0; e < d; e++) ss += (double)u[e] * u[e];
+                float inv = (float)(1.0 / sqrt(ss / d + eps));
+                for (int k = 0; k < h2; k++) {
+                    float a = u[2 * k] * inv * sc[2 * k], bb = u[2 * k + 1] * inv * sc[2 * k + 1];
+                    dstv[2 * k] = cs[k] * a - sn[k] * bb;
+                    dstv[2 * k + 1] = sn[k] * a + cs[k] * bb;
+                }
+            }
+            memcpy(m->V + (size_t)pos * d, row + 2 * (size_t)D + (size_t)hd * d, (size_t)d * sizeof(float));
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, d, (float)(1.0 / sqrt((double)d)), m->Q, d, m->K,
+                    d, 0.0f, m->S, L);
+        for (int i = 0; i < L; i++) {
+            float *s = m->S + (size_t)i * L, mx = s[0];
+            for (int j = 1; j < L; j++) mx = s[j] > mx ? s[j] : mx;
+            double sum = 0;
+            for (int j = 0; j < L; j++) {
+                s[j] = expf(s[j] - mx);
+                sum += s[j];
+            }
+            float inv = (float)(1.0 / sum);
+            for (int j = 0; j < L; j++) s[j] *= inv;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, d, L, 1.0f, m->S, L, m->V, d, 0.0f, m->O, d);
+        for (int pos = 0; pos < L; pos++) {
+            int part = pos < Tt ? 0 : 1, r = part ? pos - Tt : pos;
+            memcpy(row_at(&dst[part], b, r) + (size_t)hd * d, m->O + (size_t)pos * d, (size_t)d * sizeof(float));
+        }
+    }
+}
+
+/* ======================================================================== */
+/* Forward                                                                   */
+/* ======================================================================== */
+
+/* ClusCa fresh tokens of a double-block MLP point: true MLP output of chosen
+ * rows of the current stream (after the attention residual). */
+typedef struct fresh_ctx {
+    hc_flux *m;
+    const dblk *blk;
+    int s;        /* 0 img, 1 txt */
+    int T;        /* tokens per element */
+    const float *stream;
+} fresh_ctx;
+
+static hc_status fresh_mlp(void *ud, const int *tok, int n, float *rows_out)
+{
+    fresh_ctx *f = ud;
+    hc_flux *m = f->m;
+    const int D = m->c.D, F = m->c.F;
+    for (int i = 0; i < n; i++) {
+        int b = tok[i] / f->T;
+        const float *mod = m->mod[f->s] + (size_t)b * 6 * D;
+        modulate(f->stream + (size_t)tok[i] * D, 1, D, mod + 3 * D, mod + 4 * D, m->c.ln_eps, m->fr_in + (size_t)i * D);
+    }
+    linear(&f->blk->fc1[f->s], m->fr_in, D, n, m->fr_h, F);
+    for (size_t e = 0; e < (size_t)n * F; e++) m->fr_h[e] = gelu_tanh(m->fr_h[e]);
+    linear(&f->blk->fc2[f->s], m->fr_h, F, n, rows_out, D);
+    return HC_OK;
+}
+
+static hc_status point_value(hc_flux *m, int p, int cached, const hc_flux_hooks *hooks, hc_fresh_fn fresh, void *fud)
+{
+    if (cached) return hooks->forecast(hooks->ud, p, m->cp[p], fresh, fud);
+    if (hooks && hooks->observe) hooks->observe(hooks->ud, p, m->cp[p]);
+    return HC_OK;
+}
+
+hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int *labels, int B, int cached,
+                          const hc_flux_hooks *hooks, float *v_out)
+{
+    const hc_flux_config *c = &m->c;
+    HC_ASSERT(B >= 1 && B <= m->max_B);
+    HC_ASSERT(!cached || (hooks && hooks->forecast));
+    const int D = c->D, F = c->F, Ti = c->T_img, Tt = c->txt_tokens, L = c->L, p = c->patch, gw = c->grid_w;
+    const int C = c->image_channels, HW = c->image_size, in = c->in_channels;
+    for (int b = 0; b < B; b++)
+        if (labels[b] < 0 || labels[b] > c->num_classes)
+            return hc_fail(HC_EINVAL, "label %d out of range [0, %d]", labels[b], c->num_classes);
+    /* 3.1 packing */
+    for (int b = 0; b < B; b++)
+        for (int n = 0; n < Ti; n++)
+            for (int ch = 0; ch < C; ch++)
+                for (int ph = 0; ph < p; ph++)
+                    for (int pw = 0; pw < p; pw++) {
+                        int r = n / gw, cc = n % gw;
+                        m->img0[((size_t)b * Ti + n) * in + (size_t)ch * p * p + ph * p + pw] =
+                            x[(((size_t)b * C + ch) * HW + r * p + ph) * HW + cc * p + pw];
+                    }
+    /* 3.2 conditioning */
+    const int half = c->time_dim / 2;
+    for (int b = 0; b < B; b++) {
+        memcpy(m->txt0 + (size_t)b * Tt * c->ctx_dim, m->label_txt + (size_t)labels[b] * Tt * c->ctx_dim,
+               (size_t)Tt * c->ctx_dim * sizeof(float));
+        memcpy(m->y + (size_t)b * c->vec_dim, m->label_vec + (size_t)labels[b] * c->vec_dim, (size_t)c->vec_dim * sizeof(float));
+        double tt = c->time_factor * (double)t[b];
+        for (int k = 0; k < half; k++) {
+            double a = tt * exp(-log(c->max_period) * k / half);
+            m->temb[(size_t)b * c->time_dim + k] = (float)cos(a);
+            m->temb[(size_t)b * c->time_dim + half + k] = (float)sin(a);
+        }
+    }
+    linear(&m->time1, m->temb, c->time_dim, B, m->e1, D);
+    for (size_t i = 0; i < (size_t)B * D; i++) m->e1[i] = silu(m->e1[i]);
+    linear(&m->time2, m->e1, D, B, m->vec, D);
+    linear(&m->vec1, m->y, c->vec_dim, B, m->e1, D);
+    for (size_t i = 0; i < (size_t)B * D; i++) m->e1[i] = silu(m->e1[i]);
+    linear(&m->vec2, m->e1, D, B, m->e2, D);
+    for (size_t i = 0; i < (size_t)B * D; i++) {
+        m->vec[i] += m->e2[i];
+        m->svec[i] = silu(m->vec[i]);
+    }
+    linear(&m->img_in, m->img0, in, B * Ti, m->img, D);
+    linear(&m->txt_in, m->txt0, c->ctx_dim, B * Tt, m->txt, D);
+
+    float *stream[2] = {m->img, m->txt};
+    const int T[2] = {Ti, Tt};
+    hc_status st = HC_OK;
+    /* 3.5 double blocks */
+    for (int i = 0; i < c->depth_double && st == HC_OK; i++) {
+        const dblk *blk = &m->db[i];
+        int pbase = 4 * i;
+        for (int s = 0; s < 2; s++) linear(&blk->mod[s], m->svec, D, B, m->mod[s], 6 * D);
+        if (!cached) {
+            for (int s = 0; s < 2; s++) {
+                for (int b = 0; b < B; b++) {
+                    const float *mod = m->mod[s] + (size_t)b * 6 * D;
+                    modulate(stream[s] + (size_t)b * T[s] * D, T[s], D, mod, mod + D, c->ln_eps, m->h + (size_t)b * T[s] * D);
+                }
+                linear(&blk->qkv[s], m->h, D, B * T[s], m->qkv[s], 3 * D);
+            }
+            rows src[2] = {{m->qkv[1], 3 * (size_t)D, (size_t)Tt, 0}, {m->qkv[0], 3 * (size_t)D, (size_t)Ti, 0}};
+            rows dst[2] = {{m->att[1], (size_t)D, (size_t)Tt, 0}, {m->att[0], (size_t)D, (size_t)Ti, 0}};
+            const float *qn[2] = {blk->qn[1], blk->qn[0]}, *kn[2] = {blk->kn[1], blk->kn[0]};
+            for (int b = 0; b < B; b++) attention(m, b, src, qn, kn, dst);
+        }
+        for (int s = 0; s < 2 && st == HC_OK; s++) {
+            int pa = pbase + 2 * s, pm = pa + 1; /* img_attn, img_mlp, txt_attn, txt_mlp */
+            if (!cached) linear(&blk->proj[s], m->att[s], D, B * T[s], m->cp[pa], D);
+            if ((st = point_value(m, pa, cached, hooks, NULL, NULL)) != HC_OK) break;
+            for (int b = 0; b < B; b++)
+                gated_add(stream[s] + (size_t)b * T[s] * D, m->cp[pa] + (size_t)b * T[s] * D,
+                          m->mod[s] + (size_t)b * 6 * D + 2 * D, T[s], D);
+            if (!cached) {
+                for (int b = 0; b < B; b++) {
+                    const float *mod = m->mod[s] + (size_t)b * 6 * D;
+                    modulate(stream[s] + (size_t)b * T[s] * D, T[s], D, mod + 3 * D, mod + 4 * D, c->ln_eps,
+                             m->h + (size_t)b * T[s] * D);
+                }
+                linear(&blk->fc1[s], m->h, D, B * T[s], m->mlph, F);
+                for (size_t e = 0; e < (size_t)B * T[s] * F; e++) m->mlph[e] = gelu_tanh(m->mlph[e]);
+                linear(&blk->fc2[s], m->mlph, F, B * T[s], m->cp[pm], D);
+            }
+            fresh_ctx fc = {m, blk, s, T[s], stream[s]};
+            if ((st = point_value(m, pm, cached, hooks, fresh_mlp, &fc)) != HC_OK) break;
+            for (int b = 0; b < B; b++)
+                gated_add(stream[s] + (size_t)b * T[s] * D, m->cp[pm] + (size_t)b * T[s] * D,
+                          m->mod[s] + (size_t)b * 6 * D + 5 * D, T[s], D);
+        }
+    }
+    if (st != HC_OK) return st;
+    if (!cached && hooks && hooks->hidden) hooks->hidden(hooks->ud, m->img, B * Ti, m->txt, B * Tt);
+    /* 3.6 single blocks on x = [txt ; img] */
+    for (int b = 0; b < B; b++) {
+        memcpy(m->joint + (size_t)b * L * D, m->txt + (size_t)b * Tt * D, (size_t)Tt * D * sizeof(float));
+        memcpy(m->joint + ((size_t)b * L + Tt) * D, m->img + (size_t)b * Ti * D, (size_t)Ti * D * sizeof(float));
+    }
+    const size_t lu = 3 * (size_t)D + F;
+    for (int j = 0; j < c->depth_single && st == HC_OK; j++) {
+        const sblk *blk = &m->sb[j];
+        int pt = 4 * c->depth_double + j;
+        linear(&blk->mod, m->svec, D, B, m->mod[0], 3 * D);
+        if (!cached) {
+            for (int b = 0; b < B; b++) {
+                const float *mod = m->mod[0] + (size_t)b * 3 * D;
+                modulate(m->joint + (size_t)b * L * D, L, D, mod, mod + D, c->ln_eps, m->h + (size_t)b * L * D);
+            }
+            linear(&blk->lin1, m->h, D, B * L, m->u, (int)lu);
+            rows src[2] = {{m->u, lu, (size_t)L, 0}, {m->u, lu, (size_t)L, (size_t)Tt}};
+            rows dst[2] = {{m->cat, (size_t)D + F, (size_t)L, 0}, {m->cat, (size_t)D + F, (size_t)L, (size_t)Tt}};
+            const float *qn[2] = {blk->qn, blk->qn}, *kn[2] = {blk->kn, blk->kn};
+            for (int b = 0; b < B; b++) attention(m, b, src, qn, kn, dst);
+            for (size_t r = 0; r < (size_t)B * L; r++)
+                for (int e = 0; e < F; e++) m->cat[r * (D + F) + D + e] = gelu_tanh(m->u[r * lu + 3 * D + e]);
+            linear(&blk->lin2, m->cat, D + F, B * L, m->cp[pt], D);
+        }
+        if ((st = point_value(m, pt, cached, hooks, NULL, NULL)) != HC_OK) break;
+        for (int b = 0; b < B; b++)
+            gated_add(m->joint + (size_t)b * L * D, m->cp[pt] + (size_t)b * L * D, m->mod[0] + (size_t)b * 3 * D + 2 * D, L, D);
+    }
+    if (st != HC_OK) return st;
+    /* 3.7 final layer on the image rows */
+    linear(&m->fmod, m->svec, D, B, m->mod[1], 2 * D);
+    for (int b = 0; b < B; b++) {
+        const float *mod = m->mod[1] + (size_t)b * 2 * D;
+        modulate(m->joint + ((size_t)b * L + Tt) * D, Ti, D, mod, mod + D, c->ln_eps, m->h + (size_t)b * Ti * D);
+    }
+    linear(&m->flin, m->h, D, B * Ti, m->fin, c->out_channels);
+    for (int b = 0; b < B; b++)
+        for (int n = 0; n < Ti; n++)
+            for (int ch = 0; ch < C; ch++)
+                for (int ph = 0; ph < p; ph++)
+                    for (int pw = 0; pw < p; pw++) {
+                        int r = n / gw, cc = n % gw;
+                        v_out[(((size_t)b * C + ch) * HW + r * p + ph) * HW + cc * p + pw] =
+                            m->fin[((size_t)b * Ti + n) * c->out_channels + (size_t)ch * p * p + ph * p + pw];
+                    }
+    return HC_OK;
+}
+
+const float *hc_flux_intermediate(const hc_flux *m, const char *name)
+{
+    static const struct { const char *name; size_t off; } tab[] = {
+        {"vec", offsetof(hc_flux, vec)},       {"temb", offsetof(hc_flux, temb)},
+        {"img_packed", offsetof(hc_flux, img0)}, {"rope_cos", offsetof(hc_flux, rope_cos)},
+        {"rope_sin", offsetof(hc_flux, rope_sin)},
+    };
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+        if (strcmp(tab[i].name, name) == 0) return *(float *const *)((const char *)m + tab[i].off);
+    return NULL;
+}
+
+void hc_flux_macs(const hc_flux *m, int order, double *full, double *cached)
+{
+    const hc_flux_config *c = &m->c;
+    double D = c->D, F = c->F, L = c->L, Ti = c->T_img, Tt = c->txt_tokens;
+    double common = Ti * c->in_channels * D + Tt * c->ctx_dim * D + c->time_dim * D + D * D + c->vec_dim * D + D * D +
+                    c->depth_double * 2 * 6 * D * D + c->depth_single * 3 * D * D + 2 * D * D + Ti * D * c->out_channels;
+    double dbl = L * (3 * D * D + D * D + 2 * D * F) + 2 * L * L * D;
+    double sgl = L * D * (3 * D + F) + L * (D + F) * D + 2 * L * L * D;
+    *full = common + c->depth_double * dbl + c->depth_single * sgl;
+    double fc = (order + 1) * D * (c->depth_double * 2 * L + c->depth_single * L); /* forecast axpys */
+    *cached = common + fc;
+}

@@ -1,0 +1,257 @@
+/* safetensors.c: strict mmap-based safetensors reader (see safetensors.h). */
+#include "safetensors.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+struct hc_st {
+    char path[1024];
+    const unsigned char *map;
+    size_t size;
+    const unsigned char *data; /* start of the data buffer */
+    uint64_t data_size;
+    hc_st_tensor *t;
+    size_t n;
+    cJSON *meta;
+};
+
+static const struct { const char *name; hc_st_dtype dt; size_t size; } dtypes[] = {
+    {"F32", HC_ST_F32, 4}, {"F16", HC_ST_F16, 2}, {"BF16", HC_ST_BF16, 2},
+};
+static const char *const other_dtypes[] = {"BOOL", "U8", "I8", "I16", "U16", "I32", "U32", "I64", "U64",
+                                           "F64", "F8_E4M3", "F8_E5M2"};
+
+static size_t dtype_size(hc_st_dtype d) { return dtypes[d].size; }
+
+const char *hc_st_path(const hc_st *st) { return st->path; }
+size_t hc_st_count(const hc_st *st) { return st->n; }
+const hc_st_tensor *hc_st_at(const hc_st *st, size_t i)
+{
+    HC_ASSERT(i < st->n);
+    return &st->t[i];
+}
+
+const hc_st_tensor *hc_st_find(const hc_st *st, const char *name)
+{
+    for (size_t i = 0; i < st->n; i++)
+        if (strcmp(st->t[i].name, name) == 0) return &st->t[i];
+    return NULL;
+}
+
+const char *hc_st_meta(const hc_st *st, const char *key)
+{
+    return st->meta ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st->meta, key)) : NULL;
+}
+
+void hc_st_close(hc_st *st)
+{
+    if (!st) return;
+    if (st->map) munmap((void *)st->map, st->size);
+    free(st->t);
+    cJSON_Delete(st->meta);
+    free(st);
+}
+
+static int cmp_begin(const void *a, const void *b)
+{
+    const hc_st_tensor *x = a, *y = b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin;
+}
+
+static hc_status parse_entry(hc_st *st, const cJSON *it, hc_st_tensor *t)
+{
+    const char *f = st->path;
+    if (strlen(it->string) >= sizeof t->name)
+        return hc_fail(HC_EFORMAT, "%s: tensor name '%.40s...' too long", f, it->string);
+    snprintf(t->name, sizeof t->name, "%s", it->string);
+    if (!cJSON_IsObject(it)) return hc_fail(HC_EFORMAT, "%s: tensor '%s': expected an object", f, t->name);
+    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(it, "dtype");
+    const cJSON *sh = cJSON_GetObjectItemCaseSensitive(it, "shape");
+    const cJSON *of = cJSON_GetObjectItemCaseSensitive(it, "data_offsets");
+    if (!cJSON_IsString(dt) || !cJSON_IsArray(sh) || !cJSON_IsArray(of) || cJSON_GetArraySize(of) != 2)
+        return hc_fail(HC_EFORMAT, "%s: tensor '%s': expected dtype (string), shape (array), data_offsets ([begin, end])", f, t->name);
+    int found = 0;
+    for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
+        if (strcmp(dt->valuestring, dtypes[i].name) == 0) {
+            t->dtype = dtypes[i].dt;
+            found = 1;
+        }
+    if (!found) {
+        for (size_t i = 0; i < sizeof other_dtypes / sizeof other_dtypes[0]; i++)
+            if (strcmp(dt->valuestring, other_dtypes[i]) == 0)
+                return hc_fail(HC_EUNSUP, "%s: tensor '%s' has dtype %s; supported: F32, F16, BF16", f, t->name, dt->valuestring);
+        return hc_fail(HC_EFORMAT, "%s: tensor '%s' has unknown dtype '%s'", f, t->name, dt->valuestring);
+    }
+    t->rank = cJSON_GetArraySize(sh);
+    if (t->rank > HC_ST_MAX_RANK) return hc_fail(HC_EFORMAT, "%s: tensor '%s' has rank %d > %d", f, t->name, t->rank, HC_ST_MAX_RANK);
+    double n = 1;
+    for (int i = 0; i < t->rank; i++) {
+        const cJSON *d = cJSON_GetArrayItem(sh, i);
+        if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble != floor(d->valuedouble) || d->valuedouble > 1e15)
+            return hc_fail(HC_EFORMAT, "%s: tensor '%s': shape[%d] is not a non-negative integer", f, t->name, i);
+        t->shape[i] = (int64_t)d->valuedouble;
+        n *= d->valuedouble;
+    }
+    if (n > 1e15) return hc_fail(HC_EFORMAT, "%s: tensor '%s' is impossibly large", f, t->name);
+    t->n_elem = (size_t)n;
+    const cJSON *b = cJSON_GetArrayItem(of, 0), *e = cJSON_GetArrayItem(of, 1);
+    if (!cJSON_IsNumber(b) || !cJSON_IsNumber(e) || b->valuedouble < 0 || e->valuedouble < b->valuedouble ||
+        b->valuedouble != floor(b->valuedouble) || e->valuedouble != floor(e->valuedouble))
+        return hc_fail(HC_EFORMAT, "%s: tensor '%s': data_offsets must be integers 0 <= begin <= end", f, t->name);
+    t->begin = (uint64_t)b->valuedouble;
+    t->end = (uint64_t)e->valuedouble;
+    if (t->end > st->data_size)
+        return hc_fail(HC_EFORMAT, "%s: tensor '%s': data_offsets [%llu, %llu] run past the data buffer (%llu bytes)", f,
+                       t->name, (unsigned long long)t->begin, (unsigned long long)t->end, (unsigned long long)st->data_size);
+    if (t->end - t->begin != (uint64_t)t->n_elem * dtype_size(t->dtype))
+        return hc_fail(HC_EFORMAT, "%s: tensor '%s': %llu bytes for %zu %s elements (expected %zu)", f, t->name,
+                       (unsigned long long)(t->end - t->begin), t->n_elem, dt->valuestring,
+                       t->n_elem * dtype_size(t->dtype));
+    return HC_OK;
+}
+
+hc_status hc_st_open(const char *path, hc_st **out)
+{
+    *out = NULL;
+    hc_st *st = calloc(1, sizeof *st);
+    if (!st) return hc_fail(HC_ENOMEM, "out of memory");
+    snprintf(st->path, sizeof st->path, "%s", path);
+    hc_status s = HC_OK;
+    cJSON *hdr = NULL;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) { s = hc_fail(HC_EIO, "%s: cannot open: %s", path, strerror(errno)); goto fail; }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        s = hc_fail(HC_EIO, "%s: not a regular file", path);
+        goto fail;
+    }
+    st->size = (size_t)sb.st_size;
+    if (st->size < 8) {
+        close(fd);
+        s = hc_fail(HC_EFORMAT, "%s: %zu bytes: too short for a safetensors file (8-byte header length)", path, st->size);
+        goto fail;
+    }
+    st->map = mmap(NULL, st->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (st->map == MAP_FAILED) {
+        st->map = NULL;
+        s = hc_fail(HC_EIO, "%s: mmap failed: %s", path, strerror(errno));
+        goto fail;
+    }
+    uint64_t N = 0;
+    for (int i = 7; i >= 0; i--) N = (N << 8) | st->map[i];
+    if (N < 2 || N > HC_ST_MAX_HEADER || N > st->size - 8) {
+        s = hc_fail(HC_EFORMAT, "%s: header length %llu invalid (file has %zu bytes, limit 100 MiB)", path,
+                    (unsigned long long)N, st->size);
+        goto fail;
+    }
+    st->data = st->map + 8 + N;
+    st->data_size = st->size - 8 - N;
+    hdr = cJSON_ParseWithLength((const char *)st->map + 8, (size_t)N);
+    if (!hdr || !cJSON_IsObject(hdr)) {
+        s = hc_fail(HC_EFORMAT, "%s: header is not a JSON object", path);
+        goto fail;
+    }
+    size_t cap = (size_t)cJSON_GetArraySize(hdr);
+    st->t = calloc(cap ? cap : 1, sizeof *st->t);
+    if (!st->t) { s = hc_fail(HC_ENOMEM, "out of memory"); goto fail; }
+    const cJSON *it;
+    cJSON_ArrayForEach(it, hdr)
+    {
+        if (strcmp(it->string, "__metadata__") == 0) {
+            if (st->meta) { s = hc_fail(HC_EFORMAT, "%s: duplicate __metadata__", path); goto fail; }
+            if (!cJSON_IsObject(it)) { s = hc_fail(HC_EFORMAT, "%s: __metadata__ is not an object", path); goto fail; }
+            const cJSON *kv;
+            cJSON_ArrayForEach(kv, it) if (!cJSON_IsString(kv))
+            {
+                s = hc_fail(HC_EFORMAT, "%s: __metadata__['%s'] is not a string", path, kv->string);
+                goto fail;
+            }
+            st->meta = cJSON_Duplicate(it, 1);
+            continue;
+        }
+        for (size_t i = 0; i < st->n; i++)
+            if (strcmp(st->t[i].name, it->string) == 0) {
+                s = hc_fail(HC_EFORMAT, "%s: duplicate tensor name '%s'", path, it->string);
+                goto fail;
+            }
+        if ((s = parse_entry(st, it, &st->t[st->n])) != HC_OK) goto fail;
+        st->n++;
+    }
+    /* ranges must not overlap */
+    hc_st_tensor *sorted = malloc((st->n ? st->n : 1) * sizeof *sorted);
+    if (!sorted) { s = hc_fail(HC_ENOMEM, "out of memory"); goto fail; }
+    memcpy(sorted, st->t, st->n * sizeof *sorted);
+    qsort(sorted, st->n, sizeof *sorted, cmp_begin);
+    for (size_t i = 1; i < st->n && s == HC_OK; i++)
+        if (sorted[i].begin < sorted[i - 1].end && sorted[i].end > sorted[i].begin)
+            s = hc_fail(HC_EFORMAT, "%s: tensors '%s' and '%s' overlap in the data buffer", path, sorted[i - 1].name,
+                        sorted[i].name);
+    free(sorted);
+    if (s != HC_OK) goto fail;
+    cJSON_Delete(hdr);
+    *out = st;
+    return HC_OK;
+fail:
+    cJSON_Delete(hdr);
+    hc_st_close(st);
+    return s;
+}
+
+float hc_f16_to_f32(uint16_t h)
+{
+    int sign = h >> 15, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+    float v;
+    if (exp == 0) v = ldexpf((float)man, -24);
+    else if (exp == 31) v = man ? NAN : INFINITY;
+    else v = ldexpf((float)(man | 0x400), exp - 25);
+    return sign ? -v : v;
+}
+
+float hc_bf16_to_f32(uint16_t h)
+{
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+hc_status hc_st_read_f32(const hc_st *st, const char *name, int rank, const int64_t *shape, float *out)
+{
+    const hc_st_tensor *t = hc_st_find(st, name);
+    if (!t) return hc_fail(HC_EFORMAT, "%s: tensor '%s' missing", st->path, name);
+    int ok = t->rank == rank;
+    for (int i = 0; ok && i < rank; i++) ok = t->shape[i] == shape[i];
+    if (!ok) {
+        char want[96] = "", got[96] = "";
+        size_t lw = 0, lg = 0;
+        for (int i = 0; i < rank && lw < sizeof want; i++)
+            lw += (size_t)snprintf(want + lw, sizeof want - lw, "%s%lld", i ? "," : "", (long long)shape[i]);
+        for (int i = 0; i < t->rank && lg < sizeof got; i++)
+            lg += (size_t)snprintf(got + lg, sizeof got - lg, "%s%lld", i ? "," : "", (long long)t->shape[i]);
+        return hc_fail(HC_EFORMAT, "%s: tensor '%s' has shape [%s]; the config expects [%s]", st->path, name, got, want);
+    }
+    const unsigned char *p = st->data + t->begin;
+    switch (t->dtype) {
+    case HC_ST_F32:
+        memcpy(out, p, t->n_elem * sizeof *out); /* little-endian host */
+        break;
+    case HC_ST_F16:
+        for (size_t i = 0; i < t->n_elem; i++) out[i] = hc_f16_to_f32((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+        break;
+    case HC_ST_BF16:
+        for (size_t i = 0; i < t->n_elem; i++) out[i] = hc_bf16_to_f32((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+        break;
+    }
+    return HC_OK;
+}

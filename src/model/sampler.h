@@ -1,0 +1,54 @@
+/* sampler.h: rectified-flow Euler sampling of flux-mini with true CFG and
+ * module-level caching (closed loop).
+ *
+ * Schedule (docs/model-format.md §4): t_i = e^mu / (e^mu + (1/s_i - 1)^sigma)
+ * on s_i = 1 - i/N with mu from the line through (256, 0.5), (4096, 1.15) at
+ * seq_len = image tokens (shift off: t_i = s_i).  Step i:
+ *   v = v_u + w (v_c - v_u);  x += (float)(t_{i+1} - t_i) v
+ * with cond and uncond run as one batch [cond ; uncond].  Under a caching
+ * method the sampler owns one predictor per cache point over the batch's
+ * B * tokens rows, drives them from the model's hooks, and (ClusCa) clusters
+ * the img and txt streams after the last double block at full steps. */
+#ifndef HC_SAMPLER_H
+#define HC_SAMPLER_H
+
+#include "model/flux.h"
+#include "predictor.h"
+#include "traj.h"
+
+/* t[0..steps] in float64 (t_0 = 1, t_steps = 0). */
+void hc_flux_schedule(const hc_flux_config *c, int steps, int shift, double *t);
+
+typedef struct hc_sample_opts {
+    int steps;      /* Euler steps (network evaluations) */
+    double cfg;     /* guidance scale w; 1 = conditional only (no uncond batch) */
+    int shift;      /* FLUX resolution-dependent time shift on/off */
+} hc_sample_opts;
+
+/* What one run did. */
+typedef struct hc_sample_stats {
+    int full_steps, steps;
+    double macs;          /* multiply-accumulates of the whole run (all batch rows) */
+    double seconds;       /* wall-clock of the network evaluations and forecasts */
+} hc_sample_stats;
+
+typedef struct hc_sampler hc_sampler;
+
+/* A sampler for up to max_images images per run (batch 2 x max_images). */
+hc_status hc_sampler_alloc(hc_flux *m, int max_images, hc_sampler **out);
+void hc_sampler_free(hc_sampler *s);
+
+/* Record the next run's full-compute trajectory of image 0 (conditional
+ * branch) into w: every cache point, /hidden/double/<last> (img stream),
+ * /latents/x [S+1, C, H, W] and /latents/out [S, C, H, W] (guided velocity).
+ * The writer must be open with num_steps = opts->steps; datasets are declared
+ * here.  Pass NULL to stop recording. */
+hc_status hc_sampler_record(hc_sampler *s, hc_traj_writer *w);
+
+/* Sample n images: x [n, C, H, W] holds the initial noise on entry and the
+ * samples on exit; labels [n].  `method` selects caching ("full": none).
+ * stats may be NULL. */
+hc_status hc_sampler_run(hc_sampler *s, const hc_method *method, const hc_sample_opts *o, const int *labels, int n,
+                         float *x, hc_sample_stats *stats);
+
+#endif
