@@ -33,6 +33,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
+#include "stats/covariance.h"
 #include "stats/csvread.h"
 #include "stats/mvnormal.h"
 #include "status.h"
@@ -548,6 +549,44 @@ static void test_csv_errors(void **state)
     expect_error("", HC_EFORMAT, (const char *const[]){"no data rows", NULL});
 }
 
+/* covariance.h (OpenBLAS): centring, covariance and projection against
+ * naive double loops, with a leading dimension larger than p. */
+static void test_covariance_blas(void **state)
+{
+    (void)state;
+    const size_t n = 37, p = 5, ld = 7, q = 3, ldv = 4;
+    gsl_rng *r = make_rng(17);
+    double x[37 * 7], x0[37 * 7], mean[5], cov[25], v[5 * 4], y[37 * 3];
+    for (size_t i = 0; i < n * ld; i++) x[i] = x0[i] = gsl_ran_gaussian(r, 2.0) + (double)(i % ld);
+    for (size_t i = 0; i < p * ldv; i++) v[i] = gsl_ran_gaussian(r, 1.0);
+    hc_center_columns(x, n, p, ld, mean);
+    for (size_t j = 0; j < p; j++) {
+        double s = 0.0;
+        for (size_t i = 0; i < n; i++) s += x0[i * ld + j];
+        check_close(mean[j], s / (double)n, 1e-12, 0, "center", "mean");
+        for (size_t i = 0; i < n; i++)
+            check_close(x[i * ld + j], x0[i * ld + j] - s / (double)n, 1e-12, 0, "center", "value");
+    }
+    for (size_t i = 0; i < n; i++) /* columns beyond p are untouched */
+        for (size_t j = p; j < ld; j++) assert_true(x[i * ld + j] == x0[i * ld + j]);
+    hc_covariance_centered(x, n, p, ld, (double)(n - 1), cov);
+    for (size_t a = 0; a < p; a++)
+        for (size_t b = 0; b < p; b++) {
+            double s = 0.0;
+            for (size_t i = 0; i < n; i++) s += x[i * ld + a] * x[i * ld + b];
+            check_close(cov[a * p + b], s / (double)(n - 1), 1e-12, 1e-12, "cov", "entry");
+            assert_true(cov[a * p + b] == cov[b * p + a]);
+        }
+    hc_matmul(x, n, p, ld, v, q, ldv, y);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < q; k++) {
+            double s = 0.0;
+            for (size_t j = 0; j < p; j++) s += x[i * ld + j] * v[j * ldv + k];
+            check_close(y[i * q + k], s, 1e-12, 1e-12, "matmul", "entry");
+        }
+    gsl_rng_free(r);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -568,6 +607,7 @@ int main(void)
         cmocka_unit_test(test_csv_header_and_values),
         cmocka_unit_test(test_csv_no_header_roundtrip),
         cmocka_unit_test(test_csv_errors),
+        cmocka_unit_test(test_covariance_blas),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -650,6 +650,67 @@ static void test_power_alternatives(void **state)
     }
 }
 
+/* The workspace form: bit-identical results for every size (one workspace
+ * reused across sizes, the Shapiro-Wilk weight cache switching between
+ * them, the subsample branch above 5000), strides, size limits; and the
+ * scratch form of Benjamini-Hochberg agrees with the allocating one. */
+static void test_workspace(void **state)
+{
+    (void)state;
+    gsl_rng *r = make_rng(5);
+    const size_t nmax = 7000;
+    double *x = malloc(nmax * sizeof *x);
+    assert_non_null(x);
+    for (size_t i = 0; i < nmax; i++) x[i] = gsl_ran_gaussian(r, 1.0) + gsl_ran_exponential(r, 0.3);
+    hc_normality_ws *ws;
+    assert_int_equal(hc_normality_ws_alloc(nmax, &ws), HC_OK);
+    static const size_t sizes[] = {8, 20, 1000, 20, 5000, 7000, 5001, 11, 3500};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
+        for (size_t stride = 1; stride <= 2; stride++) {
+            size_t n = sizes[k];
+            if (n * stride > nmax) continue;
+            hc_normality_result a, b;
+            memset(&a, 0, sizeof a);
+            memset(&b, 0, sizeof b);
+            assert_int_equal(hc_normality_test(x, n, stride, 9, &a), HC_OK);
+            assert_int_equal(hc_normality_test_ws(ws, x, n, stride, 9, &b), HC_OK);
+            assert_memory_equal(&a, &b, sizeof a);
+        }
+    /* the subsample depends on the seed, and the workspace result follows it */
+    hc_normality_result a, b;
+    assert_int_equal(hc_normality_test_ws(ws, x, 7000, 1, 1, &a), HC_OK);
+    assert_int_equal(hc_normality_test_ws(ws, x, 7000, 1, 2, &b), HC_OK);
+    assert_true(a.sw_w != b.sw_w);
+    assert_true(a.g1 == b.g1 && a.ad_a2 == b.ad_a2);
+    hc_normality_ws_free(ws);
+
+    hc_normality_ws *small;
+    assert_int_equal(hc_normality_ws_alloc(100, &small), HC_OK);
+    assert_int_equal(hc_normality_test_ws(small, x, 101, 1, 0, &a), HC_EINVAL);
+    assert_non_null(strstr(hc_errmsg(), "workspace size 100"));
+    assert_int_equal(hc_normality_test_ws(small, x, 7, 1, 0, &a), HC_EINVAL);
+    double c[10] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    assert_int_equal(hc_normality_test_ws(small, c, 10, 1, 0, &a), HC_EINVAL);
+    assert_non_null(strstr(hc_errmsg(), "constant"));
+    hc_normality_ws_free(small);
+    assert_int_equal(hc_normality_ws_alloc(7, &small), HC_EINVAL);
+    hc_normality_ws_free(NULL);
+
+    /* Benjamini-Hochberg with caller scratch */
+    double p[300];
+    for (size_t i = 0; i < 300; i++) p[i] = i % 7 == 0 ? gsl_rng_uniform(r) * 1e-3 : gsl_rng_uniform(r);
+    bool ra[300], rb[300];
+    size_t ka, kb, idx[300];
+    assert_int_equal(hc_benjamini_hochberg(p, 300, 0.05, ra, &ka), HC_OK);
+    assert_int_equal(hc_benjamini_hochberg_ws(p, 300, 0.05, idx, rb, &kb), HC_OK);
+    assert_int_equal(ka, kb);
+    assert_true(ka > 0);
+    assert_memory_equal(ra, rb, sizeof ra);
+    assert_int_equal(hc_benjamini_hochberg_ws(p, 300, 0.0, idx, rb, &kb), HC_EINVAL);
+    free(x);
+    gsl_rng_free(r);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -672,6 +733,7 @@ int main(void)
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_size_gaussian),
         cmocka_unit_test(test_power_alternatives),
+        cmocka_unit_test(test_workspace),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

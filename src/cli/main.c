@@ -13,6 +13,7 @@ static const hc_command *const commands[] = {
     &hc_cmd_info,
     &hc_cmd_replay,
     &hc_cmd_weights,
+    &hc_cmd_sample,
     &hc_cmd_gauss,
     &hc_cmd_normality,
     &hc_cmd_mvnormality,

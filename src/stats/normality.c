@@ -246,6 +246,7 @@ hc_status hc_shapiro_wilk(const double *x, size_t n, size_t stride, double *w,
     if (!buf) return hc_fail(HC_ENOMEM, "shapiro-wilk: cannot allocate %zu doubles", n + n / 2);
     for (size_t i = 0; i < n; i++) buf[i] = x[i * stride];
     gsl_sort(buf, 1, n);
+    sw_weights(n, buf + n);
     sw_sorted(buf, n, buf + n, w, p);
     free(buf);
     return HC_OK;
@@ -322,6 +323,20 @@ hc_status hc_anderson_darling(const double *x, size_t n, size_t stride,
 
 /* ---- subsampling ------------------------------------------------------------ */
 
+/* Knuth's Algorithm S with generator r (already seeded). */
+static void select_k(gsl_rng *r, const double *x, size_t n, size_t stride, size_t k, double *out)
+{
+    size_t need = k;
+    for (size_t i = 0; i < n && need > 0; i++) {
+        /* select item i with probability need / (n - i) */
+        if ((double)(n - i) * gsl_rng_uniform(r) < (double)need) {
+            out[k - need] = x[i * stride];
+            need--;
+        }
+    }
+    HC_ASSERT(need == 0);
+}
+
 hc_status hc_subsample(const double *x, size_t n, size_t stride, size_t k,
                        unsigned long seed, double *out)
 {
@@ -331,30 +346,67 @@ hc_status hc_subsample(const double *x, size_t n, size_t stride, size_t k,
     gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
     if (!r) return hc_fail(HC_ENOMEM, "subsample: cannot allocate a random generator");
     gsl_rng_set(r, seed);
-    size_t need = k;
-    for (size_t i = 0; i < n && need > 0; i++) {
-        /* select item i with probability need / (n - i) */
-        if ((double)(n - i) * gsl_rng_uniform(r) < (double)need) {
-            out[k - need] = x[i * stride];
-            need--;
-        }
-    }
+    select_k(r, x, n, stride, k, out);
     gsl_rng_free(r);
-    HC_ASSERT(need == 0);
     return HC_OK;
 }
 
 /* ---- all tests at once ------------------------------------------------------ */
 
-hc_status hc_normality_test(const double *x, size_t n, size_t stride,
-                            unsigned long seed, hc_normality_result *out)
+struct hc_normality_ws {
+    size_t n_max;
+    double *sorted;  /* n_max: sorted copy of the sample */
+    double *sub;     /* min(n_max, HC_SW_MAX_N): Shapiro-Wilk subsample (n > 5000) */
+    double *a;       /* HC_SW_MAX_N / 2: Shapiro-Wilk weights for a_n */
+    size_t a_n;      /* sample size the weights are for (0: none yet) */
+    gsl_rng *rng;
+};
+
+hc_status hc_normality_ws_alloc(size_t n_max, hc_normality_ws **out)
 {
     HC_ASSERT(out != NULL);
+    *out = NULL;
+    if (n_max < HC_NORMALITY_MIN_N)
+        return hc_fail(HC_EINVAL, "normality workspace: n_max=%zu is below %d", n_max,
+                       HC_NORMALITY_MIN_N);
+    size_t sw = n_max < HC_SW_MAX_N ? n_max : HC_SW_MAX_N;
+    hc_normality_ws *ws = calloc(1, sizeof *ws);
+    if (ws) {
+        ws->n_max = n_max;
+        ws->sorted = malloc(n_max * sizeof *ws->sorted);
+        ws->sub = n_max > HC_SW_MAX_N ? malloc(HC_SW_MAX_N * sizeof *ws->sub) : NULL;
+        ws->a = malloc((sw / 2 + 1) * sizeof *ws->a);
+        ws->rng = gsl_rng_alloc(gsl_rng_mt19937);
+    }
+    if (!ws || !ws->sorted || (n_max > HC_SW_MAX_N && !ws->sub) || !ws->a || !ws->rng) {
+        hc_normality_ws_free(ws);
+        return hc_fail(HC_ENOMEM, "normality workspace: cannot allocate for n=%zu", n_max);
+    }
+    *out = ws;
+    return HC_OK;
+}
+
+void hc_normality_ws_free(hc_normality_ws *ws)
+{
+    if (!ws) return;
+    free(ws->sorted);
+    free(ws->sub);
+    free(ws->a);
+    if (ws->rng) gsl_rng_free(ws->rng);
+    free(ws);
+}
+
+hc_status hc_normality_test_ws(hc_normality_ws *ws, const double *x, size_t n, size_t stride,
+                               unsigned long seed, hc_normality_result *out)
+{
+    HC_ASSERT(ws != NULL && out != NULL);
     HC_ASSERT(x != NULL || n == 0);
     if (stride == 0) return hc_fail(HC_EINVAL, "normality: stride must be positive");
     if (n < HC_NORMALITY_MIN_N)
         return hc_fail(HC_EINVAL, "normality: need n >= %d values, got %zu",
                        HC_NORMALITY_MIN_N, n);
+    if (n > ws->n_max)
+        return hc_fail(HC_EINVAL, "normality: n=%zu exceeds the workspace size %zu", n, ws->n_max);
     HC_TRY(check_data(x, n, stride, "normality"));
 
     hc_normality_result r = {0};
@@ -365,47 +417,55 @@ hc_status hc_normality_test(const double *x, size_t n, size_t stride,
     HC_TRY(hc_jarque_bera(r.g1, r.g2, n, &r.jb, &r.jb_p));
     HC_TRY(hc_dagostino(r.g1, r.g2, n, &r.skew_z, &r.kurt_z, &r.k2, &r.k2_p));
 
-    size_t sw_n = n <= HC_SW_MAX_N ? n : HC_SW_MAX_N;
-    /* sorted copy of x, then (if subsampling) the subsample, then weights */
-    size_t extra = n > HC_SW_MAX_N ? sw_n : 0;
-    double *buf = malloc((n + extra + sw_n / 2) * sizeof *buf);
-    if (!buf)
-        return hc_fail(HC_ENOMEM, "normality: cannot allocate %zu doubles",
-                       n + extra + sw_n / 2);
+    double *buf = ws->sorted;
     for (size_t i = 0; i < n; i++) buf[i] = x[i * stride];
     gsl_sort(buf, 1, n);
     ad_finish(ad_sorted(buf, n), n, &r.ad_a2, &r.ad_astar, &r.ad_p);
 
+    size_t sw_n = n <= HC_SW_MAX_N ? n : HC_SW_MAX_N;
     const double *sw_x = buf;
     if (n > HC_SW_MAX_N) {
-        double *sub = buf + n;
-        hc_status s = hc_subsample(x, n, stride, sw_n, seed, sub);
-        if (s != HC_OK) {
-            free(buf);
-            return s;
-        }
-        gsl_sort(sub, 1, sw_n);
-        if (sub[0] == sub[sw_n - 1]) {
-            free(buf);
+        gsl_rng_set(ws->rng, seed);
+        select_k(ws->rng, x, n, stride, sw_n, ws->sub);
+        gsl_sort(ws->sub, 1, sw_n);
+        if (ws->sub[0] == ws->sub[sw_n - 1])
             return hc_fail(HC_EINVAL, "normality: the Shapiro-Wilk subsample of %zu "
                            "values (seed %lu) is constant", sw_n, seed);
-        }
-        sw_x = sub;
+        sw_x = ws->sub;
+    }
+    if (ws->a_n != sw_n) {
+        sw_weights(sw_n, ws->a);
+        ws->a_n = sw_n;
     }
     r.sw_n = sw_n;
-    sw_sorted(sw_x, sw_n, buf + n + extra, &r.sw_w, &r.sw_p);
-    free(buf);
+    sw_sorted(sw_x, sw_n, ws->a, &r.sw_w, &r.sw_p);
     *out = r;
     return HC_OK;
 }
 
+hc_status hc_normality_test(const double *x, size_t n, size_t stride,
+                            unsigned long seed, hc_normality_result *out)
+{
+    HC_ASSERT(out != NULL);
+    HC_ASSERT(x != NULL || n == 0);
+    if (stride == 0) return hc_fail(HC_EINVAL, "normality: stride must be positive");
+    if (n < HC_NORMALITY_MIN_N)
+        return hc_fail(HC_EINVAL, "normality: need n >= %d values, got %zu",
+                       HC_NORMALITY_MIN_N, n);
+    hc_normality_ws *ws;
+    HC_TRY(hc_normality_ws_alloc(n, &ws));
+    hc_status st = hc_normality_test_ws(ws, x, n, stride, seed, out);
+    hc_normality_ws_free(ws);
+    return st;
+}
+
 /* ---- Benjamini-Hochberg ----------------------------------------------------- */
 
-hc_status hc_benjamini_hochberg(const double *p, size_t m, double alpha,
-                                bool *reject, size_t *n_reject)
+hc_status hc_benjamini_hochberg_ws(const double *p, size_t m, double alpha, size_t *idx,
+                                   bool *reject, size_t *n_reject)
 {
     HC_ASSERT(n_reject != NULL);
-    HC_ASSERT(p != NULL || m == 0);
+    HC_ASSERT((p != NULL && idx != NULL) || m == 0);
     if (!(alpha > 0.0 && alpha <= 1.0))
         return hc_fail(HC_EINVAL, "benjamini-hochberg: alpha=%g must be in (0, 1]", alpha);
     for (size_t i = 0; i < m; i++)
@@ -414,8 +474,6 @@ hc_status hc_benjamini_hochberg(const double *p, size_t m, double alpha,
                            i, p[i]);
     *n_reject = 0;
     if (m == 0) return HC_OK;
-    size_t *idx = malloc(m * sizeof *idx);
-    if (!idx) return hc_fail(HC_ENOMEM, "benjamini-hochberg: cannot allocate %zu indices", m);
     gsl_sort_index(idx, p, 1, m);
     size_t k = 0;
     for (size_t r = m; r >= 1; r--) {
@@ -428,9 +486,20 @@ hc_status hc_benjamini_hochberg(const double *p, size_t m, double alpha,
         for (size_t i = 0; i < m; i++) reject[i] = false;
         for (size_t r = 0; r < k; r++) reject[idx[r]] = true;
     }
-    free(idx);
     *n_reject = k;
     return HC_OK;
+}
+
+hc_status hc_benjamini_hochberg(const double *p, size_t m, double alpha,
+                                bool *reject, size_t *n_reject)
+{
+    HC_ASSERT(n_reject != NULL);
+    HC_ASSERT(p != NULL || m == 0);
+    size_t *idx = m ? malloc(m * sizeof *idx) : NULL;
+    if (m && !idx) return hc_fail(HC_ENOMEM, "benjamini-hochberg: cannot allocate %zu indices", m);
+    hc_status st = hc_benjamini_hochberg_ws(p, m, alpha, idx, reject, n_reject);
+    free(idx);
+    return st;
 }
 
 /* ---- JSON ------------------------------------------------------------------- */

@@ -71,6 +71,26 @@ typedef struct hc_normality_result {
 hc_status hc_normality_test(const double *x, size_t n, size_t stride,
                             unsigned long seed, hc_normality_result *out);
 
+/* ---- workspace form: many samples, no allocation per test ------------------ */
+
+typedef struct hc_normality_ws hc_normality_ws;
+
+/* Scratch for hc_normality_test_ws on samples of up to n_max values: a
+ * sorted copy, the Shapiro-Wilk subsample and weights (the weights of the
+ * last sample size are kept, so testing many samples of one size computes
+ * them once) and a generator.  HC_EINVAL if n_max < HC_NORMALITY_MIN_N;
+ * HC_ENOMEM. */
+hc_status hc_normality_ws_alloc(size_t n_max, hc_normality_ws **out);
+
+/* Free; NULL is a no-op. */
+void hc_normality_ws_free(hc_normality_ws *ws);
+
+/* hc_normality_test using ws: the same results bit for bit, no allocation.
+ * Not thread-safe on one ws.  Additionally HC_EINVAL if n exceeds the
+ * workspace's n_max. */
+hc_status hc_normality_test_ws(hc_normality_ws *ws, const double *x, size_t n, size_t stride,
+                               unsigned long seed, hc_normality_result *out);
+
 /* Population skewness g1 and excess kurtosis g2 (see top of file) from a
  * two-pass double accumulation.  Either output may be NULL.
  * Returns HC_EINVAL if n < 2, stride == 0, a value is not finite, the
@@ -127,6 +147,10 @@ hc_status hc_subsample(const double *x, size_t n, size_t stride, size_t k,
  * outside [0, 1]; HC_ENOMEM. */
 hc_status hc_benjamini_hochberg(const double *p, size_t m, double alpha,
                                 bool *reject, size_t *n_reject);
+
+/* hc_benjamini_hochberg with caller scratch idx[m] (no allocation). */
+hc_status hc_benjamini_hochberg_ws(const double *p, size_t m, double alpha, size_t *idx,
+                                   bool *reject, size_t *n_reject);
 
 struct cJSON;
 

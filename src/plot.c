@@ -1,0 +1,192 @@
+/* plot.c: gnuplot scripts beside their data, rendered by a child gnuplot
+ * (see plot.h). */
+#include "plot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The two outputs of every figure, in script order. */
+static const struct {
+    const char *ext;
+    const char *terminal;
+} formats[] = {
+    {"png", "pngcairo enhanced font \"sans,11\""},
+    {"pdf", "pdfcairo enhanced font \"sans,9\""},
+};
+#define N_FORMATS (sizeof formats / sizeof formats[0])
+
+int hc_plot_gnuplot_available(void)
+{
+    const char *path = getenv("PATH");
+    if (!path || !*path) return 0;
+    char dir[4096];
+    for (const char *p = path;;) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon ? (size_t)(colon - p) : strlen(p);
+        if (len == 0) { /* empty element: the current directory */
+            dir[0] = '.';
+            len = 1;
+        } else if (len < sizeof dir) {
+            memcpy(dir, p, len);
+        } else {
+            len = 0;
+        }
+        if (len && len + sizeof "/gnuplot" <= sizeof dir) {
+            memcpy(dir + len, "/gnuplot", sizeof "/gnuplot");
+            struct stat sb;
+            if (stat(dir, &sb) == 0 && S_ISREG(sb.st_mode) && access(dir, X_OK) == 0) return 1;
+        }
+        if (!colon) break;
+        p = colon + 1;
+    }
+    return 0;
+}
+
+static hc_status check_base(const char *base)
+{
+    if (!base[0] || strpbrk(base, "/\"'\\\n"))
+        return hc_fail(HC_EINVAL, "figure name '%s' must be non-empty without quotes or slashes", base);
+    return HC_OK;
+}
+
+hc_status hc_plot_csv_open(const char *dir, const char *base, hc_outfile **out)
+{
+    char name[512], path[1024];
+    HC_TRY(check_base(base));
+    snprintf(name, sizeof name, "%s.csv", base);
+    HC_TRY(hc_path_join(path, sizeof path, dir, name));
+    return hc_outfile_open(path, out);
+}
+
+hc_status hc_plot_write_script(const char *dir, const char *base, hc_plot_size size,
+                               const char *body)
+{
+    char name[512], path[1024];
+    HC_TRY(check_base(base));
+    HC_ASSERT(size.width > 0 && size.height > 0 && body != NULL);
+    snprintf(name, sizeof name, "%s.gp", base);
+    HC_TRY(hc_path_join(path, sizeof path, dir, name));
+    hc_outfile *f;
+    HC_TRY(hc_outfile_open(path, &f));
+    FILE *fp = hc_outfile_fp(f);
+    fprintf(fp,
+            "# %s.gp: regenerate %s.png and %s.pdf from %s.csv with\n"
+            "#   gnuplot %s.gp\n"
+            "# in this directory (gnuplot 5 with the cairo terminals).\n"
+            "if (!exists(\"hc_suffix\")) hc_suffix = \"\"\n"
+            "set datafile separator comma\n",
+            base, base, base, base, base);
+    for (size_t i = 0; i < N_FORMATS; i++) {
+        if (i == 0)
+            fprintf(fp, "set terminal %s size %d,%d\n", formats[i].terminal, size.width, size.height);
+        else
+            fprintf(fp, "set terminal %s size %.2fin,%.2fin\n", formats[i].terminal,
+                    size.width / 120.0, size.height / 120.0);
+        fprintf(fp, "set output \"%s.%s\".hc_suffix\n", base, formats[i].ext);
+        fputs(body, fp);
+        if (body[0] && body[strlen(body) - 1] != '\n') fputc('\n', fp);
+        fprintf(fp, "unset multiplot\nset output\n");
+    }
+    return hc_outfile_commit(f);
+}
+
+/* DIR/BASE.EXT plus SUFFIX into buf; HC_EINVAL if it does not fit. */
+static hc_status out_path(char *buf, size_t n, const char *dir, const char *base, const char *ext,
+                          const char *suffix)
+{
+    int len = snprintf(buf, n, "%s/%s.%s%s", dir, base, ext, suffix);
+    if (len < 0 || (size_t)len >= n) return hc_fail(HC_EINVAL, "%s/%s.%s: path too long", dir, base, ext);
+    return HC_OK;
+}
+
+/* Remove DIR/BASE.EXT.partial for every format. */
+static void remove_partials(const char *dir, const char *base)
+{
+    char path[1200];
+    for (size_t i = 0; i < N_FORMATS; i++)
+        if (out_path(path, sizeof path, dir, base, formats[i].ext, ".partial") == HC_OK) unlink(path);
+}
+
+hc_status hc_plot_render(const char *dir, const char *base)
+{
+    HC_TRY(check_base(base));
+    char script[512];
+    snprintf(script, sizeof script, "%s.gp", base);
+    int fd[2];
+    if (pipe(fd) != 0) return hc_fail(HC_EIO, "%s/%s: cannot create a pipe: %s", dir, script, strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fd[0]);
+        close(fd[1]);
+        return hc_fail(HC_EIO, "%s/%s: cannot fork gnuplot: %s", dir, script, strerror(errno));
+    }
+    if (pid == 0) { /* child: stderr into the pipe, stdout discarded */
+        close(fd[0]);
+        dup2(fd[1], STDERR_FILENO);
+        int nul = open("/dev/null", O_WRONLY);
+        if (nul >= 0) dup2(nul, STDOUT_FILENO);
+        if (chdir(dir) != 0) {
+            dprintf(STDERR_FILENO, "cannot enter %s: %s\n", dir, strerror(errno));
+            _exit(126);
+        }
+        execlp("gnuplot", "gnuplot", "-e", "hc_suffix='.partial'", script, (char *)NULL);
+        dprintf(STDERR_FILENO, "cannot run gnuplot: %s\n", strerror(errno));
+        _exit(127);
+    }
+    close(fd[1]);
+    char err[2048];
+    size_t len = 0;
+    for (;;) {
+        ssize_t r = read(fd[0], err + len, sizeof err - 1 - len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        len += (size_t)r;
+        if (len == sizeof err - 1) { /* keep draining, keep the first part */
+            char sink[512];
+            while ((r = read(fd[0], sink, sizeof sink)) > 0 || (r < 0 && errno == EINTR)) {}
+            break;
+        }
+    }
+    close(fd[0]);
+    err[len] = '\0';
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) {
+            remove_partials(dir, base);
+            return hc_fail(HC_EIO, "%s/%s: waiting for gnuplot: %s", dir, script, strerror(errno));
+        }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        remove_partials(dir, base);
+        /* gnuplot's message: its last non-empty line names the problem */
+        char *line = err;
+        for (char *tok = strtok(err, "\n"); tok; tok = strtok(NULL, "\n"))
+            if (strspn(tok, " \t^") < strlen(tok)) line = tok;
+        return hc_fail(HC_EIO, "%s/%s: gnuplot failed (%s %d): %s", dir, script,
+                       WIFEXITED(status) ? "exit" : "signal",
+                       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+                       line[0] ? line : "no message");
+    }
+    char from[1200], to[1200];
+    for (size_t i = 0; i < N_FORMATS; i++) {
+        hc_status st = out_path(to, sizeof to, dir, base, formats[i].ext, "");
+        if (st == HC_OK) st = out_path(from, sizeof from, dir, base, formats[i].ext, ".partial");
+        if (st != HC_OK) {
+            remove_partials(dir, base);
+            return st;
+        }
+        if (rename(from, to) != 0) {
+            st = hc_fail(HC_EIO, "%s: cannot rename to %s: %s", from, to, strerror(errno));
+            remove_partials(dir, base);
+            return st;
+        }
+    }
+    return HC_OK;
+}

@@ -1,0 +1,11 @@
+/* pngout.h: grayscale image grids as 8-bit PNG (libpng), written atomically. */
+#ifndef HC_PNGOUT_H
+#define HC_PNGOUT_H
+
+#include "status.h"
+
+/* n images [n, H, W] float32 in [-1, 1] (clamped; u8 = round((x+1) 127.5))
+ * tiled `cols` per row with a 2-pixel border. */
+hc_status hc_png_grid(const char *path, const float *imgs, int n, int H, int W, int cols);
+
+#endif

@@ -1,0 +1,156 @@
+/* test_safetensors.c: the safetensors reader on valid files (F32, F16, BF16)
+ * and on every malformed case: each is a clear error, never a crash. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "model/flux.h"
+#include "model/safetensors.h"
+
+/* Write [u64 len][header][data] (len may lie: `claimed` >= 0 overrides). */
+static void write_st(const char *path, const char *header, long long claimed, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    uint64_t len = claimed >= 0 ? (uint64_t)claimed : strlen(header);
+    for (int i = 0; i < 8; i++) fputc((int)((len >> (8 * i)) & 0xff), f);
+    fputs(header, f);
+    if (n) fwrite(data, 1, n, f);
+    fclose(f);
+}
+
+static void valid_file(void **state)
+{
+    (void)state;
+    float f32[3] = {1.5f, -2.0f, 3.25f};
+    uint16_t f16[2] = {0x3C00, 0xC000};   /* 1, -2 */
+    uint16_t bf16[2] = {0x3FC0, 0x4049};  /* 1.5, 3.140625 */
+    unsigned char buf[12 + 4 + 4];
+    memcpy(buf, f32, 12);
+    memcpy(buf + 12, f16, 4);
+    memcpy(buf + 16, bf16, 4);
+    write_st("ok.safetensors",
+             "{\"__metadata__\":{\"config\":\"{}\",\"k\":\"v\"},"
+             "\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]},"
+             "\"h\":{\"dtype\":\"F16\",\"shape\":[1,2],\"data_offsets\":[12,16]},"
+             "\"b\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[16,20]},"
+             "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[20,20]}}",
+             -1, buf, sizeof buf);
+    hc_st *st;
+    assert_int_equal(hc_st_open("ok.safetensors", &st), HC_OK);
+    assert_int_equal(hc_st_count(st), 4);
+    assert_string_equal(hc_st_meta(st, "k"), "v");
+    assert_null(hc_st_meta(st, "nope"));
+    float out[3];
+    int64_t s3[1] = {3}, s12[2] = {1, 2}, s2[1] = {2};
+    assert_int_equal(hc_st_read_f32(st, "a", 1, s3, out), HC_OK);
+    assert_memory_equal(out, f32, sizeof f32);
+    assert_int_equal(hc_st_read_f32(st, "h", 2, s12, out), HC_OK);
+    assert_true(out[0] == 1.0f && out[1] == -2.0f);
+    assert_int_equal(hc_st_read_f32(st, "b", 1, s2, out), HC_OK);
+    assert_true(out[0] == 1.5f && out[1] == 3.140625f);
+    assert_int_equal(hc_st_read_f32(st, "a", 1, s2, out), HC_EFORMAT);
+    assert_non_null(strstr(hc_errmsg(), "tensor 'a' has shape [3]; the config expects [2]"));
+    assert_int_equal(hc_st_read_f32(st, "zz", 1, s2, out), HC_EFORMAT);
+    assert_non_null(strstr(hc_errmsg(), "tensor 'zz' missing"));
+    hc_st_close(st);
+    hc_st_close(NULL);
+    /* half-precision corner cases */
+    assert_true(hc_f16_to_f32(0x0001) == ldexpf(1, -24));
+    assert_true(isinf(hc_f16_to_f32(0x7C00)) && isnan(hc_f16_to_f32(0x7E00)));
+    assert_true(hc_f16_to_f32(0x8000) == 0 && signbit(hc_f16_to_f32(0x8000)));
+    /* not a flux model: no usable config */
+    hc_flux *m;
+    assert_int_equal(hc_flux_load("ok.safetensors", 1, &m), HC_EFORMAT);
+    assert_non_null(strstr(hc_errmsg(), "config key"));
+    remove("ok.safetensors");
+}
+
+typedef struct bad { const char *name, *header; long long claimed; size_t data; hc_status st; const char *msg; } bad;
+
+static const bad cases[] = {
+    {"short", "", 0, 0, HC_EFORMAT, "too short"},
+    {"len_past_eof", "{}", 4096, 0, HC_EFORMAT, "header length 4096 invalid"},
+    {"len_huge", "{}", (long long)200 << 20, 0, HC_EFORMAT, "invalid"},
+    {"not_json", "{this is not json", -1, 0, HC_EFORMAT, "not a JSON object"},
+    {"array", "[1,2]", -1, 0, HC_EFORMAT, "not a JSON object"},
+    {"dtype_f64", "{\"a\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[0,8]}}", -1, 8, HC_EUNSUP, "dtype F64"},
+    {"dtype_bad", "{\"a\":{\"dtype\":\"Q7\",\"shape\":[1],\"data_offsets\":[0,4]}}", -1, 4, HC_EFORMAT, "unknown dtype 'Q7'"},
+    {"shape_neg", "{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", -1, 4, HC_EFORMAT, "shape[0]"},
+    {"no_offsets", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}", -1, 4, HC_EFORMAT, "expected dtype"},
+    {"past_buffer", "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", -1, 8, HC_EFORMAT, "run past the data buffer"},
+    {"size_mismatch", "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", -1, 8, HC_EFORMAT, "8 bytes for 3 F32 elements"},
+    {"reversed", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}", -1, 8, HC_EFORMAT, "begin <= end"},
+    {"overlap", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", -1, 12, HC_EFORMAT, "overlap"},
+    {"duplicate", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", -1, 8, HC_EFORMAT, "duplicate tensor name 'a'"},
+    {"meta_not_str", "{\"__metadata__\":{\"k\":1}}", -1, 0, HC_EFORMAT, "__metadata__['k'] is not a string"},
+};
+
+static void malformed_files(void **state)
+{
+    (void)state;
+    unsigned char zeros[64] = {0};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "bad_%s.safetensors", cases[i].name);
+        if (strcmp(cases[i].name, "short") == 0) {
+            FILE *f = fopen(path, "wb");
+            fputs("abc", f);
+            fclose(f);
+        } else {
+            write_st(path, cases[i].header, cases[i].claimed, zeros, cases[i].data);
+        }
+        hc_st *st = (hc_st *)0x1;
+        hc_status s = hc_st_open(path, &st);
+        if (s != cases[i].st || !strstr(hc_errmsg(), cases[i].msg) || !strstr(hc_errmsg(), path))
+            fail_msg("%s: status %d, message '%s'; want %d with '%s'", path, s, hc_errmsg(), cases[i].st, cases[i].msg);
+        assert_null(st);
+        remove(path);
+    }
+    hc_st *st;
+    assert_int_equal(hc_st_open("no_such.safetensors", &st), HC_EIO);
+}
+
+/* a real model file with one tensor removed / reshaped is refused by name */
+static void model_validation(void **state)
+{
+    (void)state;
+    hc_flux *m;
+    assert_int_equal(hc_flux_load(HC_TEST_DATA "/golden_flux_tiny.safetensors", 1, &m), HC_OK);
+    assert_int_equal(hc_flux_num_points(m), 5);
+    assert_string_equal(hc_flux_point(m, 4)->name, "single/1/total");
+    hc_flux_free(m);
+    hc_flux_free(NULL);
+    /* truncate the tiny model: offsets now run past the buffer */
+    FILE *f = fopen(HC_TEST_DATA "/golden_flux_tiny.safetensors", "rb");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    f = fopen("cut.safetensors", "wb");
+    fwrite(buf, 1, (size_t)n - 100, f);
+    fclose(f);
+    assert_int_equal(hc_flux_load("cut.safetensors", 1, &m), HC_EFORMAT);
+    assert_non_null(strstr(hc_errmsg(), "run past the data buffer"));
+    free(buf);
+    remove("cut.safetensors");
+}
+
+int main(void)
+{
+    hc_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(valid_file),
+        cmocka_unit_test(malformed_files),
+        cmocka_unit_test(model_validation),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
