@@ -5,7 +5,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <cblas.h>
+
 #include "cli.h"
+#include "model/flux.h"
+#include "model/sampler.h"
 #include "predictor.h"
 
 static double now(void)
@@ -73,28 +77,150 @@ static int bench_predict(int argc, char **argv)
     return 0;
 }
 
+/* The GEMM shapes of one flux-mini forward at batch B: {M, N, K, calls}. */
+typedef struct gemm { int M, N, K, calls; } gemm;
+
+static int forward_gemms(const hc_flux_config *c, int B, gemm *g)
+{
+    int n = 0, D = c->D, F = c->F, Ti = c->T_img, Tt = c->txt_tokens, L = c->L, d = c->head_dim;
+    int T2[2] = {Ti, Tt};
+    for (int s = 0; s < 2; s++) {
+        g[n++] = (gemm){B * T2[s], 3 * D, D, c->depth_double};
+        g[n++] = (gemm){B * T2[s], D, D, c->depth_double};
+        g[n++] = (gemm){B * T2[s], F, D, c->depth_double};
+        g[n++] = (gemm){B * T2[s], D, F, c->depth_double};
+    }
+    g[n++] = (gemm){B * L, 3 * D + F, D, c->depth_single};
+    g[n++] = (gemm){B * L, D, D + F, c->depth_single};
+    int heads = B * c->H * (c->depth_double + c->depth_single);
+    g[n++] = (gemm){L, L, d, heads};
+    g[n++] = (gemm){L, d, L, heads};
+    return n;
+}
+
+static int bench_forward(int argc, char **argv)
+{
+    const char *model = "data/models/flux_mini.safetensors";
+    long images = 16, reps = 5, steps = 50, N = 7;
+    hc_status st = HC_OK;
+    for (int i = 1; i < argc && st == HC_OK; i++) {
+        if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) model = argv[++i];
+        else if (strcmp(argv[i], "--images") == 0 && i + 1 < argc) st = cli_int("--images", argv[++i], 1, 1024, &images);
+        else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) st = cli_int("--reps", argv[++i], 1, 1000, &reps);
+        else if (strcmp(argv[i], "--steps") == 0 && i + 1 < argc) st = cli_int("--steps", argv[++i], 2, 1000, &steps);
+        else if (strcmp(argv[i], "--N") == 0 && i + 1 < argc) st = cli_int("--N", argv[++i], 2, 100, &N);
+        else st = hc_fail(HC_EINVAL, "unknown or incomplete option '%s'", argv[i]);
+    }
+    hc_flux *m = NULL;
+    if (st == HC_OK) st = hc_flux_load(model, 2 * (int)images, &m);
+    if (st != HC_OK) return cli_error("bench forward", st);
+    const hc_flux_config *c = hc_flux_get_config(m);
+    int B = 2 * (int)images;
+    size_t img = (size_t)c->image_channels * c->image_size * c->image_size;
+    float *x = malloc((size_t)B * img * sizeof *x), *v = malloc((size_t)B * img * sizeof *v), *t = malloc((size_t)B * sizeof *t);
+    int *lab = malloc((size_t)B * sizeof *lab);
+    for (size_t i = 0; i < (size_t)B * img; i++) x[i] = (float)((i * 7919) % 1000) / 500.0f - 1.0f;
+    for (int b = 0; b < B; b++) {
+        t[b] = 0.5f;
+        lab[b] = b < B / 2 ? b % c->num_classes : c->null_class;
+    }
+    double fm, cm;
+    hc_flux_macs(m, 2, &fm, &cm);
+    gemm g[16];
+    int ng = forward_gemms(c, B, g);
+    double gemm_flops = 0;
+    size_t maxa = 0, maxb = 0, maxc = 0;
+    for (int i = 0; i < ng; i++) {
+        gemm_flops += 2.0 * g[i].M * g[i].N * g[i].K * g[i].calls;
+        if ((size_t)g[i].M * g[i].K > maxa) maxa = (size_t)g[i].M * g[i].K;
+        if ((size_t)g[i].N * g[i].K > maxb) maxb = (size_t)g[i].N * g[i].K;
+        if ((size_t)g[i].M * g[i].N > maxc) maxc = (size_t)g[i].M * g[i].N;
+    }
+    float *A = calloc(maxa, sizeof *A), *Bm = calloc(maxb, sizeof *Bm), *Cm = calloc(maxc, sizeof *Cm);
+    hc_flux_forward(m, x, t, lab, B, 0, NULL, v); /* warm up */
+    double best_f = 1e30, best_g = 1e30;
+    for (int r = 0; r < reps; r++) { /* interleaved: same machine load for both */
+        double t0 = now();
+        hc_flux_forward(m, x, t, lab, B, 0, NULL, v);
+        double dt = now() - t0;
+        if (dt < best_f) best_f = dt;
+        t0 = now();
+        for (int i = 0; i < ng; i++)
+            for (int k = 0; k < g[i].calls; k++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g[i].M, g[i].N, g[i].K, 1.0f, A, g[i].K, Bm,
+                            g[i].K, 0.0f, Cm, g[i].N);
+        dt = now() - t0;
+        if (dt < best_g) best_g = dt;
+    }
+    double fwd = 2.0 * fm * B / best_f / 1e9, gem = gemm_flops / best_g / 1e9;
+    printf("flux-mini forward, batch %d (%ld images x CFG), %d OpenBLAS threads, best of %ld\n", B, images,
+           openblas_get_num_threads(), reps);
+    printf("%-34s %10.2f GFLOP/s  (%.1f ms, %.2f GFLOP)\n", "forward (analytic FLOPs / time)", fwd, best_f * 1e3,
+           2.0 * fm * B / 1e9);
+    printf("%-34s %10.2f GFLOP/s  (%.1f ms, same GEMM shapes and counts)\n", "sgemm alone", gem, best_g * 1e3);
+    printf("%-34s %10.2f  (target >= 0.6)\n", "forward / sgemm", fwd / gem);
+    /* cached sampling at N: wall-clock speedup over its FLOPs speedup */
+    hc_sampler *smp;
+    st = hc_sampler_alloc(m, (int)images, &smp);
+    if (st != HC_OK) return cli_error("bench forward", st);
+    hc_method full, meth;
+    char spec[64];
+    snprintf(spec, sizeof spec, "hicache:N=%ld,O=2", N);
+    hc_method_parse("full", &full);
+    hc_method_parse(spec, &meth);
+    hc_sample_opts so = {(int)steps, 2.5, 1};
+    hc_sample_stats sf, sc;
+    float *xs = malloc((size_t)images * img * sizeof *xs);
+    double wall_f = 1e30, wall_c = 1e30;
+    for (int r = 0; r < 2; r++) {
+        memcpy(xs, x, (size_t)images * img * sizeof *xs);
+        hc_sampler_run(smp, &full, &so, lab, (int)images, xs, &sf);
+        memcpy(xs, x, (size_t)images * img * sizeof *xs);
+        hc_sampler_run(smp, &meth, &so, lab, (int)images, xs, &sc);
+        if (sf.seconds < wall_f) wall_f = sf.seconds;
+        if (sc.seconds < wall_c) wall_c = sc.seconds;
+    }
+    double fs = sf.macs / sc.macs, ws = wall_f / wall_c;
+    printf("\nsampling %ld images x %ld steps, %s: %d full steps\n", images, steps, spec, sc.full_steps);
+    printf("%-34s %10.2f s\n%-34s %10.2f s\n", "full compute", wall_f, "cached", wall_c);
+    printf("%-34s %10.2f\n%-34s %10.2f\n%-34s %10.2f  (target >= 0.9)\n", "FLOPs speedup", fs, "wall-clock speedup", ws,
+           "wall / FLOPs speedup", ws / fs);
+    hc_sampler_free(smp);
+    hc_flux_free(m);
+    free(x); free(v); free(t); free(lab); free(A); free(Bm); free(Cm); free(xs);
+    return 0;
+}
+
 static const struct { const char *name; int (*fn)(int, char **); const char *summary; } benches[] = {
     {"predict", bench_predict, "forecast kernel bandwidth vs STREAM triad, O = 1..4"},
+    {"forward", bench_forward, "flux-mini forward GFLOP/s vs sgemm on its shapes; cached sampling wall/FLOPs speedup"},
 };
 
 static int run(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "hicache bench: name a benchmark (predict)\n");
+        fprintf(stderr, "hicache bench: name a benchmark (predict, forward)\n");
         return 2;
     }
     for (size_t i = 0; i < sizeof benches / sizeof benches[0]; i++)
         if (strcmp(argv[1], benches[i].name) == 0) return benches[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "hicache bench: unknown benchmark '%s' (valid: predict)\n", argv[1]);
+    fprintf(stderr, "hicache bench: unknown benchmark '%s' (valid: predict, forward)\n", argv[1]);
     return 2;
 }
 
 const hc_command hc_cmd_bench = {
     "bench", "benchmarks that print measured ratios (predict)", run,
     "usage: hicache bench predict [--mb M] [--reps R] [--max-order K]\n"
+    "       hicache bench forward [--model M] [--images I] [--reps R] [--steps S] [--N N]\n"
     "\n"
     "predict   bandwidth of the fused forecast kernel out = sum_k c_k D_k for\n"
     "          orders 1..K (default 4) on tensors of M MiB (default 64), beside a\n"
     "          STREAM triad measured in the same run, and their ratio (target:\n"
-    "          >= 0.85).  Best of R runs (default 7), one thread.\n",
+    "          >= 0.85).  Best of R runs (default 7), one thread.\n"
+    "forward   the flux-mini forward at batch 2I (I images, default 16, x CFG) in\n"
+    "          GFLOP/s (analytic FLOPs / time) beside sgemm alone on the same GEMM\n"
+    "          shapes and counts, interleaved, and their ratio (target >= 0.6); then\n"
+    "          I images x S steps (default 50) sampled with full compute and with\n"
+    "          hicache:N=N (default 7): wall-clock speedup / FLOPs speedup\n"
+    "          (target >= 0.9).  Threads: OPENBLAS_NUM_THREADS.\n",
 };
