@@ -222,7 +222,7 @@ static hc_status parse_config(const char *path, const cJSON *c, hc_flux_config *
         {"ln_eps", offsetof(hc_flux_config, ln_eps), 0, 1},
         {"rms_eps", offsetof(hc_flux_config, rms_eps), 0, 1},
     };
-    double v;
+    double v = 0;
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
         HC_TRY(cfg_num(path, c, ints[i].key, ints[i].lo, ints[i].hi, &v));
         if (v != floor(v)) return hc_fail(HC_EFORMAT, "%s: config %s = %g is not an integer", path, ints[i].key, v);
