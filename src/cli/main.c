@@ -9,6 +9,7 @@
 #include "provenance.h"
 
 static const hc_command *const commands[] = {
+    &hc_cmd_run,
     &hc_cmd_synth,
     &hc_cmd_info,
     &hc_cmd_replay,
