@@ -138,6 +138,9 @@ const float *hc_dcache_order(const hc_dcache *c, int k)
  * One pass: each element reads p+1 inputs and writes one output, so the
  * kernel is bandwidth-bound; the per-order cases let the compiler keep all
  * coefficients in registers and vectorise. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 void hc_forecast_apply(float *restrict out, const float *const *D, const double *c, int p, size_t n)
 {
     HC_ASSERT(p >= 0 && p <= HC_MAX_ORDER);
