@@ -24,6 +24,25 @@ int cli_error(const char *cmd, hc_status s);
 hc_status cli_int(const char *opt, const char *val, long lo, long hi, long *out);
 hc_status cli_double(const char *opt, const char *val, double lo, double hi, double *out);
 
+/* Numeric options declared as a table and parsed by one loop: each row
+ * names a long option, the field it sets (offset into an options struct),
+ * its type and range. */
+typedef enum cli_numkind { CLI_INT, CLI_SIZE, CLI_DOUBLE } cli_numkind;
+typedef struct cli_numopt {
+    const char *name;
+    cli_numkind kind;
+    size_t off;
+    double lo, hi;
+} cli_numopt;
+
+struct option;
+/* Fill out[0..n-1] with getopt_long entries (required argument, val = code0 + i). */
+void cli_numopt_longopts(const cli_numopt *t, size_t n, int code0, struct option *out);
+/* If code is one of the table's (code0 .. code0+n-1), parse arg into the
+ * field of *base and set *handled; otherwise *handled = 0. */
+hc_status cli_numopt_parse(const cli_numopt *t, size_t n, int code0, int code, const char *arg, void *base,
+                           int *handled);
+
 /* True if argv contains -h or --help (before any "--"). */
 int cli_wants_help(int argc, char **argv);
 

@@ -8,21 +8,13 @@
 #include "cli.h"
 #include "gauss.h"
 
-/* Integer options, walked by one loop. */
-typedef struct intopt {
-    const char *name;
-    size_t off;
-    long lo, hi;
-    int is_size;
-} intopt;
-
-static const intopt intopts[] = {
-    {"order", offsetof(hc_gauss_opts, order), 1, HC_GAUSS_MAX_ORDER, 0},
-    {"proj", offsetof(hc_gauss_opts, proj), 1, 64, 0},
-    {"sample", offsetof(hc_gauss_opts, sample), 20, 100000, 1},
-    {"N", offsetof(hc_gauss_opts, N), 1, 1000, 0},
-    {"W", offsetof(hc_gauss_opts, W), 1, 1000, 0},
-    {"qq-proj", offsetof(hc_gauss_opts, qq_proj), 0, HC_GAUSS_MAX_QQ_PROJ, 0},
+static const cli_numopt intopts[] = {
+    {"order", CLI_INT, offsetof(hc_gauss_opts, order), 1, HC_GAUSS_MAX_ORDER},
+    {"proj", CLI_INT, offsetof(hc_gauss_opts, proj), 1, 64},
+    {"sample", CLI_SIZE, offsetof(hc_gauss_opts, sample), 20, 100000},
+    {"N", CLI_INT, offsetof(hc_gauss_opts, N), 1, 1000},
+    {"W", CLI_INT, offsetof(hc_gauss_opts, W), 1, 1000},
+    {"qq-proj", CLI_INT, offsetof(hc_gauss_opts, qq_proj), 0, HC_GAUSS_MAX_QQ_PROJ},
 };
 #define N_INTOPTS (sizeof intopts / sizeof intopts[0])
 
@@ -31,9 +23,8 @@ enum { OPT_TRAJ = 1000, OPT_MODULES, OPT_SEED, OPT_ALPHA, OPT_PER_TOKEN, OPT_NO_
 static int run(int argc, char **argv)
 {
     struct option longopts[N_INTOPTS + 9];
-    size_t nl = 0;
-    for (size_t i = 0; i < N_INTOPTS; i++)
-        longopts[nl++] = (struct option){intopts[i].name, required_argument, NULL, OPT_INT0 + (int)i};
+    cli_numopt_longopts(intopts, N_INTOPTS, OPT_INT0, longopts);
+    size_t nl = N_INTOPTS;
     longopts[nl++] = (struct option){"traj", required_argument, NULL, OPT_TRAJ};
     longopts[nl++] = (struct option){"modules", required_argument, NULL, OPT_MODULES};
     longopts[nl++] = (struct option){"seed", required_argument, NULL, OPT_SEED};
@@ -55,16 +46,9 @@ static int run(int argc, char **argv)
     while (st == HC_OK && (c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
         long iv;
         double dv;
-        if (c >= OPT_INT0 && c < OPT_INT0 + (int)N_INTOPTS) {
-            const intopt *p = &intopts[c - OPT_INT0];
-            char optname[32];
-            snprintf(optname, sizeof optname, "--%s", p->name);
-            if ((st = cli_int(optname, optarg, p->lo, p->hi, &iv)) == HC_OK) {
-                if (p->is_size) *(size_t *)((char *)&o + p->off) = (size_t)iv;
-                else *(int *)((char *)&o + p->off) = (int)iv;
-            }
-            continue;
-        }
+        int handled;
+        st = cli_numopt_parse(intopts, N_INTOPTS, OPT_INT0, c, optarg, &o, &handled);
+        if (handled) continue;
         switch (c) {
         case 'o': out_dir = optarg; break;
         case OPT_TRAJ: traj[n_traj++] = optarg; break;

@@ -8,24 +8,16 @@
 #include "cli.h"
 #include "synth.h"
 
-/* Numeric options, walked by one loop. */
-typedef struct numopt {
-    const char *name;
-    int is_int;
-    size_t off;
-    double lo, hi;
-} numopt;
-
-static const numopt numopts[] = {
-    {"steps", 1, offsetof(hc_synth_opts, steps), 2, 100000},
-    {"tokens", 1, offsetof(hc_synth_opts, tokens), 1, 1 << 20},
-    {"channels", 1, offsetof(hc_synth_opts, channels), 1, 1 << 20},
-    {"modules", 1, offsetof(hc_synth_opts, modules), 1, 10000},
-    {"degree", 1, offsetof(hc_synth_opts, degree), 0, 12},
-    {"clusters", 1, offsetof(hc_synth_opts, clusters), 0, 1 << 20},
-    {"length-scale", 0, offsetof(hc_synth_opts, length_scale), 1e-6, 100},
-    {"max-freq", 0, offsetof(hc_synth_opts, max_freq), 1e-6, 1000},
-    {"token-noise", 0, offsetof(hc_synth_opts, token_noise), 0, 10},
+static const cli_numopt numopts[] = {
+    {"steps", CLI_INT, offsetof(hc_synth_opts, steps), 2, 100000},
+    {"tokens", CLI_INT, offsetof(hc_synth_opts, tokens), 1, 1 << 20},
+    {"channels", CLI_INT, offsetof(hc_synth_opts, channels), 1, 1 << 20},
+    {"modules", CLI_INT, offsetof(hc_synth_opts, modules), 1, 10000},
+    {"degree", CLI_INT, offsetof(hc_synth_opts, degree), 0, 12},
+    {"clusters", CLI_INT, offsetof(hc_synth_opts, clusters), 0, 1 << 20},
+    {"length-scale", CLI_DOUBLE, offsetof(hc_synth_opts, length_scale), 1e-6, 100},
+    {"max-freq", CLI_DOUBLE, offsetof(hc_synth_opts, max_freq), 1e-6, 1000},
+    {"token-noise", CLI_DOUBLE, offsetof(hc_synth_opts, token_noise), 0, 10},
 };
 #define N_NUMOPTS (sizeof numopts / sizeof numopts[0])
 
@@ -34,9 +26,8 @@ enum { OPT_KIND = 1000, OPT_SEED, OPT_DTYPE, OPT_DEFLATE, OPT_NO_HIDDEN, OPT_NUM
 static int run(int argc, char **argv)
 {
     struct option longopts[N_NUMOPTS + 8];
-    size_t n = 0;
-    for (size_t i = 0; i < N_NUMOPTS; i++)
-        longopts[n++] = (struct option){numopts[i].name, required_argument, NULL, OPT_NUM0 + (int)i};
+    cli_numopt_longopts(numopts, N_NUMOPTS, OPT_NUM0, longopts);
+    size_t n = N_NUMOPTS;
     longopts[n++] = (struct option){"kind", required_argument, NULL, OPT_KIND};
     longopts[n++] = (struct option){"seed", required_argument, NULL, OPT_SEED};
     longopts[n++] = (struct option){"dtype", required_argument, NULL, OPT_DTYPE};
@@ -53,19 +44,9 @@ static int run(int argc, char **argv)
     optind = 1;
     while (st == HC_OK && (c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
         long iv;
-        double dv;
-        if (c >= OPT_NUM0 && c < OPT_NUM0 + (int)N_NUMOPTS) {
-            const numopt *p = &numopts[c - OPT_NUM0];
-            char optname[40];
-            snprintf(optname, sizeof optname, "--%s", p->name);
-            if (p->is_int) {
-                if ((st = cli_int(optname, optarg, (long)p->lo, (long)p->hi, &iv)) == HC_OK)
-                    *(int *)((char *)&o + p->off) = (int)iv;
-            } else if ((st = cli_double(optname, optarg, p->lo, p->hi, &dv)) == HC_OK) {
-                *(double *)((char *)&o + p->off) = dv;
-            }
-            continue;
-        }
+        int handled;
+        st = cli_numopt_parse(numopts, N_NUMOPTS, OPT_NUM0, c, optarg, &o, &handled);
+        if (handled) continue;
         switch (c) {
         case 'o': out = optarg; break;
         case OPT_KIND: st = hc_synth_kind_parse(optarg, &o.kind); break;

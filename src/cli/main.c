@@ -1,5 +1,6 @@
 /* main.c: `hicache <command> [options]`: dispatch through the command table. */
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,28 @@ hc_status cli_double(const char *opt, const char *val, double lo, double hi, dou
         return hc_fail(HC_EINVAL, "%s: '%s' is not a number", opt, val);
     if (v < lo || v > hi) return hc_fail(HC_EINVAL, "%s: %g out of range [%g, %g]", opt, v, lo, hi);
     *out = v;
+    return HC_OK;
+}
+
+void cli_numopt_longopts(const cli_numopt *t, size_t n, int code0, struct option *out)
+{
+    for (size_t i = 0; i < n; i++) out[i] = (struct option){t[i].name, required_argument, NULL, code0 + (int)i};
+}
+
+hc_status cli_numopt_parse(const cli_numopt *t, size_t n, int code0, int code, const char *arg, void *base,
+                           int *handled)
+{
+    *handled = code >= code0 && code < code0 + (int)n;
+    if (!*handled) return HC_OK;
+    const cli_numopt *p = &t[code - code0];
+    char name[48];
+    snprintf(name, sizeof name, "--%s", p->name);
+    char *field = (char *)base + p->off;
+    if (p->kind == CLI_DOUBLE) return cli_double(name, arg, p->lo, p->hi, (double *)(void *)field);
+    long v;
+    HC_TRY(cli_int(name, arg, (long)p->lo, (long)p->hi, &v));
+    if (p->kind == CLI_SIZE) *(size_t *)(void *)field = (size_t)v;
+    else *(int *)(void *)field = (int)v;
     return HC_OK;
 }
 
