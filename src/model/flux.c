@@ -7,132 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
-
+#include "model/nn.h"
 #include "model/safetensors.h"
-
-/* ======================================================================== */
-/* Primitives (float32 row-major; reductions in double)                      */
-/* ======================================================================== */
-
-typedef struct lin { const float *W, *b; int out, in; } lin;
-
-/* Y[M, out] (row stride ldy) = X[M, in] (row stride ldx) W^T + b */
-static void linear(const lin *l, const float *X, int ldx, int M, float *Y, int ldy)
-{
-    if (M <= 0) return;
-    for (int r = 0; r < M; r++) memcpy(Y + (size_t)r * ldy, l->b, (size_t)l->out * sizeof *Y);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, l->out, l->in, 1.0f, X, ldx, l->W, l->in, 1.0f, Y, ldy);
-}
-
-/* e^x in float32 with Cody-Waite range reduction and Cephes' degree-6
- * polynomial (within 2 ulp of expf over [-87, 88]); branch-free, so the
- * array loops below vectorise.  Softmax, GELU and SiLU spend most of the
- * non-GEMM time of a forward in exponentials. */
-static inline float fexp(float x)
-{
-    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
-    float t = x * 1.44269504088896341f;
-    int n = (int)(t + 128.5f) - 128; /* round to nearest: t + 128.5 > 0 after the clamp */
-    float fn = (float)n;
-    float r = x - fn * 0.693359375f + fn * 2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    union { int i; float f; } sc = {.i = (n + 127) << 23};
-    return p * sc.f;
-}
-
-/* max and sum of n floats with 8 independent lanes (vectorises; the lane
- * order is fixed, so results do not depend on the machine) */
-static inline float max8(const float *x, int n)
-{
-    float m[8];
-    for (int k = 0; k < 8; k++) m[k] = x[0];
-    int j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int k = 0; k < 8; k++) m[k] = x[j + k] > m[k] ? x[j + k] : m[k];
-    for (; j < n; j++) m[0] = x[j] > m[0] ? x[j] : m[0];
-    float r = m[0];
-    for (int k = 1; k < 8; k++) r = m[k] > r ? m[k] : r;
-    return r;
-}
-
-static inline float sum8(const float *x, const float *y, int n) /* sum x*y, or sum x if y is NULL */
-{
-    float a[8] = {0};
-    int j = 0;
-    if (y)
-        for (; j + 8 <= n; j += 8)
-            for (int k = 0; k < 8; k++) a[k] += x[j + k] * y[j + k];
-    else
-        for (; j + 8 <= n; j += 8)
-            for (int k = 0; k < 8; k++) a[k] += x[j + k];
-    for (; j < n; j++) a[0] += y ? x[j] * y[j] : x[j];
-    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-}
-
-static float silu(float z) { return z / (1.0f + fexp(-z)); }
-
-/* 0.5 z (1 + tanh(a)) = z sigmoid(2a), a = sqrt(2/pi) (z + 0.044715 z^3) */
-static inline float gelu_tanh(float z)
-{
-    const float k2 = 2.0f * 0.7978845608028654f;
-    return z / (1.0f + fexp(-k2 * (z + 0.044715f * z * z * z)));
-}
-
-/* The elementwise kernels are compiled twice, for AVX2 machines and for
- * the x86-64 baseline, and picked at load time (GCC target_clones). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define HC_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define HC_VECTOR_CLONES
-#endif
-
-HC_VECTOR_CLONES
-static void gelu_rows(float *dst, size_t ldd, const float *src, size_t lds, size_t rows, size_t n)
-{
-    for (size_t r = 0; r < rows; r++)
-        for (size_t e = 0; e < n; e++) dst[r * ldd + e] = gelu_tanh(src[r * lds + e]);
-}
-
-/* out[r] = LN(z[r]) * (1 + scale) + shift for rows r of one batch element
- * (two-pass mean and biased variance, 8-lane float sums) */
-HC_VECTOR_CLONES
-static void modulate(const float *z, int rows, int D, const float *shift, const float *scale, double eps, float *out)
-{
-    for (int r = 0; r < rows; r++) {
-        const float *x = z + (size_t)r * D;
-        float *y = out + (size_t)r * D;
-        float mu = sum8(x, NULL, D) / (float)D;
-        for (int i = 0; i < D; i++) y[i] = x[i] - mu;
-        float inv = 1.0f / sqrtf(sum8(y, y, D) / (float)D + (float)eps);
-        for (int i = 0; i < D; i++) y[i] = y[i] * inv * (1.0f + scale[i]) + shift[i];
-    }
-}
-
-/* x[r] += gate * v[r] for rows of one batch element */
-static void gated_add(float *x, const float *v, const float *gate, int rows, int D)
-{
-    for (int r = 0; r < rows; r++)
-        for (int i = 0; i < D; i++) x[(size_t)r * D + i] += gate[i] * v[(size_t)r * D + i];
-}
 
 /* ======================================================================== */
 /* Model                                                                     */
 /* ======================================================================== */
 
 typedef struct dblk {
-    lin mod[2], qkv[2], proj[2], fc1[2], fc2[2]; /* [0] img, [1] txt */
+    hc_linear mod[2], qkv[2], proj[2], fc1[2], fc2[2]; /* [0] img, [1] txt */
     const float *qn[2], *kn[2];
 } dblk;
 
 typedef struct sblk {
-    lin mod, lin1, lin2;
+    hc_linear mod, lin1, lin2;
     const float *qn, *kn;
 } sblk;
 
@@ -142,7 +30,7 @@ struct hc_flux {
     cJSON *meta;
     float *weights;
     const float *label_txt, *label_vec;
-    lin img_in, txt_in, time1, time2, vec1, vec2, fmod, flin;
+    hc_linear img_in, txt_in, time1, time2, vec1, vec2, fmod, flin;
     dblk *db;
     sblk *sb;
     int n_points;
@@ -154,7 +42,8 @@ struct hc_flux {
     float *img0, *txt0, *img, *txt, *joint;
     float *mod[2], *h, *qkv[2], *u, *att[2], *attj, *mlph, *cat, *fin;
     float *rope_cos, *rope_sin;
-    float *Q, *K, *V, *S, *O;
+    float *attn_ws;
+    hc_attn attn;
     float *fr_in, *fr_h;
     float **cp;
 };
@@ -291,10 +180,10 @@ static const float *take(wload *w, const char *name, int rank, int64_t d0, int64
     return p;
 }
 
-static lin take_lin(wload *w, const char *prefix, int out, int in)
+static hc_linear take_lin(wload *w, const char *prefix, int out, int in)
 {
     char n[200];
-    lin l = {NULL, NULL, out, in};
+    hc_linear l = {NULL, NULL, out, in};
     snprintf(n, sizeof n, "%s.weight", prefix);
     l.W = take(w, n, 2, out, in);
     snprintf(n, sizeof n, "%s.bias", prefix);
@@ -418,8 +307,8 @@ static hc_status alloc_workspace(hc_flux *m, int B)
         {&m->mod[1], b * 6 * D}, {&m->h, b * L * D}, {&m->qkv[0], b * Ti * 3 * D}, {&m->qkv[1], b * Tt * 3 * D},
         {&m->u, b * L * (3 * D + F)}, {&m->att[0], b * Ti * D}, {&m->att[1], b * Tt * D}, {&m->attj, b * L * D},
         {&m->mlph, b * L * F}, {&m->cat, b * L * (D + F)}, {&m->fin, b * Ti * c->out_channels},
-        {&m->rope_cos, L * d / 2}, {&m->rope_sin, L * d / 2}, {&m->Q, L * d}, {&m->K, L * d}, {&m->V, L * d},
-        {&m->S, L * L}, {&m->O, L * d}, {&m->fr_in, b * L * D}, {&m->fr_h, b * L * F},
+        {&m->rope_cos, L * d / 2}, {&m->rope_sin, L * d / 2}, {&m->attn_ws, hc_attn_scratch((int)L, (int)d)},
+        {&m->fr_in, b * L * D}, {&m->fr_h, b * L * F},
     };
     size_t total = cp_total;
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) total += (bufs[i].n + 15) / 16 * 16;
@@ -435,6 +324,9 @@ static hc_status alloc_workspace(hc_flux *m, int B)
         p += b * (size_t)m->points[q].tokens * D;
     }
     m->max_B = B;
+    m->attn = (hc_attn){.H = c->H, .d = c->head_dim, .D = c->D, .L = c->L, .rms_eps = (float)c->rms_eps,
+                        .rope_cos = m->rope_cos, .rope_sin = m->rope_sin};
+    hc_attn_bind(&m->attn, m->attn_ws);
     /* RoPE tables in the joint order [txt ; img]: text ids 0, image (0, r, c) */
     for (size_t pos = 0; pos < L; pos++) {
         double id[3] = {0, 0, 0};
@@ -486,60 +378,6 @@ fail:
 }
 
 /* ======================================================================== */
-/* Attention                                                                 */
-/* ======================================================================== */
-
-/* Rows of one part (txt or img) of a joint sequence: element b, row r is at
- * base + (b * per_b + off + r) * ld. */
-typedef struct rows { float *base; size_t ld, per_b, off; } rows;
-
-static float *row_at(const rows *r, int b, int i) { return r->base + ((size_t)b * r->per_b + r->off + (size_t)i) * r->ld; }
-
-/* Joint attention for batch element b: qkv rows from src[0] (txt, T_txt rows)
- * and src[1] (img); RMS-norm with qn/kn[part]; RoPE; softmax(QK^T/sqrt d)V;
- * heads merged into dst[part] rows (width D). */
-HC_VECTOR_CLONES
-static void attention(hc_flux *m, int b, const rows src[2], const float *const qn[2], const float *const kn[2],
-                      const rows dst[2])
-{
-    const hc_flux_config *c = &m->c;
-    const int L = c->L, Tt = c->txt_tokens, D = c->D, d = c->head_dim, h2 = d / 2;
-    const float eps = (float)c->rms_eps;
-    for (int hd = 0; hd < c->H; hd++) {
-        for (int pos = 0; pos < L; pos++) {
-            int part = pos < Tt ? 0 : 1, r = part ? pos - Tt : pos;
-            const float *row = row_at(&src[part], b, r);
-            const float *cs = m->rope_cos + (size_t)pos * h2, *sn = m->rope_sin + (size_t)pos * h2;
-            for (int w = 0; w < 2; w++) { /* q, k: RMS-norm then RoPE */
-                const float *u = row + (size_t)w * D + (size_t)hd * d;
-                const float *sc = w ? kn[part] : qn[part];
-                float *dstv = (w ? m->K : m->Q) + (size_t)pos * d;
-                float inv = 1.0f / sqrtf(sum8(u, u, d) / (float)d + eps);
-                for (int k = 0; k < h2; k++) {
-                    float a = u[2 * k] * inv * sc[2 * k], bb = u[2 * k + 1] * inv * sc[2 * k + 1];
-                    dstv[2 * k] = cs[k] * a - sn[k] * bb;
-                    dstv[2 * k + 1] = sn[k] * a + cs[k] * bb;
-                }
-            }
-            memcpy(m->V + (size_t)pos * d, row + 2 * (size_t)D + (size_t)hd * d, (size_t)d * sizeof(float));
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, d, (float)(1.0 / sqrt((double)d)), m->Q, d, m->K,
-                    d, 0.0f, m->S, L);
-        for (int i = 0; i < L; i++) {
-            float *s = m->S + (size_t)i * L, mx = max8(s, L);
-            for (int j = 0; j < L; j++) s[j] = fexp(s[j] - mx);
-            float inv = 1.0f / sum8(s, NULL, L);
-            for (int j = 0; j < L; j++) s[j] *= inv;
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, d, L, 1.0f, m->S, L, m->V, d, 0.0f, m->O, d);
-        for (int pos = 0; pos < L; pos++) {
-            int part = pos < Tt ? 0 : 1, r = part ? pos - Tt : pos;
-            memcpy(row_at(&dst[part], b, r) + (size_t)hd * d, m->O + (size_t)pos * d, (size_t)d * sizeof(float));
-        }
-    }
-}
-
-/* ======================================================================== */
 /* Forward                                                                   */
 /* ======================================================================== */
 
@@ -561,11 +399,11 @@ static hc_status fresh_mlp(void *ud, const int *tok, int n, float *rows_out)
     for (int i = 0; i < n; i++) {
         int b = tok[i] / f->T;
         const float *mod = m->mod[f->s] + (size_t)b * 6 * D;
-        modulate(f->stream + (size_t)tok[i] * D, 1, D, mod + 3 * D, mod + 4 * D, m->c.ln_eps, m->fr_in + (size_t)i * D);
+        hc_nn_modulate(f->stream + (size_t)tok[i] * D, 1, D, mod + 3 * D, mod + 4 * D, (float)m->c.ln_eps, m->fr_in + (size_t)i * D);
     }
-    linear(&f->blk->fc1[f->s], m->fr_in, D, n, m->fr_h, F);
-    gelu_rows(m->fr_h, (size_t)F, m->fr_h, (size_t)F, (size_t)n, (size_t)F);
-    linear(&f->blk->fc2[f->s], m->fr_h, F, n, rows_out, D);
+    hc_nn_linear(&f->blk->fc1[f->s], m->fr_in, D, n, m->fr_h, F);
+    hc_nn_gelu(m->fr_h, (size_t)F, m->fr_h, (size_t)F, (size_t)n, (size_t)F);
+    hc_nn_linear(&f->blk->fc2[f->s], m->fr_h, F, n, rows_out, D);
     return HC_OK;
 }
 
@@ -610,18 +448,17 @@ hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int 
             m->temb[(size_t)b * c->time_dim + half + k] = (float)sin(a);
         }
     }
-    linear(&m->time1, m->temb, c->time_dim, B, m->e1, D);
-    for (size_t i = 0; i < (size_t)B * D; i++) m->e1[i] = silu(m->e1[i]);
-    linear(&m->time2, m->e1, D, B, m->vec, D);
-    linear(&m->vec1, m->y, c->vec_dim, B, m->e1, D);
-    for (size_t i = 0; i < (size_t)B * D; i++) m->e1[i] = silu(m->e1[i]);
-    linear(&m->vec2, m->e1, D, B, m->e2, D);
-    for (size_t i = 0; i < (size_t)B * D; i++) {
-        m->vec[i] += m->e2[i];
-        m->svec[i] = silu(m->vec[i]);
-    }
-    linear(&m->img_in, m->img0, in, B * Ti, m->img, D);
-    linear(&m->txt_in, m->txt0, c->ctx_dim, B * Tt, m->txt, D);
+    hc_nn_linear(&m->time1, m->temb, c->time_dim, B, m->e1, D);
+    hc_nn_silu(m->e1, (size_t)B * D);
+    hc_nn_linear(&m->time2, m->e1, D, B, m->vec, D);
+    hc_nn_linear(&m->vec1, m->y, c->vec_dim, B, m->e1, D);
+    hc_nn_silu(m->e1, (size_t)B * D);
+    hc_nn_linear(&m->vec2, m->e1, D, B, m->e2, D);
+    for (size_t i = 0; i < (size_t)B * D; i++) m->vec[i] += m->e2[i];
+    memcpy(m->svec, m->vec, (size_t)B * D * sizeof *m->vec);
+    hc_nn_silu(m->svec, (size_t)B * D);
+    hc_nn_linear(&m->img_in, m->img0, in, B * Ti, m->img, D);
+    hc_nn_linear(&m->txt_in, m->txt0, c->ctx_dim, B * Tt, m->txt, D);
 
     float *stream[2] = {m->img, m->txt};
     const int T[2] = {Ti, Tt};
@@ -630,41 +467,42 @@ hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int 
     for (int i = 0; i < c->depth_double && st == HC_OK; i++) {
         const dblk *blk = &m->db[i];
         int pbase = 4 * i;
-        for (int s = 0; s < 2; s++) linear(&blk->mod[s], m->svec, D, B, m->mod[s], 6 * D);
+        for (int s = 0; s < 2; s++) hc_nn_linear(&blk->mod[s], m->svec, D, B, m->mod[s], 6 * D);
         if (!cached) {
             for (int s = 0; s < 2; s++) {
                 for (int b = 0; b < B; b++) {
                     const float *mod = m->mod[s] + (size_t)b * 6 * D;
-                    modulate(stream[s] + (size_t)b * T[s] * D, T[s], D, mod, mod + D, c->ln_eps, m->h + (size_t)b * T[s] * D);
+                    hc_nn_modulate(stream[s] + (size_t)b * T[s] * D, T[s], D, mod, mod + D, (float)c->ln_eps, m->h + (size_t)b * T[s] * D);
                 }
-                linear(&blk->qkv[s], m->h, D, B * T[s], m->qkv[s], 3 * D);
+                hc_nn_linear(&blk->qkv[s], m->h, D, B * T[s], m->qkv[s], 3 * D);
             }
-            rows src[2] = {{m->qkv[1], 3 * (size_t)D, (size_t)Tt, 0}, {m->qkv[0], 3 * (size_t)D, (size_t)Ti, 0}};
-            rows dst[2] = {{m->att[1], (size_t)D, (size_t)Tt, 0}, {m->att[0], (size_t)D, (size_t)Ti, 0}};
-            const float *qn[2] = {blk->qn[1], blk->qn[0]}, *kn[2] = {blk->kn[1], blk->kn[0]};
-            for (int b = 0; b < B; b++) attention(m, b, src, qn, kn, dst);
+            /* joint attention over [txt ; img], each part with its own QK norms */
+            const hc_attn_part parts[2] = {
+                {m->qkv[1], 3 * (size_t)D, (size_t)Tt, 0, Tt, blk->qn[1], blk->kn[1], m->att[1], (size_t)D, (size_t)Tt, 0},
+                {m->qkv[0], 3 * (size_t)D, (size_t)Ti, 0, Ti, blk->qn[0], blk->kn[0], m->att[0], (size_t)D, (size_t)Ti, 0}};
+            for (int b = 0; b < B; b++) hc_nn_attention(&m->attn, b, 2, parts);
         }
         for (int s = 0; s < 2 && st == HC_OK; s++) {
             int pa = pbase + 2 * s, pm = pa + 1; /* img_attn, img_mlp, txt_attn, txt_mlp */
-            if (!cached) linear(&blk->proj[s], m->att[s], D, B * T[s], m->cp[pa], D);
+            if (!cached) hc_nn_linear(&blk->proj[s], m->att[s], D, B * T[s], m->cp[pa], D);
             if ((st = point_value(m, pa, cached, hooks, NULL, NULL)) != HC_OK) break;
             for (int b = 0; b < B; b++)
-                gated_add(stream[s] + (size_t)b * T[s] * D, m->cp[pa] + (size_t)b * T[s] * D,
+                hc_nn_gated_add(stream[s] + (size_t)b * T[s] * D, m->cp[pa] + (size_t)b * T[s] * D,
                           m->mod[s] + (size_t)b * 6 * D + 2 * D, T[s], D);
             if (!cached) {
                 for (int b = 0; b < B; b++) {
                     const float *mod = m->mod[s] + (size_t)b * 6 * D;
-                    modulate(stream[s] + (size_t)b * T[s] * D, T[s], D, mod + 3 * D, mod + 4 * D, c->ln_eps,
+                    hc_nn_modulate(stream[s] + (size_t)b * T[s] * D, T[s], D, mod + 3 * D, mod + 4 * D, (float)c->ln_eps,
                              m->h + (size_t)b * T[s] * D);
                 }
-                linear(&blk->fc1[s], m->h, D, B * T[s], m->mlph, F);
-                gelu_rows(m->mlph, (size_t)F, m->mlph, (size_t)F, (size_t)B * T[s], (size_t)F);
-                linear(&blk->fc2[s], m->mlph, F, B * T[s], m->cp[pm], D);
+                hc_nn_linear(&blk->fc1[s], m->h, D, B * T[s], m->mlph, F);
+                hc_nn_gelu(m->mlph, (size_t)F, m->mlph, (size_t)F, (size_t)B * T[s], (size_t)F);
+                hc_nn_linear(&blk->fc2[s], m->mlph, F, B * T[s], m->cp[pm], D);
             }
             fresh_ctx fc = {m, blk, s, T[s], stream[s]};
             if ((st = point_value(m, pm, cached, hooks, fresh_mlp, &fc)) != HC_OK) break;
             for (int b = 0; b < B; b++)
-                gated_add(stream[s] + (size_t)b * T[s] * D, m->cp[pm] + (size_t)b * T[s] * D,
+                hc_nn_gated_add(stream[s] + (size_t)b * T[s] * D, m->cp[pm] + (size_t)b * T[s] * D,
                           m->mod[s] + (size_t)b * 6 * D + 5 * D, T[s], D);
         }
     }
@@ -679,32 +517,31 @@ hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int 
     for (int j = 0; j < c->depth_single && st == HC_OK; j++) {
         const sblk *blk = &m->sb[j];
         int pt = 4 * c->depth_double + j;
-        linear(&blk->mod, m->svec, D, B, m->mod[0], 3 * D);
+        hc_nn_linear(&blk->mod, m->svec, D, B, m->mod[0], 3 * D);
         if (!cached) {
             for (int b = 0; b < B; b++) {
                 const float *mod = m->mod[0] + (size_t)b * 3 * D;
-                modulate(m->joint + (size_t)b * L * D, L, D, mod, mod + D, c->ln_eps, m->h + (size_t)b * L * D);
+                hc_nn_modulate(m->joint + (size_t)b * L * D, L, D, mod, mod + D, (float)c->ln_eps, m->h + (size_t)b * L * D);
             }
-            linear(&blk->lin1, m->h, D, B * L, m->u, (int)lu);
-            rows src[2] = {{m->u, lu, (size_t)L, 0}, {m->u, lu, (size_t)L, (size_t)Tt}};
-            rows dst[2] = {{m->cat, (size_t)D + F, (size_t)L, 0}, {m->cat, (size_t)D + F, (size_t)L, (size_t)Tt}};
-            const float *qn[2] = {blk->qn, blk->qn}, *kn[2] = {blk->kn, blk->kn};
-            for (int b = 0; b < B; b++) attention(m, b, src, qn, kn, dst);
-            gelu_rows(m->cat + D, (size_t)D + F, m->u + 3 * D, lu, (size_t)B * L, (size_t)F);
-            linear(&blk->lin2, m->cat, D + F, B * L, m->cp[pt], D);
+            hc_nn_linear(&blk->lin1, m->h, D, B * L, m->u, (int)lu);
+            /* the joint sequence is one part: qkv columns of u, output into cat */
+            const hc_attn_part part = {m->u, lu, (size_t)L, 0, L, blk->qn, blk->kn, m->cat, (size_t)D + F, (size_t)L, 0};
+            for (int b = 0; b < B; b++) hc_nn_attention(&m->attn, b, 1, &part);
+            hc_nn_gelu(m->cat + D, (size_t)D + F, m->u + 3 * D, lu, (size_t)B * L, (size_t)F);
+            hc_nn_linear(&blk->lin2, m->cat, D + F, B * L, m->cp[pt], D);
         }
         if ((st = point_value(m, pt, cached, hooks, NULL, NULL)) != HC_OK) break;
         for (int b = 0; b < B; b++)
-            gated_add(m->joint + (size_t)b * L * D, m->cp[pt] + (size_t)b * L * D, m->mod[0] + (size_t)b * 3 * D + 2 * D, L, D);
+            hc_nn_gated_add(m->joint + (size_t)b * L * D, m->cp[pt] + (size_t)b * L * D, m->mod[0] + (size_t)b * 3 * D + 2 * D, L, D);
     }
     if (st != HC_OK) return st;
     /* 3.7 final layer on the image rows */
-    linear(&m->fmod, m->svec, D, B, m->mod[1], 2 * D);
+    hc_nn_linear(&m->fmod, m->svec, D, B, m->mod[1], 2 * D);
     for (int b = 0; b < B; b++) {
         const float *mod = m->mod[1] + (size_t)b * 2 * D;
-        modulate(m->joint + ((size_t)b * L + Tt) * D, Ti, D, mod, mod + D, c->ln_eps, m->h + (size_t)b * Ti * D);
+        hc_nn_modulate(m->joint + ((size_t)b * L + Tt) * D, Ti, D, mod, mod + D, (float)c->ln_eps, m->h + (size_t)b * Ti * D);
     }
-    linear(&m->flin, m->h, D, B * Ti, m->fin, c->out_channels);
+    hc_nn_linear(&m->flin, m->h, D, B * Ti, m->fin, c->out_channels);
     for (int b = 0; b < B; b++)
         for (int n = 0; n < Ti; n++)
             for (int ch = 0; ch < C; ch++)

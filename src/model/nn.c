@@ -1,0 +1,174 @@
+/* nn.c: transformer primitives (see nn.h). */
+#include "model/nn.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define HC_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define HC_VECTOR_CLONES
+#endif
+
+/* max and sum of n floats with 8 independent lanes (vectorises; the lane
+ * order is fixed, so results do not depend on the machine) */
+static inline float max8(const float *x, int n)
+{
+    float m[8];
+    for (int k = 0; k < 8; k++) m[k] = x[0];
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int k = 0; k < 8; k++) m[k] = x[j + k] > m[k] ? x[j + k] : m[k];
+    for (; j < n; j++) m[0] = x[j] > m[0] ? x[j] : m[0];
+    float r = m[0];
+    for (int k = 1; k < 8; k++) r = m[k] > r ? m[k] : r;
+    return r;
+}
+
+static inline float sum8(const float *x, const float *y, int n) /* sum x*y, or sum x if y is NULL */
+{
+    float a[8] = {0};
+    int j = 0;
+    if (y)
+        for (; j + 8 <= n; j += 8)
+            for (int k = 0; k < 8; k++) a[k] += x[j + k] * y[j + k];
+    else
+        for (; j + 8 <= n; j += 8)
+            for (int k = 0; k < 8; k++) a[k] += x[j + k];
+    for (; j < n; j++) a[0] += y ? x[j] * y[j] : x[j];
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
+/* e^x: Cody-Waite range reduction and Cephes' degree-6 polynomial (within
+ * 2 ulp of expf over [-87, 88]); branch-free so array loops vectorise. */
+static inline float fexp(float x)
+{
+    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+    float t = x * 1.44269504088896341f;
+    int n = (int)(t + 128.5f) - 128; /* round to nearest: t + 128.5 > 0 after the clamp */
+    float fn = (float)n;
+    float r = x - fn * 0.693359375f + fn * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union { int i; float f; } sc = {.i = (n + 127) << 23};
+    return p * sc.f;
+}
+
+void hc_nn_linear(const hc_linear *l, const float *X, int ldx, int M, float *Y, int ldy)
+{
+    if (M <= 0) return;
+    for (int r = 0; r < M; r++) memcpy(Y + (size_t)r * ldy, l->b, (size_t)l->out * sizeof *Y);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, l->out, l->in, 1.0f, X, ldx, l->W, l->in, 1.0f, Y, ldy);
+}
+
+HC_VECTOR_CLONES
+void hc_nn_modulate(const float *z, int rows, int D, const float *shift, const float *scale, float eps, float *out)
+{
+    for (int r = 0; r < rows; r++) { /* two-pass mean and biased variance */
+        const float *x = z + (size_t)r * D;
+        float *y = out + (size_t)r * D;
+        float mu = sum8(x, NULL, D) / (float)D;
+        for (int i = 0; i < D; i++) y[i] = x[i] - mu;
+        float inv = 1.0f / sqrtf(sum8(y, y, D) / (float)D + eps);
+        for (int i = 0; i < D; i++) y[i] = y[i] * inv * (1.0f + scale[i]) + shift[i];
+    }
+}
+
+void hc_nn_gated_add(float *x, const float *v, const float *gate, int rows, int D)
+{
+    for (int r = 0; r < rows; r++)
+        for (int i = 0; i < D; i++) x[(size_t)r * D + i] += gate[i] * v[(size_t)r * D + i];
+}
+
+/* 0.5 z (1 + tanh(a)) = z sigmoid(2a), a = sqrt(2/pi) (z + 0.044715 z^3) */
+HC_VECTOR_CLONES
+void hc_nn_gelu(float *dst, size_t ldd, const float *src, size_t lds, size_t rows, size_t n)
+{
+    const float k2 = 2.0f * 0.7978845608028654f;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t e = 0; e < n; e++) {
+            float z = src[r * lds + e];
+            dst[r * ldd + e] = z / (1.0f + fexp(-k2 * (z + 0.044715f * z * z * z)));
+        }
+}
+
+void hc_nn_silu(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + fexp(-x[i]));
+}
+
+size_t hc_attn_scratch(int L, int d) { return 2 * (size_t)L * d + (size_t)L * L; }
+
+void hc_attn_bind(hc_attn *a, float *scratch)
+{
+    a->Q = scratch;
+    a->K = a->Q + (size_t)a->L * a->d;
+    a->S = a->K + (size_t)a->L * a->d;
+}
+
+/* q or k of one head: optional RMS-norm with scale, optional RoPE at pos */
+static inline void qk_prep(const hc_attn *a, const float *u, const float *scale, int pos, float *dst)
+{
+    const int d = a->d, h2 = d / 2;
+    float inv = scale ? 1.0f / sqrtf(sum8(u, u, d) / (float)d + a->rms_eps) : 1.0f;
+    if (!a->rope_cos) {
+        for (int e = 0; e < d; e++) dst[e] = u[e] * inv * (scale ? scale[e] : 1.0f);
+        return;
+    }
+    const float *cs = a->rope_cos + (size_t)pos * h2, *sn = a->rope_sin + (size_t)pos * h2;
+    for (int k = 0; k < h2; k++) {
+        float s0 = scale ? scale[2 * k] : 1.0f, s1 = scale ? scale[2 * k + 1] : 1.0f;
+        float x0 = u[2 * k] * inv * s0, x1 = u[2 * k + 1] * inv * s1;
+        dst[2 * k] = cs[k] * x0 - sn[k] * x1;
+        dst[2 * k + 1] = sn[k] * x0 + cs[k] * x1;
+    }
+}
+
+HC_VECTOR_CLONES
+void hc_nn_attention(const hc_attn *a, int b, int n_parts, const hc_attn_part *parts)
+{
+    const int d = a->d, D = a->D;
+    int L = 0;
+    for (int p = 0; p < n_parts; p++) L += parts[p].rows;
+    for (int hd = 0; hd < a->H; hd++) {
+        int pos = 0;
+        for (int p = 0; p < n_parts; p++) /* gather Q, K (normalised, rotated) */
+            for (int r = 0; r < parts[p].rows; r++, pos++) {
+                const hc_attn_part *P = &parts[p];
+                const float *row = P->qkv + ((size_t)b * P->per_b + P->off + (size_t)r) * P->ld + (size_t)hd * d;
+                qk_prep(a, row, P->q_scale, pos, a->Q + (size_t)pos * d);
+                qk_prep(a, row + D, P->k_scale, pos, a->K + (size_t)pos * d);
+            }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, d, (float)(1.0 / sqrt((double)d)), a->Q, d, a->K,
+                    d, 0.0f, a->S, L);
+        for (int i = 0; i < L; i++) {
+            float *s = a->S + (size_t)i * L, mx = max8(s, L);
+            for (int j = 0; j < L; j++) s[j] = fexp(s[j] - mx);
+            float inv = 1.0f / sum8(s, NULL, L);
+            for (int j = 0; j < L; j++) s[j] *= inv;
+        }
+        /* O = S V, read from and written to the parts in place:
+         * out rows of part q = sum over parts p of S[q rows, p cols] V_p */
+        int q0 = 0;
+        for (int q = 0; q < n_parts; q++) {
+            const hc_attn_part *Q = &parts[q];
+            float *o = Q->out + ((size_t)b * Q->out_per_b + Q->out_off) * Q->out_ld + (size_t)hd * d;
+            int p0 = 0;
+            for (int p = 0; p < n_parts; p++) {
+                const hc_attn_part *P = &parts[p];
+                const float *v = P->qkv + ((size_t)b * P->per_b + P->off) * P->ld + 2 * (size_t)D + (size_t)hd * d;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Q->rows, d, P->rows, 1.0f,
+                            a->S + (size_t)q0 * L + p0, L, v, (int)P->ld, p ? 1.0f : 0.0f, o, (int)Q->out_ld);
+                p0 += P->rows;
+            }
+            q0 += Q->rows;
+        }
+    }
+}
