@@ -56,7 +56,7 @@ static hc_status run_all(hc_sampler *smp, const hc_method *m, const hc_live_opts
         tot->steps = st.steps;
         tot->macs += st.macs;
         tot->seconds += st.seconds;
-        hc_sampler_record(smp, NULL); /* only the first chunk is recorded */
+        hc_sampler_record(smp, NULL, NULL); /* only the first chunk is recorded */
     }
     return HC_OK;
 }
@@ -161,8 +161,6 @@ hc_status hc_live_sample(const hc_live_opts *o, const hc_method *method, cJSON *
     if (o->record_path) {
         hc_traj_meta meta = {0};
         snprintf(meta.model, sizeof meta.model, "flux-mini (%s)", o->model_path);
-        double t0[2];
-        (void)t0;
         snprintf(meta.sampler, sizeof meta.sampler, "euler rectified flow, %s, cfg %g, batch [cond; uncond]",
                  o->shift ? "FLUX time shift" : "no shift", o->cfg);
         meta.num_steps = o->steps;
@@ -171,9 +169,9 @@ hc_status hc_live_sample(const hc_live_opts *o, const hc_method *method, cJSON *
         snprintf(meta.label, sizeof meta.label, "%d %s", labels[0], hc_fmnist_classes[labels[0] % 10]);
         meta.has_guidance = 1;
         meta.guidance = o->cfg;
-        hc_traj_write_opts wo = {HC_F32, 0};
+        hc_traj_write_opts wo = {o->record_f16 ? HC_F16 : HC_F32, o->record_deflate};
         if ((s = hc_traj_writer_open(o->record_path, &meta, &wo, prov_s, &rec)) != HC_OK) goto done;
-        if ((s = hc_sampler_record(smp, rec)) != HC_OK) goto done;
+        if ((s = hc_sampler_record(smp, rec, o->record_glob)) != HC_OK) goto done;
     }
     memcpy(ref, noise, N * sizeof *ref);
     if (!o->quiet) fprintf(stderr, "sample: full compute, %d images x %d steps\n", o->n, o->steps);

@@ -26,6 +26,9 @@ typedef struct hc_live_opts {
     const int *labels;            /* [n] or NULL: i mod num_classes */
     int n_real;                   /* real test images for FD (default 2000) */
     const char *record_path;      /* full-compute trajectory of sample 0, or NULL */
+    const char *record_glob;      /* cache points to record (NULL = all) */
+    int record_f16;               /* store recorded features as float16 */
+    int record_deflate;           /* shuffle + deflate level 0..9 */
     const char *out_dir;          /* grid.png, samples.h5, metrics.json */
     int quiet;
 } hc_live_opts;

@@ -48,6 +48,8 @@ static int run(int argc, char **argv)
         {"out", required_argument, NULL, 'o'},     {"batch", required_argument, NULL, 'b'},
         {"no-shift", no_argument, NULL, 'N'},      {"classifier", required_argument, NULL, 'c'},
         {"real", required_argument, NULL, 'R'},    {"quiet", no_argument, NULL, 'q'},
+        {"record-modules", required_argument, NULL, 'G'}, {"record-dtype", required_argument, NULL, 'T'},
+        {"record-deflate", required_argument, NULL, 'Z'},
         {0, 0, 0, 0}};
     hc_live_opts o;
     hc_live_defaults(&o);
@@ -73,6 +75,13 @@ static int run(int argc, char **argv)
         case 'c': o.classifier_path = optarg; break;
         case 'R': if ((st = cli_int("--real", optarg, 2, 10000, &v)) == HC_OK) o.n_real = (int)v; break;
         case 'q': o.quiet = 1; break;
+        case 'G': o.record_glob = optarg; break;
+        case 'T':
+            if (strcmp(optarg, "float16") == 0) o.record_f16 = 1;
+            else if (strcmp(optarg, "float32") == 0) o.record_f16 = 0;
+            else st = hc_fail(HC_EINVAL, "--record-dtype: '%s' (valid: float32, float16)", optarg);
+            break;
+        case 'Z': if ((st = cli_int("--record-deflate", optarg, 0, 9, &v)) == HC_OK) o.record_deflate = (int)v; break;
         default: fprintf(stderr, "hicache sample: see `hicache sample --help`\n"); return 2;
         }
     }
@@ -121,7 +130,9 @@ const hc_command hc_cmd_sample = {
     "  --steps K        Euler steps (default 50); --no-shift: uniform t grid\n"
     "  --record FILE    write the full-compute trajectory of sample 0 (conditional\n"
     "                   branch) in schema v1: every cache point, /hidden (img stream\n"
-    "                   after the last double block), /latents/x and /latents/out\n"
+    "                   after the last double block), /latents/x and /latents/out;\n"
+    "                   --record-modules GLOB,... (e.g. 'double/1/*,single/5/*') keeps a subset,\n"
+    "                   --record-dtype float16 and --record-deflate L shrink the file\n"
     "  --classifier F   Fashion-MNIST CNN (default data/models/fmnist_classifier\n"
     "                   .safetensors; '' skips class_acc and FD); --real N held-out\n"
     "                   test images for FD (default 2000)\n"

@@ -1,7 +1,9 @@
 /* sampler.c: Euler CFG sampling with closed-loop module caching (sampler.h). */
 #include "model/sampler.h"
 
+#include <fnmatch.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -80,16 +82,32 @@ hc_status hc_sampler_alloc(hc_flux *m, int max_images, hc_sampler **out)
     return HC_OK;
 }
 
-hc_status hc_sampler_record(hc_sampler *s, hc_traj_writer *w)
+/* name matches one of the comma-separated fnmatch patterns in list */
+static int match_any(const char *list, const char *name)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    char *save = NULL;
+    for (char *g = strtok_r(buf, ",", &save); g; g = strtok_r(NULL, ",", &save))
+        if (fnmatch(g, name, 0) == 0) return 1;
+    return 0;
+}
+
+hc_status hc_sampler_record(hc_sampler *s, hc_traj_writer *w, const char *glob)
 {
     s->rec = w;
     if (!w) return HC_OK;
     const hc_flux_config *c = hc_flux_get_config(s->m);
     if (hc_flux_num_points(s->m) > 256) return hc_fail(HC_EUNSUP, "more than 256 cache points");
+    int n = 0;
     for (int p = 0; p < hc_flux_num_points(s->m); p++) {
         const hc_cache_point *q = hc_flux_point(s->m, p);
+        s->rec_h[p] = -1;
+        if (glob && !match_any(glob, q->name)) continue;
         HC_TRY(hc_traj_writer_add_feature(w, q->block_kind, q->layer, q->module, q->stream, q->tokens, c->D, &s->rec_h[p]));
+        n++;
     }
+    if (n == 0) return hc_fail(HC_EINVAL, "--record-modules '%s' matches no cache point (e.g. double/0/img_mlp)", glob);
     s->rec_hidden = -1;
     if (c->depth_double > 0)
         HC_TRY(hc_traj_writer_add_hidden(w, "double", c->depth_double - 1, c->T_img, c->D, &s->rec_hidden));
@@ -101,7 +119,7 @@ hc_status hc_sampler_record(hc_sampler *s, hc_traj_writer *w)
 static void on_observe(void *ud, int p, const float *val)
 {
     hc_sampler *s = ud;
-    if (s->rec && s->hook_status == HC_OK) /* image 0, conditional branch: the first rows */
+    if (s->rec && s->rec_h[p] >= 0 && s->hook_status == HC_OK) /* image 0, conditional branch: the first rows */
         s->hook_status = hc_traj_writer_put(s->rec, s->rec_h[p], s->step, val);
     if (s->pred[p]) {
         hc_step_ctx ctx = {.step = s->step};

@@ -39,11 +39,12 @@ hc_status hc_sampler_alloc(hc_flux *m, int max_images, hc_sampler **out);
 void hc_sampler_free(hc_sampler *s);
 
 /* Record the next run's full-compute trajectory of image 0 (conditional
- * branch) into w: every cache point, /hidden/double/<last> (img stream),
+ * branch) into w: every cache point whose name matches one of the comma-
+ * separated fnmatch patterns in `glob` (NULL = all), /hidden/double/<last> (img stream),
  * /latents/x [S+1, C, H, W] and /latents/out [S, C, H, W] (guided velocity).
  * The writer must be open with num_steps = opts->steps; datasets are declared
  * here.  Pass NULL to stop recording. */
-hc_status hc_sampler_record(hc_sampler *s, hc_traj_writer *w);
+hc_status hc_sampler_record(hc_sampler *s, hc_traj_writer *w, const char *glob);
 
 /* Sample n images: x [n, C, H, W] holds the initial noise on entry and the
  * samples on exit; labels [n].  `method` selects caching ("full": none).
