@@ -11,6 +11,7 @@
 #include <gsl/gsl_statistics_double.h>
 
 #include "kmeans.h"
+#include "model/flux.h"
 #include "outfile.h"
 #include "provenance.h"
 #include "traj.h"
@@ -66,6 +67,9 @@ typedef struct macc {
     size_t hn[MAX_H];
     int full_steps, steps;           /* of the last file */
     size_t cache_bytes;              /* of the last file: all modules */
+    int analytic;                    /* every file so far carried a model config */
+    int steps_seen_file;
+    double macs_full, macs_run;      /* analytic MACs per sampling run (last file) */
     int used_hidden, used_own;       /* ClusCa clustering inputs seen */
 } macc;
 
@@ -159,6 +163,26 @@ static hc_status replay_file(run *r, const char *path)
         r->acc[m].cache_bytes = 0;
         memset(r->acc[m].fsum, 0, sizeof r->acc[m].fsum);
         r->acc[m].fn = 0;
+    }
+    /* analytic FLOPs where the file says which model produced it */
+    hc_flux_config mcfg;
+    int have_model = 0;
+    const char *prov = hc_traj_get_meta(t)->provenance;
+    cJSON *pj = prov ? cJSON_Parse(prov) : NULL;
+    const cJSON *cfgj = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(pj, "model_metadata"), "config");
+    if (cfgj && hc_flux_config_parse(path, cfgj, &mcfg) == HC_OK) have_model = 1;
+    hc_errclear();
+    cJSON_Delete(pj);
+    for (int m = 0; m < M; m++) {
+        macc *a = &r->acc[m];
+        a->analytic = (a->analytic || !a->steps_seen_file) && have_model;
+        a->steps_seen_file = 1;
+        if (have_model) {
+            double fm, cm;
+            hc_flux_config_macs(&mcfg, &o->methods[m], 1, &fm, &cm);
+            a->macs_full = fm * S;
+            a->macs_run = fm * a->full_steps + cm * (S - a->full_steps);
+        }
     }
     size_t maxTD = 0;
     for (size_t i = 0; i < hc_traj_num_features(t); i++) {
@@ -309,8 +333,15 @@ static cJSON *method_summary(const hc_method *m, macc *a)
     cJSON_AddStringToObject(o, "label", buf);
     cJSON_AddNumberToObject(o, "steps", a->steps);
     cJSON_AddNumberToObject(o, "full_steps", a->full_steps);
-    cJSON_AddNumberToObject(o, "flops_speedup", a->full_steps ? (double)a->steps / a->full_steps : 0);
-    cJSON_AddStringToObject(o, "flops_model", "steps / full steps (replay: model FLOPs unknown)");
+    if (a->analytic) {
+        cJSON_AddNumberToObject(o, "flops_speedup", a->macs_full / a->macs_run);
+        cJSON_AddNumberToObject(o, "flops", 2 * a->macs_run);
+        cJSON_AddStringToObject(o, "flops_model", "analytic per-module MAC model of the recording's model "
+                                                  "(embedders, modulation, final layer and forecast axpys at cached steps)");
+    } else {
+        cJSON_AddNumberToObject(o, "flops_speedup", a->full_steps ? (double)a->steps / a->full_steps : 0);
+        cJSON_AddStringToObject(o, "flops_model", "steps / full steps (the files do not name a known model)");
+    }
     cJSON_AddNumberToObject(o, "cache_bytes", (double)a->cache_bytes);
     if (a->used_hidden || a->used_own)
         cJSON_AddStringToObject(o, "cluster_source",

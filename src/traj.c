@@ -159,6 +159,7 @@ void hc_traj_close(hc_traj *t)
     }
     free(t->ents);
     free(t->times);
+    free(t->meta.provenance);
     close_id(&t->file, H5Fclose);
     free(t);
 }
@@ -475,6 +476,18 @@ static hc_status read_meta(hc_traj *t)
     HC_TRY(attr_number(f, r, "/", "guidance", 0, &m->guidance, &m->has_guidance));
     HC_TRY(attr_number(f, r, "/", "complete", 1, &v, &present));
     m->complete = present ? (v != 0) : -1;
+    if (H5Aexists(r, "provenance") > 0) { /* optional, any length */
+        size_t cap = 1 << 20;
+        char *buf = malloc(cap);
+        if (!buf) return hc_fail(HC_ENOMEM, "out of memory");
+        hc_status st = attr_string(f, r, "/", "provenance", buf, cap, &present);
+        if (st != HC_OK) {
+            free(buf);
+            return st;
+        }
+        m->provenance = realloc(buf, strlen(buf) + 1);
+        if (!m->provenance) m->provenance = buf;
+    }
     if (m->complete == 0)
         return hc_fail(HC_EFORMAT, "%s: incomplete trajectory (attribute 'complete' = 0: the writer did not finish)", f);
     return HC_OK;

@@ -64,6 +64,7 @@ typedef struct hc_traj_meta {
     int has_guidance;
     double guidance;
     int complete;         /* 1 if `complete`=1, 0 if `complete`=0, -1 if absent */
+    char *provenance;     /* root attribute `provenance` (JSON text) or NULL; owned by the hc_traj */
 } hc_traj_meta;
 
 typedef struct hc_traj hc_traj;

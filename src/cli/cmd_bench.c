@@ -125,7 +125,7 @@ static int bench_forward(int argc, char **argv)
         lab[b] = b < B / 2 ? b % c->num_classes : c->null_class;
     }
     double fm, cm;
-    hc_flux_macs(m, 2, &fm, &cm);
+    hc_flux_macs(m, NULL, 1, &fm, &cm);
     gemm g[16];
     int ng = forward_gemms(c, B, g);
     double gemm_flops = 0;

@@ -85,7 +85,7 @@ static hc_status cfg_num(const char *path, const cJSON *c, const char *key, doub
     return HC_OK;
 }
 
-static hc_status parse_config(const char *path, const cJSON *c, hc_flux_config *k)
+hc_status hc_flux_config_parse(const char *path, const cJSON *c, hc_flux_config *k)
 {
     static const struct { const char *key; size_t off; double lo, hi; } ints[] = {
         {"image_size", offsetof(hc_flux_config, image_size), 1, 4096},
@@ -365,7 +365,7 @@ hc_status hc_flux_load(const char *path, int max_batch, hc_flux **out)
     const char *tr = hc_st_meta(st, "training");
     cJSON *tj = tr ? cJSON_Parse(tr) : NULL;
     if (tj) cJSON_AddItemToObject(m->meta, "training", tj);
-    if ((s = parse_config(path, cj, &m->c)) != HC_OK) goto fail;
+    if ((s = hc_flux_config_parse(path, cj, &m->c)) != HC_OK) goto fail;
     if ((s = load_weights(m, st)) != HC_OK) goto fail;
     if ((s = alloc_workspace(m, max_batch)) != HC_OK) goto fail;
     hc_st_close(st);
@@ -566,15 +566,24 @@ const float *hc_flux_intermediate(const hc_flux *m, const char *name)
     return NULL;
 }
 
-void hc_flux_macs(const hc_flux *m, int order, double *full, double *cached)
+void hc_flux_macs(const hc_flux *m, const hc_method *method, int B, double *full, double *cached)
 {
-    const hc_flux_config *c = &m->c;
+    hc_flux_config_macs(&m->c, method, B, full, cached);
+}
+
+void hc_flux_config_macs(const hc_flux_config *c, const hc_method *method, int B, double *full, double *cached)
+{
     double D = c->D, F = c->F, L = c->L, Ti = c->T_img, Tt = c->txt_tokens;
     double common = Ti * c->in_channels * D + Tt * c->ctx_dim * D + c->time_dim * D + D * D + c->vec_dim * D + D * D +
                     c->depth_double * 2 * 6 * D * D + c->depth_single * 3 * D * D + 2 * D * D + Ti * D * c->out_channels;
     double dbl = L * (3 * D * D + D * D + 2 * D * F) + 2 * L * L * D;
     double sgl = L * D * (3 * D + F) + L * (D + F) * D + 2 * L * L * D;
-    *full = common + c->depth_double * dbl + c->depth_single * sgl;
+    *full = B * (common + c->depth_double * dbl + c->depth_single * sgl);
+    int order = method ? method->order : 0;
     double fc = (order + 1) * D * (c->depth_double * 2 * L + c->depth_single * L); /* forecast axpys */
-    *cached = common + fc;
+    *cached = B * (common + fc);
+    if (method && method->base) { /* ClusCa: one fresh token per cluster through each double-block MLP */
+        double k_img = method->K < B * Ti ? method->K : B * Ti, k_txt = method->K < B * Tt ? method->K : B * Tt;
+        *cached += c->depth_double * (k_img + k_txt) * 2 * D * F;
+    }
 }

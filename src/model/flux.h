@@ -89,8 +89,15 @@ const float *hc_flux_point_buffer(const hc_flux *m, int p);
  * "img_packed" [B, T_img, in], "rope_cos"/"rope_sin" [L, d/2]. NULL if unknown. */
 const float *hc_flux_intermediate(const hc_flux *m, const char *name);
 
-/* Multiply-accumulates of one forward of one batch element: full, and at a
- * cached step (embedders, modulations, final layer, forecast axpys). */
-void hc_flux_macs(const hc_flux *m, int order, double *full, double *cached);
+/* Multiply-accumulates of one forward of a batch of B elements: full, and at
+ * a cached step of `method` (embedders, modulations, final layer, forecast
+ * axpys of order O, and for ClusCa the fresh tokens' MLPs). */
+void hc_flux_macs(const hc_flux *m, const hc_method *method, int B, double *full, double *cached);
+/* The same from a config alone (e.g. the one a recorded trajectory carries). */
+void hc_flux_config_macs(const hc_flux_config *c, const hc_method *method, int B, double *full, double *cached);
+
+/* Parse and validate a model `config` JSON object (docs/model-format.md);
+ * `path` names the source in messages. */
+hc_status hc_flux_config_parse(const char *path, const cJSON *c, hc_flux_config *k);
 
 #endif

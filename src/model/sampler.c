@@ -214,7 +214,7 @@ hc_status hc_sampler_run(hc_sampler *s, const hc_method *method, const hc_sample
         if (guided) s->lb[n + i] = c->null_class;
     }
     double fm, cm;
-    hc_flux_macs(m, method->order, &fm, &cm);
+    hc_flux_macs(m, method, B, &fm, &cm);
     hc_flux_hooks hooks = {.ud = s, .observe = on_observe, .hidden = on_hidden, .forecast = on_forecast};
     s->hook_status = HC_OK;
     s->method = method;
@@ -230,7 +230,7 @@ hc_status hc_sampler_run(hc_sampler *s, const hc_method *method, const hc_sample
         int cached = !s->full[step];
         st = hc_flux_forward(m, s->xb, s->tb, s->lb, B, cached, &hooks, s->vb);
         if (st == HC_OK) st = s->hook_status;
-        macs += (double)B * (cached ? cm : fm);
+        macs += cached ? cm : fm;
         float dt = (float)(s->t[step + 1] - s->t[step]);
         const float w = (float)o->cfg;
         for (size_t i = 0; i < (size_t)n * img; i++) {
