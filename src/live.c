@@ -61,8 +61,16 @@ static hc_status run_all(hc_sampler *smp, const hc_method *m, const hc_live_opts
     return HC_OK;
 }
 
+/* What identifies a sampling run, stored with its samples so that a later
+ * run can reuse them as its full-compute reference. */
+typedef struct run_id {
+    unsigned long seed;
+    int steps, shift;
+    double cfg, seconds, macs;
+} run_id;
+
 static hc_status write_samples(const char *path, const float *x, const int *labels, int n, int C, int H,
-                               const char *prov)
+                               const char *prov, const run_id *id)
 {
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.partial", path);
@@ -73,6 +81,13 @@ static hc_status write_samples(const char *path, const float *x, const int *labe
     if (r >= 0) r = H5LTmake_dataset_int(f, "/labels", 1, &d1, labels);
     if (r >= 0) r = H5LTset_attribute_string(f, "/", "provenance", prov);
     if (r >= 0) r = H5LTset_attribute_string(f, "/", "content", "final samples [n, C, H, W] in [-1, 1] (unclamped), labels [n]");
+    double seed = (double)id->seed, steps = id->steps, shift = id->shift;
+    if (r >= 0) r = H5LTset_attribute_double(f, "/", "seed", &seed, 1);
+    if (r >= 0) r = H5LTset_attribute_double(f, "/", "steps", &steps, 1);
+    if (r >= 0) r = H5LTset_attribute_double(f, "/", "time_shift", &shift, 1);
+    if (r >= 0) r = H5LTset_attribute_double(f, "/", "guidance", &id->cfg, 1);
+    if (r >= 0) r = H5LTset_attribute_double(f, "/", "seconds", &id->seconds, 1);
+    if (r >= 0) r = H5LTset_attribute_double(f, "/", "macs", &id->macs, 1);
     if (H5Fclose(f) < 0 || r < 0) {
         unlink(tmp);
         return hc_fail(HC_EIO, "%s: writing samples failed", tmp);
@@ -82,6 +97,40 @@ static hc_status write_samples(const char *path, const float *x, const int *labe
         return hc_fail(HC_EIO, "%s: cannot rename", tmp);
     }
     return HC_OK;
+}
+
+/* Load a reference run's samples [n, img] and its cost, checking that it was
+ * sampled with the same noise, labels and sampler settings. */
+static hc_status read_reference(const hc_live_opts *o, const int *labels, size_t img, float *ref, hc_sample_stats *fs)
+{
+    const char *p = o->reference_path;
+    hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return hc_fail(HC_EIO, "%s: cannot open the reference samples", p);
+    hsize_t dims[4] = {0};
+    double seed = -1, steps = -1, shift = -1, cfg = -1, seconds = 0, macs = 0;
+    int *lab = malloc((size_t)o->n * sizeof *lab);
+    hc_status s = HC_OK;
+    if (!lab || H5LTget_dataset_info(f, "/samples", dims, NULL, NULL) < 0 ||
+        H5LTget_attribute_double(f, "/", "seed", &seed) < 0 || H5LTget_attribute_double(f, "/", "steps", &steps) < 0 ||
+        H5LTget_attribute_double(f, "/", "time_shift", &shift) < 0 ||
+        H5LTget_attribute_double(f, "/", "guidance", &cfg) < 0 ||
+        H5LTget_attribute_double(f, "/", "seconds", &seconds) < 0 || H5LTget_attribute_double(f, "/", "macs", &macs) < 0)
+        s = hc_fail(HC_EFORMAT, "%s: not a hicache samples file with run attributes", p);
+    else if (dims[0] != (hsize_t)o->n || dims[1] * dims[2] * dims[3] != img || seed != (double)o->seed ||
+             steps != o->steps || shift != o->shift || cfg != o->cfg)
+        s = hc_fail(HC_EINVAL, "%s: reference run differs (n, image size, seed, steps, shift or guidance)", p);
+    else if (H5LTread_dataset_int(f, "/labels", lab) < 0 || H5LTread_dataset_float(f, "/samples", ref) < 0)
+        s = hc_fail(HC_EFORMAT, "%s: cannot read /samples or /labels", p);
+    else if (memcmp(lab, labels, (size_t)o->n * sizeof *lab) != 0)
+        s = hc_fail(HC_EINVAL, "%s: reference run has other labels", p);
+    H5Fclose(f);
+    free(lab);
+    if (s == HC_OK) {
+        fs->full_steps = fs->steps = o->steps;
+        fs->seconds = seconds;
+        fs->macs = macs;
+    }
+    return s;
 }
 
 static void add_num(cJSON *o, const char *k, double v)
@@ -174,8 +223,13 @@ hc_status hc_live_sample(const hc_live_opts *o, const hc_method *method, cJSON *
         if ((s = hc_sampler_record(smp, rec, o->record_glob)) != HC_OK) goto done;
     }
     memcpy(ref, noise, N * sizeof *ref);
-    if (!o->quiet) fprintf(stderr, "sample: full compute, %d images x %d steps\n", o->n, o->steps);
-    if ((s = run_all(smp, &full, &oo, labels, ref, img, &fs)) != HC_OK) goto done;
+    if (o->reference_path && !o->record_path) {
+        if ((s = read_reference(o, labels, img, ref, &fs)) != HC_OK) goto done;
+        cJSON_AddStringToObject(cfg, "reference", o->reference_path);
+    } else {
+        if (!o->quiet) fprintf(stderr, "sample: full compute, %d images x %d steps\n", o->n, o->steps);
+        if ((s = run_all(smp, &full, &oo, labels, ref, img, &fs)) != HC_OK) goto done;
+    }
     if (rec) {
         s = hc_traj_writer_finish(rec);
         rec = NULL;
@@ -269,7 +323,8 @@ hc_status hc_live_sample(const hc_live_opts *o, const hc_method *method, cJSON *
     int cols = o->n >= 10 ? 10 : o->n;
     if ((s = hc_png_grid(path, x, o->n * c->image_channels, H, H, cols)) != HC_OK) goto done;
     if ((s = hc_path_join(path, sizeof path, o->out_dir, "samples.h5")) != HC_OK) goto done;
-    if ((s = write_samples(path, x, labels, o->n, c->image_channels, H, prov_s)) != HC_OK) goto done;
+    run_id rid = {o->seed, o->steps, o->shift, o->cfg, ms.seconds, ms.macs};
+    if ((s = write_samples(path, x, labels, o->n, c->image_channels, H, prov_s, &rid)) != HC_OK) goto done;
     if ((s = hc_path_join(path, sizeof path, o->out_dir, "metrics.json")) != HC_OK) goto done;
     s = hc_write_json(path, doc);
 done:

@@ -30,6 +30,9 @@ typedef struct hc_live_opts {
     int record_f16;               /* store recorded features as float16 */
     int record_deflate;           /* shuffle + deflate level 0..9 */
     const char *out_dir;          /* grid.png, samples.h5, metrics.json */
+    const char *reference_path;   /* samples.h5 of an earlier full-compute run with the same
+                                     n, labels, seed, steps, guidance and shift: reused instead
+                                     of sampling the reference again (NULL: sample it) */
     int quiet;
 } hc_live_opts;
 

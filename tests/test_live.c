@@ -118,6 +118,7 @@ static void same_seed_same_samples_and_recording(void **state)
     if (hc_live_sample(&o, &meth, &doc) != HC_OK) fail_msg("%s", hc_errmsg());
     const cJSON *mt = cJSON_GetObjectItem(doc, "metrics");
     assert_true(cJSON_GetObjectItem(mt, "rel_l2")->valuedouble > 0);
+    double rl2_a = cJSON_GetObjectItem(mt, "rel_l2")->valuedouble;
     assert_true(cJSON_GetObjectItem(mt, "flops_speedup")->valuedouble > 1);
     assert_int_equal((int)cJSON_GetObjectItem(mt, "full_steps")->valuedouble, 4); /* 0,1,2,5 */
     cJSON_Delete(doc);
@@ -135,6 +136,23 @@ static void same_seed_same_samples_and_recording(void **state)
     assert_memory_equal(a, b, sizeof a);
     assert_true(rel(c, a, 5 * 64) < 1e-5);
     for (const char *f = "live_a/grid.png"; f; f = NULL) assert_int_equal(access(f, R_OK), 0);
+    /* a full-compute run's samples serve as the reference of later runs */
+    hc_method full;
+    hc_method_parse("full", &full);
+    o.batch = 5;
+    o.out_dir = "live_full";
+    assert_int_equal(hc_live_sample(&o, &full, NULL), HC_OK);
+    o.out_dir = "live_d";
+    o.reference_path = "live_full/samples.h5";
+    cJSON *doc2;
+    assert_int_equal(hc_live_sample(&o, &meth, &doc2), HC_OK);
+    assert_float_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(doc2, "metrics"), "rel_l2")->valuedouble, rl2_a, 0);
+    cJSON_Delete(doc2);
+    o.seed = 12; /* another noise: the reference no longer fits */
+    assert_int_equal(hc_live_sample(&o, &meth, NULL), HC_EINVAL);
+    assert_non_null(strstr(hc_errmsg(), "reference run differs"));
+    o.seed = 11;
+    o.reference_path = NULL;
     assert_int_equal(access("live_a/metrics.json", R_OK), 0);
 
     /* the recording: schema v1, every cache point, /hidden, /latents */

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# `hicache run`: help, one-line errors naming the JSON path, a tiny run with
+# the golden model, and a resumed run that computes nothing.
+# usage: cli_run.sh HICACHE DATA_DIR SOURCE_DIR
+set -u
+HC=$1; DATA=$2
+fails=0
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
+export OPENBLAS_NUM_THREADS=1
+
+expect_fail() {
+  local what=$1 want=$2; shift 2
+  "$@" >out.txt 2>err.txt; local rc=$?
+  local lines; lines=$(wc -l <err.txt)
+  if [ $rc -ne 1 ] || [ "$lines" -ne 1 ] || ! grep -qF -- "$want" err.txt; then
+    echo "FAIL: $what: rc=$rc, $lines stderr lines (want 1 containing '$want'):"; cat err.txt
+    fails=$((fails+1))
+  else
+    echo "ok: $what: $(cat err.txt)"
+  fi
+}
+
+"$HC" run --help | grep -q '^usage: hicache run' || { echo "FAIL: --help"; fails=$((fails+1)); }
+expect_fail "no config" "no config given" "$HC" run
+expect_fail "missing config" "nope.json: cannot open" "$HC" run nope.json
+expect_fail "bad option" "unknown or incomplete option '--frob'" "$HC" run --frob x.json
+cat > bad.json <<JSON
+{"live": {"model": "$DATA/golden_flux_tiny.safetensors", "classifier": ""},
+ "methods": ["full", {"spec": "taylor", "grid": {"N": [3, "x"]}}]}
+JSON
+expect_fail "bad grid value" 'bad.json: $.methods[1].grid.N[1]:' "$HC" run bad.json
+cat > typo.json <<JSON
+{"live": {"model": "$DATA/golden_flux_tiny.safetensors", "classifier": "", "n": "ten"}, "methods": ["full"]}
+JSON
+expect_fail "wrong type" 'typo.json: $.live.n: expected a positive integer, got "ten"' "$HC" run typo.json
+
+cat > tiny.json <<JSON
+{"name": "tiny",
+ "live": {"model": "$DATA/golden_flux_tiny.safetensors", "classifier": "", "n": 2, "steps": 10, "batch": 2},
+ "methods": ["full", "taylor:N=3,O=2", {"spec": "hicache:O=2", "grid": {"N": [3, 4]}}],
+ "figures": [{"name": "front", "type": "pareto"}]}
+JSON
+if ! "$HC" run tiny.json -o res --no-render >out.txt 2>err.txt; then
+  echo "FAIL: tiny run:"; cat err.txt; fails=$((fails+1))
+else
+  # not a terminal: one progress line per cell
+  n=$(grep -c '^run: \[' err.txt)
+  [ "$n" -eq 4 ] || { echo "FAIL: want 4 progress lines, got $n"; cat err.txt; fails=$((fails+1)); }
+  for f in res/table.md res/table.tex res/results.csv res/summary.json res/figures/front.csv res/figures/front.gp; do
+    [ -s "$f" ] || { echo "FAIL: missing $f"; fails=$((fails+1)); }
+  done
+  head -1 res/results.csv | grep -qx 'cell,engine,method,label,seed,metric,value' || { echo "FAIL: results.csv header"; fails=$((fails+1)); }
+  grep -q '^| Full compute |' res/table.md || { echo "FAIL: table.md"; fails=$((fails+1)); }
+  echo "ok: tiny run"
+fi
+"$HC" run tiny.json -o res --no-render >out.txt 2>err.txt
+grep -q '0 computed, 4 loaded' out.txt || { echo "FAIL: resume:"; cat out.txt err.txt; fails=$((fails+1)); }
+"$HC" run tiny.json -o res2 --quiet --no-render >out.txt 2>err.txt
+[ ! -s out.txt ] && [ ! -s err.txt ] || { echo "FAIL: --quiet printed something"; fails=$((fails+1)); }
+n=$("$HC" run tiny.json --list | wc -l)
+[ "$n" -eq 4 ] || { echo "FAIL: --list gave $n lines"; fails=$((fails+1)); }
+
+echo "$fails failure(s)"
+[ $fails -eq 0 ]
