@@ -987,7 +987,7 @@ def cmd_sample(args):
 # golden data
 # --------------------------------------------------------------------------
 def write_golden(path, model, x, t, labels, euler_noise, euler_labels, steps, cfg_scale,
-                 weights=None, cache_batch=None, attrs=None):
+                 weights=None, cache_batch=None, attrs=None, intermediate_keys=None):
     import h5py
     rec = {}
     with torch.no_grad():
@@ -1015,7 +1015,7 @@ def write_golden(path, model, x, t, labels, euler_noise, euler_labels, steps, cf
         f["output/v_packed"] = rec["@out_packed"].numpy()
         for k, v in rec.items():
             if k.startswith("@"):
-                if k == "@out_packed":
+                if k == "@out_packed" or (intermediate_keys is not None and k[1:] not in intermediate_keys):
                     continue
                 f["intermediate/" + k[1:]] = v.detach().numpy()
             else:
@@ -1039,7 +1039,8 @@ def write_golden(path, model, x, t, labels, euler_noise, euler_labels, steps, cf
 
 
 def cmd_golden(args):
-    os.makedirs(GOLDEN_DIR, exist_ok=True)
+    GD = args.outdir
+    os.makedirs(GD, exist_ok=True)
     # tiny random model
     g = torch.Generator().manual_seed(20261124)
     cfg = TINY_CONFIG
@@ -1047,7 +1048,7 @@ def cmd_golden(args):
     m.init_random(0.05, g)
     m.eval()
     sd = {k: v for k, v in m.state_dict().items()}
-    st_path = os.path.join(GOLDEN_DIR, "golden_flux_tiny.safetensors")
+    st_path = os.path.join(GD, "golden_flux_tiny.safetensors")
     save_safetensors(st_path, sd, {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
                                    "config": json.dumps(cfg),
                                    "training": json.dumps({"note": "random N(0,0.05^2) weights, golden test only",
@@ -1060,8 +1061,8 @@ def cmd_golden(args):
     labels = torch.tensor([3, cfg["null_class"]])
     en = torch.randn(2, C, S, S, generator=g)
     el = torch.tensor([1, 7])
-    write_golden(os.path.join(GOLDEN_DIR, "golden_flux_tiny.h5"), m, x, t, labels, en, el,
-                 4, 2.5, weights=sd, attrs={"model_file": "tests/data/golden_flux_tiny.safetensors",
+    write_golden(os.path.join(GD, "golden_flux_tiny.h5"), m, x, t, labels, en, el,
+                 4, 2.5, weights=sd, attrs={"model_file": os.path.relpath(st_path, ROOT),
                                             "weight_init": "all parameters N(0, 0.05^2), seed 20261124"})
     log("tiny model: %d params" % sum(v.numel() for v in sd.values()))
     # trained model
@@ -1079,9 +1080,10 @@ def cmd_golden(args):
         labels = torch.tensor([int(yte[0]), cfg["null_class"]])
         en = torch.randn(2, C, S, S, generator=g)
         el = torch.tensor([2, 9])
-        out = os.path.join(GOLDEN_DIR, "golden_flux_mini.h5")
+        out = os.path.join(GD, "golden_flux_mini.h5")
         write_golden(out, m, x, t, labels, en, el, 4, 2.5, weights=None, cache_batch=1,
-                     attrs={"model_file": "data/models/flux_mini.safetensors",
+                     intermediate_keys=("img_packed", "temb", "vec", "txt_in", "y"),
+                     attrs={"model_file": os.path.relpath(os.path.abspath(args.model), ROOT),
                             "model_sha256": sha256_file(args.model)})
         assert os.path.getsize(out) <= 1 << 20, "golden_flux_mini.h5 exceeds 1 MB"
     else:
@@ -1121,26 +1123,33 @@ def np_forward(W, cfg, x, t, labels, rec):
     ang = np.concatenate(ang, 1)
     ct, st = np.cos(ang).astype(np.float32).astype(f8), np.sin(ang).astype(np.float32).astype(f8)
 
-    def attn(qkv, qn, kn):
+    def rope(u):
+        r = u.copy()
+        r[:, 0::2] = ct * u[:, 0::2] - st * u[:, 1::2]
+        r[:, 1::2] = st * u[:, 0::2] + ct * u[:, 1::2]
+        return r
+
+    def qk_rms(qkv, rows, qs, ks):
+        """RMS-normalise q and k of every head in place for the given rows."""
+        for h in range(H):
+            for kk, sc in ((0, qs), (1, ks)):
+                u = qkv[rows, kk * D + h * d:kk * D + (h + 1) * d]
+                qkv[rows, kk * D + h * d:kk * D + (h + 1) * d] = u / np.sqrt(
+                    (u * u).mean(-1, keepdims=True) + cfg["rms_eps"]) * W[sc]
+
+    def attn(qkv):
+        """qkv [L,3D] with q,k already RMS-normalised -> [L,D]."""
         out = np.zeros((qkv.shape[0], D))
         for h in range(H):
-            q = qkv[:, 0 * D + h * d:0 * D + (h + 1) * d]
-            k = qkv[:, 1 * D + h * d:1 * D + (h + 1) * d]
+            q = rope(qkv[:, 0 * D + h * d:0 * D + (h + 1) * d])
+            k = rope(qkv[:, 1 * D + h * d:1 * D + (h + 1) * d])
             v = qkv[:, 2 * D + h * d:2 * D + (h + 1) * d]
-            q = q / np.sqrt((q * q).mean(-1, keepdims=True) + cfg["rms_eps"]) * W[qn]
-            k = k / np.sqrt((k * k).mean(-1, keepdims=True) + cfg["rms_eps"]) * W[kn]
-
-            def rope(u):
-                r = u.copy()
-                r[:, 0::2] = ct * u[:, 0::2] - st * u[:, 1::2]
-                r[:, 1::2] = st * u[:, 0::2] + ct * u[:, 1::2]
-                return r
-            q, k = rope(q), rope(k)
             s_ = q @ k.T / math.sqrt(d)
             s_ = np.exp(s_ - s_.max(-1, keepdims=True))
             s_ /= s_.sum(-1, keepdims=True)
             out[:, h * d:(h + 1) * d] = s_ @ v
         return out
+
     outs = []
     for b in range(x.shape[0]):
         xb = x[b].astype(f8)
@@ -1168,35 +1177,10 @@ def np_forward(W, cfg, x, t, labels, rec):
             tm = np.split(lin(sv, P + "txt_mod.lin"), 6)
             qi = lin(LN(img) * (1 + im[1]) + im[0], P + "img_attn.qkv")
             qt = lin(LN(txt) * (1 + tm[1]) + tm[0], P + "txt_attn.qkv")
-            # per-stream RMS norms differ: run attention on the joint sequence with per-row norms
-            qkv = np.concatenate([qt, qi], 0)
-            # normalise q,k per stream before the joint attention
-            for (rows, nm) in ((slice(0, Tt), "txt_attn"), (slice(Tt, L), "img_attn")):
-                for h in range(H):
-                    for kk, sc in ((0, ".norm.query_norm.scale"), (1, ".norm.key_norm.scale")):
-                        u = qkv[rows, kk * D + h * d:kk * D + (h + 1) * d]
-                        qkv[rows, kk * D + h * d:kk * D + (h + 1) * d] = u / np.sqrt(
-                            (u * u).mean(-1, keepdims=True) + cfg["rms_eps"]) * W[P + nm + sc]
-            W["_one"] = np.ones(d)
-            a_ = attn(qkv, "_one", "_one") if False else None
-            # RMS already applied: attention without further norm (scale 1, and RMS of a
-            # normalised vector is not idempotent, so bypass it)
-            out = np.zeros((L, D))
-            for h in range(H):
-                q = qkv[:, h * d:(h + 1) * d]
-                k = qkv[:, D + h * d:D + (h + 1) * d]
-                v = qkv[:, 2 * D + h * d:2 * D + (h + 1) * d]
-
-                def rope(u):
-                    r = u.copy()
-                    r[:, 0::2] = ct * u[:, 0::2] - st * u[:, 1::2]
-                    r[:, 1::2] = st * u[:, 0::2] + ct * u[:, 1::2]
-                    return r
-                q, k = rope(q), rope(k)
-                s_ = q @ k.T / math.sqrt(d)
-                s_ = np.exp(s_ - s_.max(-1, keepdims=True))
-                s_ /= s_.sum(-1, keepdims=True)
-                out[:, h * d:(h + 1) * d] = s_ @ v
+            qkv = np.concatenate([qt, qi], 0)       # joint sequence [txt ; img]
+            qk_rms(qkv, slice(0, Tt), P + "txt_attn.norm.query_norm.scale", P + "txt_attn.norm.key_norm.scale")
+            qk_rms(qkv, slice(Tt, L), P + "img_attn.norm.query_norm.scale", P + "img_attn.norm.key_norm.scale")
+            out = attn(qkv)
             ia = lin(out[Tt:], P + "img_attn.proj")
             img = img + im[2] * ia
             imlp = lin(gelu(lin(LN(img) * (1 + im[4]) + im[3], P + "img_mlp.0")), P + "img_mlp.2")
@@ -1214,7 +1198,9 @@ def np_forward(W, cfg, x, t, labels, rec):
             P = "single_blocks.%d." % j
             sh, sc, g = np.split(lin(sv, P + "modulation.lin"), 3)
             u = lin(LN(z) * (1 + sc) + sh, P + "linear1")
-            a_ = attn(u[:, :3 * D], P + "norm.query_norm.scale", P + "norm.key_norm.scale")
+            qkv = u[:, :3 * D].copy()
+            qk_rms(qkv, slice(0, L), P + "norm.query_norm.scale", P + "norm.key_norm.scale")
+            a_ = attn(qkv)
             tot = lin(np.concatenate([a_, gelu(u[:, 3 * D:3 * D + F_])], 1), P + "linear2")
             z = z + g * tot
             rec.setdefault("single/%d/total" % (nd + j), []).append(tot)
@@ -1332,10 +1318,11 @@ def main():
         p.add_argument("--seed", type=int, default=7)
     p = sub.add_parser("classifier")
     p.add_argument("--out", default=CLS_FILE)
-    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
     p = sub.add_parser("golden")
     p.add_argument("--model", default=MODEL_FILE)
+    p.add_argument("--outdir", default=GOLDEN_DIR)
     p = sub.add_parser("verify-golden", help="check golden files with an independent numpy forward")
     p.add_argument("files", nargs="*", default=[os.path.join(GOLDEN_DIR, "golden_flux_tiny.h5")])
     p = sub.add_parser("check")
