@@ -53,7 +53,9 @@ static hc_status alloc(const hc_method *m, size_t T, size_t D, unsigned long str
     c->base = m->base;
     c->T = T;
     c->D = D;
-    c->K = m->K;
+    /* K clusters per group (batch element): up to K x groups fresh tokens */
+    size_t cap = (size_t)m->K * (size_t)(m->groups > 1 ? m->groups : 1);
+    c->K = (int)(cap < T ? cap : T);
     c->gamma = (float)m->gamma;
     c->seed = m->seed * 2654435761UL + stream;
     hc_status st = m->base->alloc(m, T, D, stream, &c->bst);

@@ -66,6 +66,8 @@ typedef struct hc_method {
     unsigned long seed;         /* fresh-token RNG seed */
     int fresh_all;              /* 1: every module gets fresh tokens; 0: *mlp modules only */
     int kmeans_iters;           /* max Lloyd iterations per full step */
+    int groups;                 /* token groups clustered separately in one tensor (batch
+                                   elements), K clusters each; set by the engine (0 = 1) */
 } hc_method;
 
 /* Parse a spec; HC_EINVAL with a message listing valid names/keys/ranges. */

@@ -582,8 +582,10 @@ void hc_flux_config_macs(const hc_flux_config *c, const hc_method *method, int B
     int order = method ? method->order : 0;
     double fc = (order + 1) * D * (c->depth_double * 2 * L + c->depth_single * L); /* forecast axpys */
     *cached = B * (common + fc);
-    if (method && method->base) { /* ClusCa: one fresh token per cluster through each double-block MLP */
-        double k_img = method->K < B * Ti ? method->K : B * Ti, k_txt = method->K < B * Tt ? method->K : B * Tt;
+    if (method && method->base) { /* ClusCa: one fresh token per cluster through each double-block MLP,
+                                     K clusters per group (batch element) */
+        double g = method->groups > 1 ? method->groups : 1;
+        double k_img = fmin(method->K * g, B * Ti), k_txt = fmin(method->K * g, B * Tt);
         *cached += c->depth_double * (k_img + k_txt) * 2 * D * F;
     }
 }

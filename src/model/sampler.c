@@ -19,7 +19,9 @@ struct hc_sampler {
     int t_cap;
     unsigned char *full;
     hc_predictor **pred;     /* per cache point, this run */
-    hc_kmeans *km[2];        /* img, txt (ClusCa) */
+    hc_kmeans **km[2];       /* ClusCa: per batch element, img and txt streams */
+    int *labels[2];          /* global labels over the batch's rows: b * K + local */
+    int n_clusters[2];
     int step;
     hc_traj_writer *rec;
     int rec_h[256], rec_hidden, rec_x, rec_out;
@@ -46,8 +48,11 @@ void hc_sampler_free(hc_sampler *s)
     if (!s) return;
     for (int p = 0; s->pred && p < hc_flux_num_points(s->m); p++) hc_predictor_free(s->pred[p]);
     free(s->pred);
-    hc_kmeans_free(s->km[0]);
-    hc_kmeans_free(s->km[1]);
+    for (int st = 0; st < 2; st++) {
+        for (int b = 0; s->km[st] && b < 2 * s->max_n; b++) hc_kmeans_free(s->km[st][b]);
+        free(s->km[st]);
+        free(s->labels[st]);
+    }
     free(s->xb);
     free(s->vb);
     free(s->tb);
@@ -74,7 +79,11 @@ hc_status hc_sampler_alloc(hc_flux *m, int max_images, hc_sampler **out)
     s->tb = malloc(B * sizeof *s->tb);
     s->lb = malloc(B * sizeof *s->lb);
     s->pred = calloc((size_t)hc_flux_num_points(m), sizeof *s->pred);
-    if (!s->xb || !s->vb || !s->tb || !s->lb || !s->pred) {
+    s->km[0] = calloc(B, sizeof *s->km[0]);
+    s->km[1] = calloc(B, sizeof *s->km[1]);
+    s->labels[0] = malloc(B * (size_t)c->T_img * sizeof *s->labels[0]);
+    s->labels[1] = malloc(B * (size_t)c->txt_tokens * sizeof *s->labels[1]);
+    if (!s->xb || !s->vb || !s->tb || !s->lb || !s->pred || !s->km[0] || !s->km[1] || !s->labels[0] || !s->labels[1]) {
         hc_sampler_free(s);
         return hc_fail(HC_ENOMEM, "out of memory for a sampler of %d images", max_images);
     }
@@ -134,8 +143,23 @@ static void on_hidden(void *ud, const float *img, int n_img, const float *txt, i
     (void)n_txt;
     if (s->rec && s->rec_hidden >= 0 && s->hook_status == HC_OK)
         s->hook_status = hc_traj_writer_put(s->rec, s->rec_hidden, s->step, img);
-    if (s->km[0]) hc_kmeans_run(s->km[0], img);
-    if (s->km[1]) hc_kmeans_run(s->km[1], txt);
+    /* ClusCa: each batch element's tokens are clustered on their own, as the
+     * official code clusters per image; labels are made global (b * K + k) */
+    const hc_flux_config *c = hc_flux_get_config(s->m);
+    const float *src[2] = {img, txt};
+    const int T[2] = {c->T_img, c->txt_tokens};
+    for (int st = 0; st < 2; st++) {
+        if (!s->km[st][0]) continue;
+        int off = 0;
+        for (int b = 0; b < s->B; b++) {
+            hc_kmeans *km = s->km[st][b];
+            hc_kmeans_run(km, src[st] + (size_t)b * T[st] * c->D);
+            const int *l = hc_kmeans_labels(km);
+            for (int t = 0; t < T[st]; t++) s->labels[st][(size_t)b * T[st] + t] = off + l[t];
+            off += hc_kmeans_k(km);
+        }
+        s->n_clusters[st] = off;
+    }
 }
 
 static hc_status on_forecast(void *ud, int p, float *out, hc_fresh_fn fresh, void *fresh_ud)
@@ -143,11 +167,11 @@ static hc_status on_forecast(void *ud, int p, float *out, hc_fresh_fn fresh, voi
     hc_sampler *s = ud;
     const hc_cache_point *q = hc_flux_point(s->m, p);
     hc_step_ctx ctx = {.step = s->step, .fresh = fresh, .fresh_ud = fresh_ud};
-    hc_kmeans *km = q->kind == HC_CP_IMG_MLP || q->kind == HC_CP_IMG_ATTN ? s->km[0]
-                    : q->kind == HC_CP_TXT_MLP || q->kind == HC_CP_TXT_ATTN ? s->km[1] : NULL;
-    if (km) {
-        ctx.labels = hc_kmeans_labels(km);
-        ctx.n_clusters = hc_kmeans_k(km);
+    int st = q->kind == HC_CP_IMG_MLP || q->kind == HC_CP_IMG_ATTN ? 0
+             : q->kind == HC_CP_TXT_MLP || q->kind == HC_CP_TXT_ATTN ? 1 : -1;
+    if (st >= 0 && s->km[st][0]) {
+        ctx.labels = s->labels[st];
+        ctx.n_clusters = s->n_clusters[st];
     }
     /* fresh tokens exist for the MLP points (computed by the model on the
      * current input); fresh=all cannot recompute attention in a live model */
@@ -190,18 +214,23 @@ hc_status hc_sampler_run(hc_sampler *s, const hc_method *method, const hc_sample
         hc_predictor_free(s->pred[p]);
         s->pred[p] = NULL;
     }
-    hc_kmeans_free(s->km[0]);
-    hc_kmeans_free(s->km[1]);
-    s->km[0] = s->km[1] = NULL;
+    for (int k = 0; k < 2; k++)
+        for (int b = 0; b < 2 * s->max_n; b++) {
+            hc_kmeans_free(s->km[k][b]);
+            s->km[k][b] = NULL;
+        }
+    hc_method gm = *method;
+    gm.groups = B; /* ClusCa: K clusters per batch element */
     if (n_full < S)
         for (int p = 0; p < P && st == HC_OK; p++)
-            st = hc_predictor_alloc(method, (size_t)B * hc_flux_point(m, p)->tokens, (size_t)c->D, (unsigned long)p,
+            st = hc_predictor_alloc(&gm, (size_t)B * hc_flux_point(m, p)->tokens, (size_t)c->D, (unsigned long)p,
                                     &s->pred[p]);
-    if (st == HC_OK && method->base && n_full < S) {
-        st = hc_kmeans_alloc(method->K, (size_t)B * c->T_img, (size_t)c->D, method->seed, method->kmeans_iters, &s->km[0]);
-        if (st == HC_OK)
-            st = hc_kmeans_alloc(method->K, (size_t)B * c->txt_tokens, (size_t)c->D, method->seed + 1,
-                                 method->kmeans_iters, &s->km[1]);
+    if (method->base && n_full < S) {
+        const int T[2] = {c->T_img, c->txt_tokens};
+        for (int k = 0; k < 2 && st == HC_OK; k++)
+            for (int b = 0; b < B && st == HC_OK; b++)
+                st = hc_kmeans_alloc(method->K, (size_t)T[k], (size_t)c->D, method->seed + 7919UL * (unsigned long)(2 * b + k),
+                                     method->kmeans_iters, &s->km[k][b]);
     }
     if (st != HC_OK) return st;
     if (s->rec) {
@@ -214,7 +243,7 @@ hc_status hc_sampler_run(hc_sampler *s, const hc_method *method, const hc_sample
         if (guided) s->lb[n + i] = c->null_class;
     }
     double fm, cm;
-    hc_flux_macs(m, method, B, &fm, &cm);
+    hc_flux_macs(m, &gm, B, &fm, &cm);
     hc_flux_hooks hooks = {.ud = s, .observe = on_observe, .hidden = on_hidden, .forecast = on_forecast};
     s->hook_status = HC_OK;
     s->method = method;
