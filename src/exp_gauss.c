@@ -1,0 +1,122 @@
+/* exp_gauss.c: Gaussianity experiments (see exp_gauss.h). */
+#include "exp_gauss.h"
+
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gauss.h"
+
+int hc_exp_is_gauss(const cJSON *doc) { return cJSON_GetObjectItemCaseSensitive(doc, "gauss") != NULL; }
+
+/* Integer options of the "gauss" object, walked by one loop. */
+static const struct { const char *key; size_t off; int is_size; } intkeys[] = {
+    {"order", offsetof(hc_gauss_opts, order), 0}, {"proj", offsetof(hc_gauss_opts, proj), 0},
+    {"sample", offsetof(hc_gauss_opts, sample), 1}, {"N", offsetof(hc_gauss_opts, N), 0},
+    {"W", offsetof(hc_gauss_opts, W), 0},         {"qq_proj", offsetof(hc_gauss_opts, qq_proj), 0},
+};
+
+static hc_status verr(const char *origin, const char *path, const char *msg, const char *what)
+{
+    return hc_fail(HC_EINVAL, "%s: %s: %s%s", origin, path, msg, what ? what : "");
+}
+
+hc_status hc_exp_gauss_run(const cJSON *doc, const char *origin, const char *out_dir, int *skipped, char *dir_out,
+                           size_t dir_n)
+{
+    *skipped = 0;
+    static const char *const top[] = {"name", "description", "gauss", NULL};
+    static const char *const keys[] = {"files", "modules", "order", "proj", "sample", "seed", "N", "W",
+                                       "per_token", "alpha", "qq_proj", NULL};
+    const cJSON *it;
+    cJSON_ArrayForEach(it, doc)
+    {
+        int ok = 0;
+        for (const char *const *k = top; *k; k++) ok |= strcmp(*k, it->string) == 0;
+        if (!ok) return verr(origin, "$", "unknown key for a Gaussianity experiment: ", it->string);
+    }
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(doc, "gauss");
+    if (!cJSON_IsObject(g)) return verr(origin, "$.gauss", "expected an object", NULL);
+    cJSON_ArrayForEach(it, g)
+    {
+        int ok = 0;
+        for (const char *const *k = keys; *k; k++) ok |= strcmp(*k, it->string) == 0;
+        if (!ok) return verr(origin, "$.gauss", "unknown key: ", it->string);
+    }
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "name"));
+    if (!name) name = "gaussianity";
+    if (out_dir) snprintf(dir_out, dir_n, "%s", out_dir);
+    else snprintf(dir_out, dir_n, "out/%s", name);
+
+    hc_gauss_opts o;
+    hc_gauss_defaults(&o);
+    char path[96];
+    for (size_t i = 0; i < sizeof intkeys / sizeof intkeys[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(g, intkeys[i].key);
+        if (!v) continue;
+        snprintf(path, sizeof path, "$.gauss.%s", intkeys[i].key);
+        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble != (double)(long)v->valuedouble)
+            return verr(origin, path, "expected a non-negative integer", NULL);
+        if (intkeys[i].is_size) *(size_t *)(void *)((char *)&o + intkeys[i].off) = (size_t)v->valuedouble;
+        else *(int *)(void *)((char *)&o + intkeys[i].off) = (int)v->valuedouble;
+    }
+    const cJSON *v;
+    if ((v = cJSON_GetObjectItemCaseSensitive(g, "seed"))) {
+        if (!cJSON_IsNumber(v) || v->valuedouble < 0) return verr(origin, "$.gauss.seed", "expected a non-negative integer", NULL);
+        o.seed = (unsigned long)v->valuedouble;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(g, "alpha"))) {
+        if (!cJSON_IsNumber(v)) return verr(origin, "$.gauss.alpha", "expected a number", NULL);
+        o.alpha = v->valuedouble;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(g, "per_token"))) {
+        if (!cJSON_IsBool(v)) return verr(origin, "$.gauss.per_token", "expected true or false", NULL);
+        o.per_token = cJSON_IsTrue(v);
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(g, "modules"))) {
+        if (!cJSON_IsString(v)) return verr(origin, "$.gauss.modules", "expected a string of globs", NULL);
+        o.modules = v->valuestring;
+    }
+    hc_status s = hc_gauss_validate(&o);
+    if (s != HC_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", hc_errmsg());
+        return verr(origin, "$.gauss", msg, NULL);
+    }
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(g, "files");
+    if (!cJSON_IsArray(files) || cJSON_GetArraySize(files) < 1)
+        return verr(origin, "$.gauss.files", "expected a non-empty array of trajectory files or glob patterns", NULL);
+    char **paths = NULL;
+    size_t n = 0;
+    int i = 0;
+    cJSON_ArrayForEach(it, files)
+    {
+        snprintf(path, sizeof path, "$.gauss.files[%d]", i++);
+        if (!cJSON_IsString(it)) { s = verr(origin, path, "expected a string", NULL); break; }
+        glob_t gl;
+        if (glob(it->valuestring, 0, NULL, &gl) != 0) {
+            s = verr(origin, path, "no file matches ", it->valuestring);
+            break;
+        }
+        for (size_t k = 0; k < gl.gl_pathc && s == HC_OK; k++) {
+            char **np = realloc(paths, (n + 1) * sizeof *np);
+            if (!np || !(np[n] = strdup(gl.gl_pathv[k]))) s = hc_fail(HC_ENOMEM, "out of memory");
+            if (np) paths = np;
+            if (s == HC_OK) n++;
+        }
+        globfree(&gl);
+    }
+    char summary[1100];
+    snprintf(summary, sizeof summary, "%s/summary.json", dir_out);
+    if (s == HC_OK && access(summary, R_OK) == 0) *skipped = 1;
+    else if (s == HC_OK) {
+        hc_gauss_result *res = NULL;
+        s = hc_gauss_run((const char *const *)paths, n, &o, dir_out, &res);
+        hc_gauss_result_free(res);
+    }
+    for (size_t k = 0; k < n; k++) free(paths[k]);
+    free(paths);
+    return s;
+}
