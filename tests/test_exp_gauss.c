@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@ static hc_status run_text(const char *text, int *skipped)
 static void runs_and_resumes(void **state)
 {
     (void)state;
+    assert_int_equal(system("rm -rf expg"), 0); /* a fresh output directory */
     hc_synth_opts o;
     hc_synth_defaults(&o);
     o.kind = HC_SYNTH_GP;
@@ -44,6 +46,7 @@ static void runs_and_resumes(void **state)
     assert_int_equal(run_text(cfg, &skipped), HC_OK);
     assert_int_equal(skipped, 1);
     remove("expg_gp.h5");
+    assert_int_equal(system("rm -rf expg"), 0);
 }
 
 static void bad_configs(void **state)
