@@ -395,15 +395,13 @@ static hc_status fresh_mlp(void *ud, const int *tok, int n, float *rows_out)
 {
     fresh_ctx *f = ud;
     hc_flux *m = f->m;
-    const int D = m->c.D, F = m->c.F;
+    const int D = m->c.D;
     for (int i = 0; i < n; i++) {
         int b = tok[i] / f->T;
         const float *mod = m->mod[f->s] + (size_t)b * 6 * D;
         hc_nn_modulate(f->stream + (size_t)tok[i] * D, 1, D, mod + 3 * D, mod + 4 * D, (float)m->c.ln_eps, m->fr_in + (size_t)i * D);
     }
-    hc_nn_linear(&f->blk->fc1[f->s], m->fr_in, D, n, m->fr_h, F);
-    hc_nn_gelu(m->fr_h, (size_t)F, m->fr_h, (size_t)F, (size_t)n, (size_t)F);
-    hc_nn_linear(&f->blk->fc2[f->s], m->fr_h, F, n, rows_out, D);
+    hc_nn_mlp(&f->blk->fc1[f->s], &f->blk->fc2[f->s], m->fr_in, n, m->fr_h, rows_out);
     return HC_OK;
 }
 
@@ -495,9 +493,7 @@ hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int 
                     hc_nn_modulate(stream[s] + (size_t)b * T[s] * D, T[s], D, mod + 3 * D, mod + 4 * D, (float)c->ln_eps,
                              m->h + (size_t)b * T[s] * D);
                 }
-                hc_nn_linear(&blk->fc1[s], m->h, D, B * T[s], m->mlph, F);
-                hc_nn_gelu(m->mlph, (size_t)F, m->mlph, (size_t)F, (size_t)B * T[s], (size_t)F);
-                hc_nn_linear(&blk->fc2[s], m->mlph, F, B * T[s], m->cp[pm], D);
+                hc_nn_mlp(&blk->fc1[s], &blk->fc2[s], m->h, B * T[s], m->mlph, m->cp[pm]);
             }
             fresh_ctx fc = {m, blk, s, T[s], stream[s]};
             if ((st = point_value(m, pm, cached, hooks, fresh_mlp, &fc)) != HC_OK) break;
@@ -527,8 +523,13 @@ hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int 
             /* the joint sequence is one part: qkv columns of u, output into cat */
             const hc_attn_part part = {m->u, lu, (size_t)L, 0, L, blk->qn, blk->kn, m->cat, (size_t)D + F, (size_t)L, 0};
             for (int b = 0; b < B; b++) hc_nn_attention(&m->attn, b, 1, &part);
-            hc_nn_gelu(m->cat + D, (size_t)D + F, m->u + 3 * D, lu, (size_t)B * L, (size_t)F);
-            hc_nn_linear(&blk->lin2, m->cat, D + F, B * L, m->cp[pt], D);
+            /* linear2 on [attn | GELU(mlp_in)] in row tiles (the GELU output stays in cache) */
+            for (int r0 = 0; r0 < B * L; r0 += HC_NN_MLP_TILE) {
+                int rows = B * L - r0 < HC_NN_MLP_TILE ? B * L - r0 : HC_NN_MLP_TILE;
+                hc_nn_gelu(m->cat + (size_t)r0 * (D + F) + D, (size_t)D + F, m->u + (size_t)r0 * lu + 3 * D, lu, (size_t)rows,
+                           (size_t)F);
+                hc_nn_linear(&blk->lin2, m->cat + (size_t)r0 * (D + F), D + F, rows, m->cp[pt] + (size_t)r0 * D, D);
+            }
         }
         if ((st = point_value(m, pt, cached, hooks, NULL, NULL)) != HC_OK) break;
         for (int b = 0; b < B; b++)

@@ -99,6 +99,17 @@ void hc_nn_gelu(float *dst, size_t ldd, const float *src, size_t lds, size_t row
         }
 }
 
+void hc_nn_mlp(const hc_linear *fc1, const hc_linear *fc2, const float *X, int M, float *hidden, float *Y)
+{
+    const int F = fc1->out;
+    for (int r0 = 0; r0 < M; r0 += HC_NN_MLP_TILE) {
+        int rows = M - r0 < HC_NN_MLP_TILE ? M - r0 : HC_NN_MLP_TILE;
+        hc_nn_linear(fc1, X + (size_t)r0 * fc1->in, fc1->in, rows, hidden, F);
+        hc_nn_gelu(hidden, (size_t)F, hidden, (size_t)F, (size_t)rows, (size_t)F);
+        hc_nn_linear(fc2, hidden, F, rows, Y + (size_t)r0 * fc2->out, fc2->out);
+    }
+}
+
 void hc_nn_silu(float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + fexp(-x[i]));

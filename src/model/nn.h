@@ -28,6 +28,12 @@ void hc_nn_gated_add(float *x, const float *v, const float *gate, int rows, int 
 /* dst[r][e] = GELU_tanh(src[r][e]), e < n, r < rows (dst may equal src). */
 void hc_nn_gelu(float *dst, size_t ldd, const float *src, size_t lds, size_t rows, size_t n);
 
+/* Y [M, fc2.out] = fc2(GELU(fc1(X))), X [M, fc1.in]: the MLP, processed in
+ * row tiles so that the hidden activations stay in cache between the two
+ * GEMMs; hidden is scratch of at least HC_NN_MLP_TILE x fc1.out floats. */
+#define HC_NN_MLP_TILE 256
+void hc_nn_mlp(const hc_linear *fc1, const hc_linear *fc2, const float *X, int M, float *hidden, float *Y);
+
 /* x = x sigmoid(x), n floats in place. */
 void hc_nn_silu(float *x, size_t n);
 
