@@ -3,7 +3,7 @@
 # stderr and a non-zero exit; nothing half-written is left behind.
 # usage: cli_errors.sh HICACHE DATA_DIR SOURCE_DIR
 set -u
-HC=$1; DATA=$2
+HC=$1; DATA=$2; SRC=$3
 fails=0
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
@@ -53,6 +53,16 @@ expect_fail "replay: no match" "no feature module matches 'single/*'" "$HC" repl
 expect_fail "weights: clusca" "depends on fresh tokens" "$HC" weights clusca:base=taylor
 expect_fail "weights: bad anchor" "anchor step 5 must be a full step" "$HC" weights taylor:N=7 --anchor 5
 expect_fail "bench: unknown" "unknown benchmark 'fly'" "$HC" bench fly
+expect_fail "sample: missing model" "nope.safetensors: cannot open" "$HC" sample --model nope.safetensors -o s
+expect_fail "sample: bad method" "unknown method 'fast'" "$HC" sample --model "$DATA/golden_flux_tiny.safetensors" --method fast -o s
+expect_fail "sample: bad labels" "--labels: 'a,b' must be comma-separated classes 0..9" "$HC" sample --labels a,b -o s
+expect_fail "sample: bad n" "--n: 0 out of range" "$HC" sample --n 0 -o s
+expect_fail "sample: not safetensors" "header length" "$HC" sample --model "$DATA/bad_schema.h5" -o s
+[ -f "$SRC/data/models/fmnist_classifier.safetensors" ] && \
+  expect_fail "sample: not a flux model" "config key 'image_size' missing" "$HC" sample --model "$SRC/data/models/fmnist_classifier.safetensors" -o s
+"$HC" sample --model "$DATA/golden_flux_tiny.safetensors" --classifier "" --n 3 --steps 6 --method taylor:N=3,O=1 -o s -q >/dev/null \
+  && [ -s s/grid.png ] && [ -s s/samples.h5 ] && grep -q '"flops_speedup"' s/metrics.json \
+  || { echo "FAIL: sample happy path"; fails=$((fails+1)); }
 
 # the happy path: synth then info, same seed same bytes in the data
 "$HC" synth -o a.h5 --kind poly --seed 5 >/dev/null && "$HC" synth -o b.h5 --kind poly --seed 5 >/dev/null \
