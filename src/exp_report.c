@@ -22,21 +22,6 @@ static double jnum(const cJSON *o, const char *k)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-/* A CSV field, quoted when it holds a comma, a quote or a newline. */
-static void csv_field(FILE *f, const char *s)
-{
-    if (!strpbrk(s, ",\"\n")) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 /* A label safe inside a gnuplot string. */
 static void plain(const char *s, char *out, size_t n)
 {
@@ -372,12 +357,12 @@ static hc_status write_results(const hc_experiment *e, const char *path)
         {
             if (!cJSON_IsNumber(m) && !cJSON_IsNull(m)) continue;
             fprintf(fp, "%s,%s,", c->id, hc_eng_names[c->eng]);
-            csv_field(fp, r->spec);
+            hc_csv_field(fp, r->spec);
             fputc(',', fp);
-            csv_field(fp, r->label);
+            hc_csv_field(fp, r->label);
             if (c->eng == HC_ENG_LIVE) fprintf(fp, ",%lu,", c->seed);
             else fprintf(fp, ",,");
-            csv_field(fp, m->string);
+            hc_csv_field(fp, m->string);
             if (cJSON_IsNumber(m)) fprintf(fp, ",%.9g\n", m->valuedouble);
             else fprintf(fp, ",\n");
         }

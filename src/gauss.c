@@ -1006,25 +1006,10 @@ done:
 
 /* ---- outputs --------------------------------------------------------------------------------------- */
 
-/* A CSV field, quoted when needed (RFC 4180). */
-static void csv_field(FILE *fp, const char *s)
-{
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, fp);
-        return;
-    }
-    fputc('"', fp);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', fp);
-        fputc(*s, fp);
-    }
-    fputc('"', fp);
-}
-
 static void csv_row(FILE *fp, const hc_gauss_item *it, const char *scope, int step, const char *set,
                     const char *stat, double value)
 {
-    csv_field(fp, it->file);
+    hc_csv_field(fp, it->file);
     fprintf(fp, ",%s,%d,%s,%d,%s,%s,%.10g\n", it->module, it->order, scope, step, set, stat, value);
 }
 

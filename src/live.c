@@ -106,7 +106,13 @@ static hc_status read_reference(const hc_live_opts *o, const int *labels, size_t
     const char *p = o->reference_path;
     hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return hc_fail(HC_EIO, "%s: cannot open the reference samples", p);
-    hsize_t dims[4] = {0};
+    hsize_t dims[4] = {0}, ldim = 0;
+    int rs = 0, rl = 0;
+    if (H5LTget_dataset_ndims(f, "/samples", &rs) < 0 || rs != 4 || H5LTget_dataset_ndims(f, "/labels", &rl) < 0 ||
+        rl != 1 || H5LTget_dataset_info(f, "/labels", &ldim, NULL, NULL) < 0 || ldim != (hsize_t)o->n) {
+        H5Fclose(f);
+        return hc_fail(HC_EFORMAT, "%s: expected /samples [n, C, H, W] and /labels [n] with n = %d", p, o->n);
+    }
     double seed = -1, steps = -1, shift = -1, cfg = -1, seconds = 0, macs = 0;
     int *lab = malloc((size_t)o->n * sizeof *lab);
     hc_status s = HC_OK;

@@ -83,9 +83,24 @@ hc_status hc_write_json(const char *path, const cJSON *doc)
     return st;
 }
 
+void hc_csv_field(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
 hc_status hc_mkdir_p(const char *dir)
 {
     char buf[1024];
+    if (!dir[0]) return hc_fail(HC_EINVAL, "empty output directory name");
     if (strlen(dir) >= sizeof buf) return hc_fail(HC_EINVAL, "%s: path too long", dir);
     snprintf(buf, sizeof buf, "%s", dir);
     for (char *p = buf + 1;; p++) {

@@ -25,6 +25,10 @@ hc_status hc_write_json(const char *path, const cJSON *doc);
 /* Write a string atomically. */
 hc_status hc_write_text(const char *path, const char *text);
 
+/* Write s as one CSV field (RFC 4180): quoted, with quotes doubled, when it
+ * holds a comma, a quote or a line break. */
+void hc_csv_field(FILE *f, const char *s);
+
 /* mkdir -p; HC_EIO naming the directory on failure. */
 hc_status hc_mkdir_p(const char *dir);
 

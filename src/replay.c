@@ -56,15 +56,14 @@ static hc_status dvec_push(dvec *d, double x)
 
 /* ---- per-method accumulators ---------------------------------------------------- */
 
-#define MAX_H 64
-
 typedef struct macc {
     dvec all[HC_N_METRICS];          /* every (file, module, step) value */
     dvec file_mean[HC_N_METRICS];    /* one mean per file */
     double fsum[HC_N_METRICS];       /* current file's sums */
     size_t fn;
-    double hsum[MAX_H][HC_N_METRICS];/* by horizon */
-    size_t hn[MAX_H];
+    double (*hsum)[HC_N_METRICS];    /* by horizon 0..nh-1 (horizons are < N) */
+    size_t *hn;
+    int nh;
     int full_steps, steps;           /* of the last file */
     size_t cache_bytes;              /* of the last file: all modules */
     int analytic;                    /* every file so far carried a model config */
@@ -251,14 +250,19 @@ static hc_status replay_file(run *r, const char *path)
                 int h = s - anchor[(size_t)m * S + s];
                 macc *a = &r->acc[m];
                 for (int k = 0; k < HC_N_METRICS; k++) {
-                    fprintf(r->csv, "%s,%s,%s,%d,%d,%s,%.9g\n", me->spec, path, e->name, s, h,
-                            hc_metric_names[k], v[k]);
+                    /* specs hold commas: quoted fields (RFC 4180) */
+                    hc_csv_field(r->csv, me->spec);
+                    fputc(',', r->csv);
+                    hc_csv_field(r->csv, path);
+                    fputc(',', r->csv);
+                    hc_csv_field(r->csv, e->name);
+                    fprintf(r->csv, ",%d,%d,%s,%.9g\n", s, h, hc_metric_names[k], v[k]);
                     if ((st = dvec_push(&a->all[k], v[k])) != HC_OK) break;
                     a->fsum[k] += v[k];
-                    if (h < MAX_H) a->hsum[h][k] += v[k];
+                    if (h < a->nh) a->hsum[h][k] += v[k];
                 }
                 a->fn++;
-                if (h < MAX_H) a->hn[h]++;
+                if (h < a->nh) a->hn[h]++;
             }
         }
         for (int m = 0; m < M; m++) {
@@ -352,7 +356,7 @@ static cJSON *method_summary(const hc_method *m, macc *a)
     for (int k = 0; k < HC_N_METRICS; k++)
         cJSON_AddItemToObject(mets, hc_metric_names[k], stat_block(&a->all[k], &a->file_mean[k]));
     cJSON *byh = cJSON_AddArrayToObject(o, "by_horizon");
-    for (int h = 1; h < MAX_H; h++) {
+    for (int h = 1; h < a->nh; h++) {
         if (!a->hn[h]) continue;
         cJSON *row = cJSON_CreateObject();
         cJSON_AddNumberToObject(row, "horizon", h);
@@ -375,6 +379,19 @@ hc_status hc_replay_run(const hc_replay_opts *o, cJSON **summary)
     HC_TRY(hc_path_join(json_path, sizeof json_path, o->out_dir, "summary.json"));
     macc *acc = calloc((size_t)o->n_methods, sizeof *acc);
     if (!acc) return hc_fail(HC_ENOMEM, "out of memory");
+    for (int m = 0; m < o->n_methods; m++) { /* a horizon is below the interval N */
+        acc[m].nh = o->methods[m].sched.N + 1;
+        acc[m].hsum = calloc((size_t)acc[m].nh, sizeof *acc[m].hsum);
+        acc[m].hn = calloc((size_t)acc[m].nh, sizeof *acc[m].hn);
+        if (!acc[m].hsum || !acc[m].hn) {
+            for (int k = 0; k <= m; k++) {
+                free(acc[k].hsum);
+                free(acc[k].hn);
+            }
+            free(acc);
+            return hc_fail(HC_ENOMEM, "out of memory");
+        }
+    }
     hc_outfile *csv = NULL;
     cJSON *doc = NULL;
     hc_status st = HC_OK;
@@ -417,11 +434,14 @@ hc_status hc_replay_run(const hc_replay_opts *o, cJSON **summary)
         if (st == HC_OK) st = hc_write_json(json_path, doc);
     }
     hc_outfile_abort(csv);
-    for (int m = 0; m < o->n_methods; m++)
+    for (int m = 0; m < o->n_methods; m++) {
         for (int k = 0; k < HC_N_METRICS; k++) {
             free(acc[m].all[k].v);
             free(acc[m].file_mean[k].v);
         }
+        free(acc[m].hsum);
+        free(acc[m].hn);
+    }
     free(acc);
     if (st == HC_OK && summary) *summary = doc;
     else cJSON_Delete(doc);

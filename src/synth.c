@@ -60,6 +60,8 @@ hc_status hc_synth_validate(const hc_synth_opts *o)
         if (v < ints[i].lo || v > ints[i].hi)
             return hc_fail(HC_EINVAL, "%s %d out of range [%d, %d]", ints[i].name, v, ints[i].lo, ints[i].hi);
     }
+    if (o->kind == HC_SYNTH_GP && o->steps > 5000)
+        return hc_fail(HC_EINVAL, "--steps %d: gp trajectories factor an S x S kernel; at most 5000 steps", o->steps);
     if (o->clusters > o->tokens)
         return hc_fail(HC_EINVAL, "--clusters %d exceeds --tokens %d", o->clusters, o->tokens);
     if (!(o->length_scale > 0 && o->length_scale < 100))
@@ -258,7 +260,7 @@ hc_status hc_synth_write(const char *path, const hc_synth_opts *o)
             int per_layer = (m / 2 == n_layers - 1 && o->modules % 2) ? 1 : 2;
             for (size_t i = 0; i < S * TD; i++) hid[i] += buf[i] / (float)per_layer;
             if (m % 2 == 1 || m == o->modules - 1) {
-                if ((st = hc_traj_writer_add_hidden(w, "dit", layer, o->tokens, o->channels, &h))) goto done;
+                if ((st = hc_traj_writer_add_hidden(w, "dit", layer, "joint", o->tokens, o->channels, &h))) goto done;
                 for (size_t s = 0; s < S; s++)
                     if ((st = hc_traj_writer_put(w, h, (int64_t)s, hid + s * TD)) != HC_OK) goto done;
                 memset(hid, 0, S * TD * sizeof *hid);

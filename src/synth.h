@@ -1,7 +1,8 @@
 /* synth.h: synthetic trajectories with known ground truth, written in the
  * schema-v1 store.  Used by tests and demos:
  *   poly: each element is a random polynomial of degree `degree` in the step
- *         index (an order-k forecaster with k >= degree is exact on it);
+ *         index (Lagrange extrapolation of order >= degree is exact on it;
+ *         TaylorSeer's backward differences only for degree <= 1);
  *   sin:  random-amplitude/frequency/phase sinusoids over the step index;
  *   gp:   Gaussian-process samples over the sampler time t with a
  *         squared-exponential kernel exp(-(t-t')^2 / (2 l^2)), the process

@@ -63,6 +63,7 @@ static hc_status attr_string(const char *file, hid_t obj, const char *objname, c
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, sz);
         H5Tset_strpad(mt, H5T_STR_NULLPAD);
+        H5Tset_cset(mt, H5Tget_cset(ft)); /* UTF-8 does not convert to ASCII */
         if (H5Aread(a, mt, tmp) < 0)
             st = hc_fail(HC_EFORMAT, "%s: cannot read attribute '%s' of %s", file, name, objname);
         else
@@ -222,7 +223,10 @@ static hc_status open_entry(hc_traj *t, const char *path, int want_rank, int64_t
     e->row_elems = 1;
     for (int i = 0; i < rank; i++) {
         e->dims[i] = (int64_t)dims[i];
-        if (i > 0) e->row_elems *= (size_t)dims[i];
+        /* one row is read into memory at once: cap it (2^31 floats, 8 GiB) so
+         * that no size computation downstream can overflow */
+        if (i > 0 && (dims[i] > ((hsize_t)1 << 31) || (e->row_elems *= (size_t)dims[i]) > ((size_t)1 << 31)))
+            return hc_fail(HC_EFORMAT, "%s: dataset %s: one step has more than 2^31 elements", t->path, path);
     }
     if (want_rows >= 0 && e->dims[0] != want_rows)
         return hc_fail(HC_EFORMAT, "%s: dataset %s has %lld rows; expected %lld (num_steps%s)",
@@ -243,7 +247,21 @@ static hc_status open_entry(hc_traj *t, const char *path, int want_rank, int64_t
         for (int i = 0; i < rank; i++) e->chunk[i] = (int64_t)ch[i];
     }
     describe_filters(dcpl, e);
+    /* data that was never written reads as the fill value and would be scored
+     * as a perfect forecast: refuse it (chunked: every chunk must exist) */
+    hsize_t want_chunks = 1, have_chunks = 0;
+    int chunked = H5Pget_layout(dcpl) == H5D_CHUNKED;
     H5Pclose(dcpl);
+    if (chunked) {
+        for (int i = 0; i < rank; i++) want_chunks *= (dims[i] + (hsize_t)e->chunk[i] - 1) / (hsize_t)e->chunk[i];
+        if (H5Dget_num_chunks(d, H5S_ALL, &have_chunks) >= 0 && have_chunks < want_chunks)
+            return hc_fail(HC_EFORMAT, "%s: dataset %s: only %llu of %llu chunks were written (the rest would read as the fill value)",
+                           t->path, path, (unsigned long long)have_chunks, (unsigned long long)want_chunks);
+    } else {
+        H5D_space_status_t alloc;
+        if (H5Dget_space_status(d, &alloc) >= 0 && alloc == H5D_SPACE_STATUS_NOT_ALLOCATED)
+            return hc_fail(HC_EFORMAT, "%s: dataset %s: its data was never written", t->path, path);
+    }
     /* stream: attribute if present, else inferred from the module name */
     int present = 0;
     HC_TRY(attr_string(t->path, d, path, "stream", e->stream, sizeof e->stream, &present));
@@ -326,10 +344,9 @@ static H5I_type_t object_type(hid_t file, const char *path)
 
 static int parse_layer(const char *s, int *layer)
 {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < 0 || v > 1000000) return 0;
-    *layer = (int)v;
+    /* canonical decimal only ("3", not "03", "+3" or " 3"): one name per layer */
+    if (!*s || strlen(s) > 7 || (s[0] == '0' && s[1]) || strspn(s, "0123456789") != strlen(s)) return 0;
+    *layer = atoi(s);
     return 1;
 }
 
@@ -526,6 +543,7 @@ hc_status hc_traj_open(const char *path, hc_traj **out)
     struct stat sb;
     if (stat(path, &sb) != 0) return hc_fail(HC_EIO, "%s: cannot open: %s", path, strerror(errno));
     if (S_ISDIR(sb.st_mode)) return hc_fail(HC_EIO, "%s: is a directory; expected an HDF5 trajectory file", path);
+    if (!S_ISREG(sb.st_mode)) return hc_fail(HC_EIO, "%s: not a regular file; expected an HDF5 trajectory file", path);
     FILE *fp = fopen(path, "rb");
     if (!fp) return hc_fail(HC_EIO, "%s: cannot open: %s", path, strerror(errno));
     fclose(fp);
@@ -809,7 +827,7 @@ hc_status hc_traj_writer_add_feature(hc_traj_writer *w, const char *block_kind, 
     return add_dataset(w, path, 3, dims, block_kind, layer, module, stream ? stream : "joint", handle);
 }
 
-hc_status hc_traj_writer_add_hidden(hc_traj_writer *w, const char *block_kind, int layer,
+hc_status hc_traj_writer_add_hidden(hc_traj_writer *w, const char *block_kind, int layer, const char *stream,
                                     int64_t n_tokens, int64_t n_channels, int *handle)
 {
     if (!valid_name(block_kind) || layer < 0 || n_tokens < 1 || n_channels < 1)
@@ -817,7 +835,7 @@ hc_status hc_traj_writer_add_hidden(hc_traj_writer *w, const char *block_kind, i
     char path[256];
     snprintf(path, sizeof path, "/hidden/%s/%d", block_kind, layer);
     hsize_t dims[3] = {(hsize_t)w->num_steps, (hsize_t)n_tokens, (hsize_t)n_channels};
-    return add_dataset(w, path, 3, dims, block_kind, layer, NULL, NULL, handle);
+    return add_dataset(w, path, 3, dims, block_kind, layer, NULL, stream ? stream : "joint", handle);
 }
 
 hc_status hc_traj_writer_add_latent(hc_traj_writer *w, const char *name, int64_t rows,

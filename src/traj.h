@@ -124,8 +124,9 @@ hc_status hc_traj_writer_add_feature(hc_traj_writer *w, const char *block_kind, 
                                      const char *module, const char *stream,
                                      int64_t n_tokens, int64_t n_channels, int *handle);
 
-/* Declare a hidden-state dataset /hidden/<kind>/<layer> [S, T, D]. */
-hc_status hc_traj_writer_add_hidden(hc_traj_writer *w, const char *block_kind, int layer,
+/* Declare a hidden-state dataset /hidden/<kind>/<layer> [S, T, D] of stream
+ * "img", "txt" or "joint" (NULL: joint). */
+hc_status hc_traj_writer_add_hidden(hc_traj_writer *w, const char *block_kind, int layer, const char *stream,
                                     int64_t n_tokens, int64_t n_channels, int *handle);
 
 /* Declare /latents/<name> with `rows` rows (S+1 for x, S for out) and the

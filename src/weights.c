@@ -18,6 +18,7 @@ hc_status hc_weights_compute(const hc_method *m, int S, int anchor, hc_weights *
     if (strcmp(m->type->name, "clusca") == 0)
         return hc_fail(HC_EINVAL, "%s: ClusCa's forecast depends on fresh tokens; show the weights of its base", m->spec);
     if (S < 2 || S > 100000) return hc_fail(HC_EINVAL, "steps %d out of range [2, 100000]", S);
+    if (m->sched.N < 2) return hc_fail(HC_EINVAL, "%s: N=%d has no cached steps: no forecast to show", m->spec, m->sched.N);
     unsigned char *full = malloc((size_t)S);
     if (!full) return hc_fail(HC_ENOMEM, "out of memory");
     hc_schedule_mask(&m->sched, S, full);

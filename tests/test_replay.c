@@ -107,11 +107,13 @@ static void outputs_consistent(void **state)
     char line[512];
     assert_non_null(fgets(line, sizeof line, f));
     assert_string_equal(line, "method,file,module,step,horizon,metric,value\n");
-    long rows = 0;
+    long rows = 0, quoted = 0;
     double sum_l2 = 0;
     long n_l2 = 0;
     while (fgets(line, sizeof line, f)) {
         rows++;
+        /* a spec with commas is one quoted CSV field (RFC 4180) */
+        if (strncmp(line, "\"clusca:base=hicache,N=6,K=4,fresh=all\",gp", 42) == 0) quoted++;
         if (strncmp(line, "hicache:N=6,", 12) == 0 && strstr(line, ",rel_l2,")) {
             sum_l2 += atof(strrchr(line, ',') + 1);
             n_l2++;
@@ -126,6 +128,7 @@ static void outputs_consistent(void **state)
     /* S=30, N=6, W=3: full 0,1,2,8,14,20,26 -> 23 cached; 4 modules, 3 files, 2 methods, 4 metrics */
     assert_int_equal(rows, 23L * 4 * 3 * 2 * 4);
     assert_int_equal(n_l2, 23L * 4 * 3);
+    assert_int_equal(quoted, 23L * 4 * 3 * 4);
     assert_float_equal(sum_l2 / (double)n_l2, metric(method_at(s, 0), "rel_l2", "mean"), 1e-7);
     /* three files: per-file means and a 95% interval around their mean */
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(method_at(s, 0), "metrics"), "rel_l2");

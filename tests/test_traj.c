@@ -19,6 +19,7 @@ static float value(int k, int s, int t, int d) { return (float)(k * 0.5 + sin(0.
 
 static void write_file(const char *path, hc_dtype dt, int deflate)
 {
+    remove(path); /* a previous failed run may have left it */
     hc_traj_meta m = {0};
     snprintf(m.model, sizeof m.model, "unit");
     snprintf(m.sampler, sizeof m.sampler, "euler");
@@ -34,7 +35,7 @@ static void write_file(const char *path, hc_dtype dt, int deflate)
     int h[3];
     assert_int_equal(hc_traj_writer_add_feature(w, "double", 10, "img_attn", "img", T, D, &h[0]), HC_OK);
     assert_int_equal(hc_traj_writer_add_feature(w, "double", 2, "txt_mlp", "txt", T, D, &h[1]), HC_OK);
-    assert_int_equal(hc_traj_writer_add_hidden(w, "double", 2, T, D, &h[2]), HC_OK);
+    assert_int_equal(hc_traj_writer_add_hidden(w, "double", 2, "img", T, D, &h[2]), HC_OK);
     int64_t ldims[2] = {2, 3};
     int lx;
     assert_int_equal(hc_traj_writer_add_latent(w, "x", S + 1, 2, ldims, &lx), HC_OK);

@@ -127,6 +127,13 @@ hc_status hc_flux_config_parse(const char *path, const cJSON *c, hc_flux_config 
     const cJSON *gr = cJSON_GetObjectItemCaseSensitive(c, "grid");
     if (cJSON_GetArraySize(ax) != 3 || cJSON_GetArraySize(gr) != 2)
         return hc_fail(HC_EFORMAT, "%s: config needs axes_dim [3] and grid [2]", path);
+    for (int i = 0; i < 5; i++) {
+        const cJSON *x = i < 3 ? cJSON_GetArrayItem(ax, i) : cJSON_GetArrayItem(gr, i - 3);
+        if (!cJSON_IsNumber(x) || x->valuedouble < (i < 3 ? 0 : 1) || x->valuedouble > 65536 ||
+            x->valuedouble != floor(x->valuedouble))
+            return hc_fail(HC_EFORMAT, "%s: config %s[%d] must be a %s integer", path, i < 3 ? "axes_dim" : "grid",
+                           i < 3 ? i : i - 3, i < 3 ? "non-negative" : "positive");
+    }
     for (int i = 0; i < 3; i++) k->axes_dim[i] = (int)cJSON_GetArrayItem(ax, i)->valuedouble;
     k->grid_h = (int)cJSON_GetArrayItem(gr, 0)->valuedouble;
     k->grid_w = (int)cJSON_GetArrayItem(gr, 1)->valuedouble;

@@ -193,10 +193,20 @@ hc_status hc_st_open(const char *path, hc_st **out)
     if (!sorted) { s = hc_fail(HC_ENOMEM, "out of memory"); goto fail; }
     memcpy(sorted, st->t, st->n * sizeof *sorted);
     qsort(sorted, st->n, sizeof *sorted, cmp_begin);
-    for (size_t i = 1; i < st->n && s == HC_OK; i++)
-        if (sorted[i].begin < sorted[i - 1].end && sorted[i].end > sorted[i].begin)
-            s = hc_fail(HC_EFORMAT, "%s: tensors '%s' and '%s' overlap in the data buffer", path, sorted[i - 1].name,
+    /* sorted by begin: a range overlaps an earlier one iff it starts before
+     * the furthest end seen so far (empty tensors own no bytes) */
+    uint64_t max_end = 0;
+    size_t max_i = 0;
+    for (size_t i = 0; i < st->n && s == HC_OK; i++) {
+        if (sorted[i].end == sorted[i].begin) continue;
+        if (sorted[i].begin < max_end)
+            s = hc_fail(HC_EFORMAT, "%s: tensors '%s' and '%s' overlap in the data buffer", path, sorted[max_i].name,
                         sorted[i].name);
+        if (sorted[i].end > max_end) {
+            max_end = sorted[i].end;
+            max_i = i;
+        }
+    }
     free(sorted);
     if (s != HC_OK) goto fail;
     cJSON_Delete(hdr);

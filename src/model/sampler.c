@@ -119,7 +119,7 @@ hc_status hc_sampler_record(hc_sampler *s, hc_traj_writer *w, const char *glob)
     if (n == 0) return hc_fail(HC_EINVAL, "--record-modules '%s' matches no cache point (e.g. double/0/img_mlp)", glob);
     s->rec_hidden = -1;
     if (c->depth_double > 0)
-        HC_TRY(hc_traj_writer_add_hidden(w, "double", c->depth_double - 1, c->T_img, c->D, &s->rec_hidden));
+        HC_TRY(hc_traj_writer_add_hidden(w, "double", c->depth_double - 1, "img", c->T_img, c->D, &s->rec_hidden));
     return HC_OK;
 }
 
