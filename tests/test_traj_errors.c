@@ -31,6 +31,8 @@ static const bad_case cases[] = {
     {"bad_dtype_f64.h5", HC_EUNSUP, "has float64; expected float32 or float16"},
     {"bad_dtype_int.h5", HC_EUNSUP, "has an integer type; expected float32 or float16"},
     {"bad_layer_name.h5", HC_EFORMAT, "/features/dit/first: expected a layer index"},
+    {"bad_layer_alias.h5", HC_EFORMAT, "/features/dit/03: expected a layer index"},
+    {"bad_unwritten.h5", HC_EFORMAT, "only 0 of 5 chunks were written"},
 };
 
 static void check_fails(const char *path, hc_status want, const char *expect)
@@ -68,6 +70,10 @@ static void missing_and_not_hdf5(void **state)
     check_fails("empty.h5", HC_EFORMAT, "not an HDF5 file");
     mkdir("a_directory.h5", 0755);
     check_fails("a_directory.h5", HC_EIO, "is a directory");
+    remove("a_fifo.h5");
+    assert_int_equal(mkfifo("a_fifo.h5", 0644), 0);
+    check_fails("a_fifo.h5", HC_EIO, "not a regular file"); /* never blocks on open */
+    remove("a_fifo.h5");
     remove("not_hdf5.h5");
     remove("empty.h5");
     rmdir("a_directory.h5");

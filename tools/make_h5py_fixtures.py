@@ -92,10 +92,14 @@ def bad(path, how):
             f.create_dataset("features/dit/0/attn", data=np.zeros((S, T, D), np.int32))
         elif how == "layer_name":
             f.create_dataset("features/dit/first/attn", data=np.zeros((S, T, D), np.float32))
+        elif how == "layer_alias":  # "03" would alias layer 3
+            f.create_dataset("features/dit/03/attn", data=np.zeros((S, T, D), np.float32))
+        elif how == "unwritten":  # chunks never written: would read as the fill value
+            f.create_dataset("features/dit/0/attn", shape=(S, T, D), dtype=np.float32, chunks=(1, T, D))
 
 
 BAD = ["schema", "version", "incomplete", "no_times", "no_features", "rank", "shape",
-       "dtype_f64", "dtype_int", "layer_name"]
+       "dtype_f64", "dtype_int", "layer_name", "layer_alias", "unwritten"]
 
 if __name__ == "__main__":
     out = sys.argv[1] if len(sys.argv) > 1 else "tests/data"
