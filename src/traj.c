@@ -254,7 +254,9 @@ static hc_status open_entry(hc_traj *t, const char *path, int want_rank, int64_t
     H5Pclose(dcpl);
     if (chunked) {
         for (int i = 0; i < rank; i++) want_chunks *= (dims[i] + (hsize_t)e->chunk[i] - 1) / (hsize_t)e->chunk[i];
-        if (H5Dget_num_chunks(d, H5S_ALL, &have_chunks) >= 0 && have_chunks < want_chunks)
+        /* no chunk index exists before the first write: the call fails then */
+        if (H5Dget_num_chunks(d, H5S_ALL, &have_chunks) < 0) have_chunks = e->stored_bytes ? want_chunks : 0;
+        if (have_chunks < want_chunks)
             return hc_fail(HC_EFORMAT, "%s: dataset %s: only %llu of %llu chunks were written (the rest would read as the fill value)",
                            t->path, path, (unsigned long long)have_chunks, (unsigned long long)want_chunks);
     } else {
