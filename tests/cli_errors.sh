@@ -8,18 +8,7 @@ fails=0
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
 
-# expect_fail DESCRIPTION EXPECTED_SUBSTRING CMD...
-expect_fail() {
-  local what=$1 want=$2; shift 2
-  "$@" >out.txt 2>err.txt; local rc=$?
-  local lines; lines=$(wc -l <err.txt)
-  if [ $rc -eq 0 ] || [ "$lines" -ne 1 ] || ! grep -qF -- "$want" err.txt; then
-    echo "FAIL: $what: rc=$rc, $lines stderr lines (want 1 containing '$want'):"; cat err.txt
-    fails=$((fails+1))
-  else
-    echo "ok: $what: $(cat err.txt)"
-  fi
-}
+source "$(dirname "$0")/lib_cli.sh"
 
 # every command answers --help with its usage, exit 0
 for cmd in $("$HC" --help | awk '/^commands:/{f=1;next} f&&/^  /{print $1} f&&!NF{exit}'); do

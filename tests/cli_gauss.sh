@@ -11,19 +11,7 @@ fails=0
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
 
-fail() { echo "FAIL: $*"; fails=$((fails+1)); }
-
-# expect_fail DESCRIPTION EXPECTED_SUBSTRING EXPECTED_RC CMD...
-expect_fail() {
-  local what=$1 want=$2 want_rc=$3; shift 3
-  "$@" >out.txt 2>err.txt; local rc=$?
-  local lines; lines=$(wc -l <err.txt)
-  if [ $rc -ne "$want_rc" ] || [ "$lines" -ne 1 ] || ! grep -qF -- "$want" err.txt; then
-    fail "$what: rc=$rc (want $want_rc), $lines stderr lines (want 1 containing '$want'):"; cat err.txt
-  else
-    echo "ok: $what: $(cat err.txt)"
-  fi
-}
+source "$(dirname "$0")/lib_cli.sh"
 
 # value KEY FILE: the number printed for "KEY" by cJSON_Print
 value() { awk -v k="\"$1\":" '$1 == k { v = $2; sub(/,$/, "", v); print v }' "$2"; }
@@ -156,29 +144,29 @@ for cmd in normality mvnormality gauss; do
 done
 
 # ---- error cases: one line on stderr, exit 1 (usage errors exit 2)
-expect_fail "normality: missing CSV" "nope.csv" 1 "$HC" normality --csv nope.csv
+EXPECT_RC=1 expect_fail "normality: missing CSV" "nope.csv" "$HC" normality --csv nope.csv
 printf 'a\n1\n2\nx7\n4\n' > bad.csv
-expect_fail "normality: non-numeric cell" "line 4" 1 "$HC" normality --csv bad.csv
+EXPECT_RC=1 expect_fail "normality: non-numeric cell" "line 4" "$HC" normality --csv bad.csv
 printf '1\n2\n3\n4\n5\n' > short.csv
-expect_fail "normality: too few rows" "need n >= 8" 1 "$HC" normality --csv short.csv
-expect_fail "normality: column out of range" "--column 2 out of range" 1 "$HC" normality --csv x.csv --column 2
-expect_fail "normality: unknown column name" "no such column" 1 "$HC" normality --csv x.csv --column x3
+EXPECT_RC=1 expect_fail "normality: too few rows" "need n >= 8" "$HC" normality --csv short.csv
+EXPECT_RC=1 expect_fail "normality: column out of range" "--column 2 out of range" "$HC" normality --csv x.csv --column 2
+EXPECT_RC=1 expect_fail "normality: unknown column name" "no such column" "$HC" normality --csv x.csv --column x3
 printf 'v\n1\n2\n3\nnan\n5\n6\n7\n8\n' > nan.csv
-expect_fail "normality: non-finite value" "not finite" 1 "$HC" normality --csv nan.csv
+EXPECT_RC=1 expect_fail "normality: non-finite value" "not finite" "$HC" normality --csv nan.csv
 printf '1\n1\n1\n1\n1\n1\n1\n1\n1\n' > const.csv
-expect_fail "normality: constant data" "constant" 1 "$HC" normality --csv const.csv
-expect_fail "normality: no --csv" "--csv FILE is required" 2 "$HC" normality
-expect_fail "normality: bad seed" "--seed: 'x' is not an integer" 1 "$HC" normality --csv x.csv --seed x
-expect_fail "mvnormality: missing CSV" "nope.csv" 1 "$HC" mvnormality --csv nope.csv
+EXPECT_RC=1 expect_fail "normality: constant data" "constant" "$HC" normality --csv const.csv
+EXPECT_RC=2 expect_fail "normality: no --csv" "--csv FILE is required" "$HC" normality
+EXPECT_RC=1 expect_fail "normality: bad seed" "--seed: 'x' is not an integer" "$HC" normality --csv x.csv --seed x
+EXPECT_RC=1 expect_fail "mvnormality: missing CSV" "nope.csv" "$HC" mvnormality --csv nope.csv
 head -4 setosa.csv > few.csv
-expect_fail "mvnormality: too few rows" "need n > p" 1 "$HC" mvnormality --csv few.csv
+EXPECT_RC=1 expect_fail "mvnormality: too few rows" "need n > p" "$HC" mvnormality --csv few.csv
 printf '1,2\n2,4\n3,6\n4,8\n5,10\n' > collinear.csv
-expect_fail "mvnormality: singular covariance" "singular" 1 "$HC" mvnormality --csv collinear.csv
+EXPECT_RC=1 expect_fail "mvnormality: singular covariance" "singular" "$HC" mvnormality --csv collinear.csv
 
-expect_fail "gauss: missing trajectory" "nope.h5" 1 "$HC" gauss --traj nope.h5 -o g
+EXPECT_RC=1 expect_fail "gauss: missing trajectory" "nope.h5" "$HC" gauss --traj nope.h5 -o g
 [ -e g/gauss.csv ] && fail "a failed gauss left g/gauss.csv"
-expect_fail "gauss: no -o" "-o DIR is required" 2 "$HC" gauss --traj nope.h5
-expect_fail "gauss: bad order" "--order: 4 out of range" 1 "$HC" gauss --traj nope.h5 -o g --order 4
+EXPECT_RC=2 expect_fail "gauss: no -o" "-o DIR is required" "$HC" gauss --traj nope.h5
+EXPECT_RC=1 expect_fail "gauss: bad order" "--order: 4 out of range" "$HC" gauss --traj nope.h5 -o g --order 4
 
 # ---- gauss happy path on a small Gaussian-process trajectory
 if "$HC" synth -o gp.h5 --kind gp --clusters 0 --tokens 256 --channels 8 --steps 5 --modules 2 >/dev/null \
@@ -201,7 +189,7 @@ if "$HC" synth -o gp.h5 --kind gp --clusters 0 --tokens 256 --channels 8 --steps
   else
     fail "gauss without gnuplot: $(cat err.txt)"
   fi
-  expect_fail "gauss: no module matches" "no feature dataset matches --modules 'single/*'" 1 \
+  EXPECT_RC=1 expect_fail "gauss: no module matches" "no feature dataset matches --modules 'single/*'" \
     "$HC" gauss --traj gp.h5 -o g3 --modules 'single/*'
 else
   fail "gauss happy path: $(cat err.txt)"

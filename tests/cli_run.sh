@@ -9,17 +9,8 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
 export OPENBLAS_NUM_THREADS=1
 
-expect_fail() {
-  local what=$1 want=$2; shift 2
-  "$@" >out.txt 2>err.txt; local rc=$?
-  local lines; lines=$(wc -l <err.txt)
-  if [ $rc -ne 1 ] || [ "$lines" -ne 1 ] || ! grep -qF -- "$want" err.txt; then
-    echo "FAIL: $what: rc=$rc, $lines stderr lines (want 1 containing '$want'):"; cat err.txt
-    fails=$((fails+1))
-  else
-    echo "ok: $what: $(cat err.txt)"
-  fi
-}
+EXPECT_RC=1
+source "$(dirname "$0")/lib_cli.sh"
 
 "$HC" run --help | grep -q '^usage: hicache run' || { echo "FAIL: --help"; fails=$((fails+1)); }
 expect_fail "no config" "no config given" "$HC" run

@@ -30,6 +30,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <gsl/gsl_cdf.h>
@@ -43,16 +45,6 @@
 #include "traj.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
-
-/* Central interval [lo, hi] holding Binomial(m, q) with probability >= 1 - 2*tail. */
-static void binom_interval(unsigned m, double q, double tail, unsigned *lo, unsigned *hi)
-{
-    unsigned k = 0;
-    while (k < m && gsl_cdf_binomial_P(k, q, m) < tail) k++;
-    *lo = k;
-    while (k < m && gsl_cdf_binomial_P(k, q, m) < 1.0 - tail) k++;
-    *hi = k;
-}
 
 static int file_exists(const char *dir, const char *name)
 {

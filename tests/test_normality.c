@@ -24,6 +24,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -39,37 +41,6 @@
 #include "status.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
-
-/* |got - want| <= atol + rtol |want| */
-static void check_close(double got, double want, double atol, double rtol,
-                        const char *set, const char *what)
-{
-    double err = fabs(got - want);
-    double tol = atol + rtol * fabs(want);
-    if (!(err <= tol)) {
-        print_error("%s %s: got %.17g, want %.17g (|diff| %.3g > tol %.3g)\n", set, what,
-                    got, want, err, tol);
-        fail();
-    }
-}
-
-static gsl_rng *make_rng(unsigned long seed)
-{
-    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
-    assert_non_null(r);
-    gsl_rng_set(r, seed);
-    return r;
-}
-
-/* Central interval [lo, hi] holding Binomial(m, q) with probability >= 1 - 2*tail. */
-static void binom_interval(unsigned m, double q, double tail, unsigned *lo, unsigned *hi)
-{
-    unsigned k = 0;
-    while (k < m && gsl_cdf_binomial_P(k, q, m) < tail) k++;
-    *lo = k;
-    while (k < m && gsl_cdf_binomial_P(k, q, m) < 1.0 - tail) k++;
-    *hi = k;
-}
 
 /* ---- reference data ----------------------------------------------------------- */
 
