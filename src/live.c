@@ -327,7 +327,7 @@ hc_status hc_live_sample(const hc_live_opts *o, const hc_method *method, cJSON *
     char path[1024];
     if ((s = hc_path_join(path, sizeof path, o->out_dir, "grid.png")) != HC_OK) goto done;
     int cols = o->n >= 10 ? 10 : o->n;
-    if ((s = hc_png_grid(path, x, o->n * c->image_channels, H, H, cols)) != HC_OK) goto done;
+    if ((s = hc_png_grid(path, x, o->n * c->image_channels, H, H, cols, H < 64 ? 3 : 1)) != HC_OK) goto done;
     if ((s = hc_path_join(path, sizeof path, o->out_dir, "samples.h5")) != HC_OK) goto done;
     run_id rid = {o->seed, o->steps, o->shift, o->cfg, ms.seconds, ms.macs};
     if ((s = write_samples(path, x, labels, o->n, c->image_channels, H, prov_s, &rid)) != HC_OK) goto done;

@@ -10,10 +10,10 @@
 
 #include "outfile.h"
 
-hc_status hc_png_grid(const char *path, const float *imgs, int n, int H, int W, int cols)
+hc_status hc_png_grid(const char *path, const float *imgs, int n, int H0, int W0, int cols, int scale)
 {
-    if (n < 1 || cols < 1) return hc_fail(HC_EINVAL, "%s: empty image grid", path);
-    const int pad = 2, rows = (n + cols - 1) / cols;
+    if (n < 1 || cols < 1 || scale < 1 || scale > 64) return hc_fail(HC_EINVAL, "%s: empty image grid or bad scale", path);
+    const int pad = 2, rows = (n + cols - 1) / cols, H = H0 * scale, W = W0 * scale;
     const int GW = cols * (W + pad) + pad, GH = rows * (H + pad) + pad;
     unsigned char *pix = calloc((size_t)GW * GH, 1);
     png_bytep *rowp = malloc((size_t)GH * sizeof *rowp);
@@ -27,7 +27,7 @@ hc_status hc_png_grid(const char *path, const float *imgs, int n, int H, int W, 
         int oy = pad + (i / cols) * (H + pad), ox = pad + (i % cols) * (W + pad);
         for (int y = 0; y < H; y++)
             for (int x = 0; x < W; x++) {
-                float v = imgs[((size_t)i * H + y) * W + x];
+                float v = imgs[((size_t)i * H0 + y / scale) * W0 + x / scale];
                 v = v < -1 ? -1 : v > 1 ? 1 : v;
                 pix[(size_t)(oy + y) * GW + ox + x] = (unsigned char)lrintf((v + 1.0f) * 127.5f);
             }

@@ -5,7 +5,8 @@
 #include "status.h"
 
 /* n images [n, H, W] float32 in [-1, 1] (clamped; u8 = round((x+1) 127.5))
- * tiled `cols` per row with a 2-pixel border. */
-hc_status hc_png_grid(const char *path, const float *imgs, int n, int H, int W, int cols);
+ * tiled `cols` per row with a 2-pixel border, each pixel drawn as a
+ * scale x scale block (nearest neighbour, so values stay exact). */
+hc_status hc_png_grid(const char *path, const float *imgs, int n, int H, int W, int cols, int scale);
 
 #endif
