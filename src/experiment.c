@@ -684,6 +684,36 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
+/* "size:hash" of a file's size and its first and last MiB: finished cells
+ * are not reused when the model or a trajectory file changes underneath. */
+static void file_fingerprint(const char *path, char *out, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(out, n, "missing");
+        return;
+    }
+    uint64_t h = 1469598103934665603ULL;
+    unsigned char buf[65536];
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    for (int part = 0; part < 2; part++) {
+        long start = part == 0 ? 0 : (size > (2L << 20) ? size - (1L << 20) : size);
+        fseek(f, start, SEEK_SET);
+        for (long done = 0; done < (1L << 20);) {
+            size_t got = fread(buf, 1, sizeof buf, f);
+            if (!got) break;
+            for (size_t i = 0; i < got; i++) {
+                h ^= buf[i];
+                h *= 1099511628211ULL;
+            }
+            done += (long)got;
+        }
+    }
+    fclose(f);
+    snprintf(out, n, "%ld:%016llx", size, (unsigned long long)h);
+}
+
 static int full_steps_of(const hc_method *m, int S)
 {
     unsigned char *mask = malloc((size_t)S);
@@ -728,16 +758,20 @@ static hc_status add_cell(hc_experiment *e, int row, unsigned long seed)
     char desc[512], key[4096];
     hc_method_describe(&r->method, desc, sizeof desc);
     int len;
+    char fp[64];
     if (r->eng == HC_ENG_LIVE) {
+        file_fingerprint(e->model, fp, sizeof fp);
         len = snprintf(key, sizeof key,
-                       "live|%s|steps=%d|seed=%lu|model=%s|n=%d|batch=%d|guidance=%.17g|shift=%d|classifier=%s|data=%s|"
-                       "n_real=%d|reference_steps=%d",
-                       desc, r->steps, seed, e->model, e->n, e->batch, e->guidance, e->shift, e->classifier,
+                       "live|%s|steps=%d|seed=%lu|model=%s|model_fp=%s|n=%d|batch=%d|guidance=%.17g|shift=%d|"
+                       "classifier=%s|data=%s|n_real=%d|reference_steps=%d",
+                       desc, r->steps, seed, e->model, fp, e->n, e->batch, e->guidance, e->shift, e->classifier,
                        e->classifier[0] ? e->data_dir : "", e->classifier[0] ? e->n_real : 0, e->steps);
     } else {
         len = snprintf(key, sizeof key, "replay|%s|modules=%s|files=", desc, e->modules[0] ? e->modules : "*");
-        for (int f = 0; f < e->n_files && len > 0 && (size_t)len < sizeof key; f++)
-            len += snprintf(key + len, sizeof key - (size_t)len, "%s%s", f ? ";" : "", e->files[f]);
+        for (int f = 0; f < e->n_files && len > 0 && (size_t)len < sizeof key; f++) {
+            file_fingerprint(e->files[f], fp, sizeof fp);
+            len += snprintf(key + len, sizeof key - (size_t)len, "%s%s@%s", f ? ";" : "", e->files[f], fp);
+        }
     }
     if (len < 0 || (size_t)len >= sizeof key) return hc_fail(HC_EINVAL, "%s: cell key too long (too many files?)", e->origin);
     char id[96];
