@@ -33,14 +33,13 @@ case "$mode" in
     cd "$BUILD" && ctest --output-on-failure -j"$JOBS"
     ;;
   run)
-    # main job (grows with the project): a Gaussian-process trajectory with
-    # known ground truth, replayed under the HiCache paper's method set at N=7
-    mkdir -p out
-    "$BUILD"/hicache synth -o out/demo.h5 --kind gp --seed 0 --tokens 64 --channels 64 --modules 8
-    "$BUILD"/hicache info out/demo.h5
+    # main job: a small version of the HiCache paper's main table on the
+    # bundled model (16 images, 50 steps, N=7) and one figure; resumable
+    "$BUILD"/hicache run experiments/quick.json -o out/quick
     echo
-    "$BUILD"/hicache replay --traj out/demo.h5 -o out/replay --method full reuse:N=7 \
-      taylor:N=7,O=2 hicache:N=7,O=2,sigma=0.5 clusca:base=taylor,N=7,O=2 clusca:base=hicache,N=7,O=2
+    cat out/quick/table.md
+    echo
+    echo "outputs: out/quick/ (table.md, table.tex, results.csv, summary.json, figures/)"
     ;;
   *)
     echo "usage: ./run.sh [run|test]" >&2; exit 2 ;;
