@@ -108,7 +108,8 @@ static cJSON *build_table(const hc_experiment *e, hc_eng eng)
     } else {
         snprintf(cap, sizeof cap,
                  "Open-loop replay on %d trajector%s (modules %s): forecast error per module and cached step "
-                 "against the recorded truth; FLOPs speedup = steps / full steps.",
+                 "against the recorded truth; FLOPs speedup from the analytic MAC model of the recording's model "
+                 "where the files name it, else steps / full steps (summary.json: flops_model).",
                  e->n_files, e->n_files == 1 ? "y" : "ies", e->modules[0] ? e->modules : "*");
     }
     cJSON_AddStringToObject(t, "caption", cap);

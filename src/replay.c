@@ -346,7 +346,8 @@ static cJSON *method_summary(const hc_method *m, macc *a)
         cJSON_AddNumberToObject(o, "flops_speedup", a->full_steps ? (double)a->steps / a->full_steps : 0);
         cJSON_AddStringToObject(o, "flops_model", "steps / full steps (the files do not name a known model)");
     }
-    cJSON_AddNumberToObject(o, "cache_bytes", (double)a->cache_bytes);
+    /* every step full: nothing needs caching */
+    cJSON_AddNumberToObject(o, "cache_bytes", a->full_steps == a->steps ? 0.0 : (double)a->cache_bytes);
     if (a->used_hidden || a->used_own)
         cJSON_AddStringToObject(o, "cluster_source",
                                 !a->used_own ? "/hidden (last hidden state with the module's token count)"
