@@ -767,13 +767,6 @@ static void test_plot(void **state)
     for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) remove(junk[i]);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    hc_init();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -784,5 +777,5 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_plot),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, hc_test_setup, NULL);
 }

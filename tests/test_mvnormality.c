@@ -559,13 +559,6 @@ static void test_covariance_blas(void **state)
     gsl_rng_free(r);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    hc_init();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -581,5 +574,5 @@ int main(void)
         cmocka_unit_test(test_csv_errors),
         cmocka_unit_test(test_covariance_blas),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, hc_test_setup, NULL);
 }

@@ -682,13 +682,6 @@ static void test_workspace(void **state)
     gsl_rng_free(r);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    hc_init();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -706,5 +699,5 @@ int main(void)
         cmocka_unit_test(test_power_alternatives),
         cmocka_unit_test(test_workspace),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, hc_test_setup, NULL);
 }

@@ -8,6 +8,8 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_rng.h>
 
+#include "status.h"
+
 /* |got - want| <= atol + rtol |want|, else fail naming the set and value */
 static inline void check_close(double got, double want, double atol, double rtol, const char *set, const char *what)
 {
@@ -35,6 +37,14 @@ static inline void binom_interval(unsigned m, double q, double tail, unsigned *l
     *lo = k;
     while (k < m && gsl_cdf_binomial_P(k, q, m) < 1.0 - tail) k++;
     *hi = k;
+}
+
+/* cmocka group set-up: library initialisation (error handlers off). */
+static inline int hc_test_setup(void **state)
+{
+    (void)state;
+    hc_init();
+    return 0;
 }
 
 #endif
