@@ -16,8 +16,8 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
-#include "model/flux.h"
-#include "model/sampler.h"
+#include "flux.h"
+#include "sampler.h"
 
 typedef struct golden {
     hid_t f;

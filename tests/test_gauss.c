@@ -1,5 +1,5 @@
-/* test_gauss.c: `hicache gauss` analysis (src/gauss.h) and figures
- * (src/plot.h).
+/* test_gauss.c: `hicache gauss` analysis (src/eval/gauss.h) and figures
+ * (analysis/plot.h).
  *
  *   - Gaussian-process trajectories (hc_synth_write, independent tokens,
  *     n <= T so pooled rows are independent) reject at the nominal rate:

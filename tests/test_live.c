@@ -17,9 +17,9 @@
 #include <hdf5_hl.h>
 
 #include "live.h"
-#include "model/classifier.h"
-#include "model/fmnist.h"
-#include "model/sampler.h"
+#include "classifier.h"
+#include "fmnist.h"
+#include "sampler.h"
 #include "replay.h"
 #include "traj.h"
 

@@ -35,9 +35,9 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 
-#include "stats/covariance.h"
-#include "stats/csvread.h"
-#include "stats/mvnormal.h"
+#include "covariance.h"
+#include "csvread.h"
+#include "mvnormal.h"
 #include "status.h"
 
 /* R's iris[, 1:4] (rows 35 and 38 as in R, not the UCI file):

@@ -37,7 +37,7 @@
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 
-#include "stats/normality.h"
+#include "normality.h"
 #include "status.h"
 
 /* ---- helpers ------------------------------------------------------------------ */

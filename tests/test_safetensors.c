@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "model/flux.h"
-#include "model/safetensors.h"
+#include "flux.h"
+#include "safetensors.h"
 
 /* Write [u64 len][header][data] (len may lie: `claimed` >= 0 overrides). */
 static void write_st(const char *path, const char *header, long long claimed, const void *data, size_t n)

@@ -8,8 +8,8 @@
 #include <cblas.h>
 
 #include "cli.h"
-#include "model/flux.h"
-#include "model/sampler.h"
+#include "flux.h"
+#include "sampler.h"
 #include "predictor.h"
 
 static double now(void)

@@ -1,5 +1,5 @@
 /* cmd_gauss.c: `hicache gauss`: are feature derivatives Gaussian?  Parses
- * options into hc_gauss_opts and runs hc_gauss_run (src/gauss.h). */
+ * options into hc_gauss_opts and runs hc_gauss_run (src/eval/gauss.h). */
 #include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -99,7 +99,7 @@ const hc_command hc_cmd_gauss = {
     "\n"
     "Are feature-derivative approximations Gaussian?  For each selected feature\n"
     "F [S, T tokens, D channels] of each trajectory, orders k = 1..K of the\n"
-    "TaylorSeer divided differences (src/dcache.c, in double) between consecutive\n"
+    "TaylorSeer divided differences (predictors/dcache.c, in double) between consecutive\n"
     "full steps of the flux schedule (N, W as in replay; N=1: every step).\n"
     "Scopes, per file, module and order (details: docs/gauss.md):\n"
     "  channel  n (step, token) pairs without replacement, tokens spread evenly;\n"

@@ -1,5 +1,5 @@
 /* cmd_normality.c: `hicache normality` and `hicache mvnormality`: the
- * univariate and multivariate normality tests of src/stats on a plain
+ * univariate and multivariate normality tests of src/eval on a plain
  * numeric CSV file, printed as one JSON object (the numerical contract of
  * the statistics module, checked against scipy / R in the tests). */
 #include <getopt.h>
@@ -10,9 +10,9 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
-#include "stats/csvread.h"
-#include "stats/mvnormal.h"
-#include "stats/normality.h"
+#include "csvread.h"
+#include "mvnormal.h"
+#include "normality.h"
 
 /* Re-raise the current failure with a prefix (the message buffer cannot be
  * both source and destination of hc_fail). */

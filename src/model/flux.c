@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/nn.h"
-#include "model/safetensors.h"
+#include "nn.h"
+#include "safetensors.h"
 
 /* ======================================================================== */
 /* Model                                                                     */

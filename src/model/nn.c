@@ -1,5 +1,5 @@
 /* nn.c: transformer primitives (see nn.h). */
-#include "model/nn.h"
+#include "nn.h"
 
 #include <math.h>
 #include <string.h>

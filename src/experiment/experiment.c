@@ -20,7 +20,7 @@
 
 #include "exp_internal.h"
 #include "live.h"
-#include "model/quality.h"
+#include "quality.h"
 #include "outfile.h"
 #include "provenance.h"
 #include "replay.h"

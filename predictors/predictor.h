@@ -7,7 +7,7 @@
  *
  * A predictor type is a const struct of function pointers listed in one
  * registry table (hc_pred_types); adding a predictor is one file in
- * predictors/ plus one row in that table (src/registry.c).
+ * predictors/ plus one row in that table (predictors/registry.c).
  *
  * Semantics follow the official TaylorSeer/HiCache code (see
  * docs/predictors.md): a cache of divided differences D_0..D_O in step-index

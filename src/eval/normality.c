@@ -2,7 +2,7 @@
  * D'Agostino K^2, Shapiro-Wilk AS R94, Anderson-Darling), seeded
  * subsampling and Benjamini-Hochberg.  Formulas: see normality.h and
  * shared/research/ecosystem.md section 2.3. */
-#include "stats/normality.h"
+#include "normality.h"
 
 #include <math.h>
 #include <stdlib.h>

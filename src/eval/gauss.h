@@ -10,7 +10,7 @@
  *   D_{i+1}(a) = (D_i(a) - D_i(b)) / d,   D_0(a) = F(a),
  * where k_a grows by one per full step up to K once the warm-up condition
  * hc_schedule_updates_derivatives holds (exactly the recursion of
- * src/dcache.c, here in double precision).  D_k(a) is a [T, D] array; the
+ * predictors/dcache.c, here in double precision).  D_k(a) is a [T, D] array; the
  * full steps where it is fresh are the order's "derivative steps".
  *
  * Scopes (what one test sees), per (file, module, order):
@@ -51,7 +51,7 @@
 
 #include <stddef.h>
 
-#include "stats/mvnormal.h"
+#include "mvnormal.h"
 #include "status.h"
 
 #define HC_GAUSS_MAX_ORDER 3

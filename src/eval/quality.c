@@ -1,6 +1,6 @@
 /* quality.c: PSNR, SSIM, feature statistics and the Frechet distance.
  * GSL only (no cblas.h in this translation unit). */
-#include "model/quality.h"
+#include "quality.h"
 
 #include <math.h>
 #include <stdlib.h>

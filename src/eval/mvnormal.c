@@ -2,7 +2,7 @@
  * test (definitions in mvnormal.h).  Uses GSL for Cholesky, triangular
  * solves, the Gram blocks and the CDFs; this file must not include
  * OpenBLAS's <cblas.h>, which clashes with <gsl/gsl_blas.h>. */
-#include "stats/mvnormal.h"
+#include "mvnormal.h"
 
 #include <math.h>
 #include <stdint.h>

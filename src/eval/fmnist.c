@@ -1,5 +1,5 @@
 /* fmnist.c: gzip'd IDX reader (see fmnist.h). */
-#include "model/fmnist.h"
+#include "fmnist.h"
 
 #include <stdio.h>
 #include <stdlib.h>

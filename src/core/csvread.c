@@ -1,6 +1,6 @@
 /* csvread.c: plain numeric CSV to a row-major double matrix (format and
  * errors in csvread.h). */
-#include "stats/csvread.h"
+#include "csvread.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -1,6 +1,6 @@
 /* covariance.c: centring, covariance (dsyrk) and projection (dgemm) with
  * OpenBLAS; see covariance.h.  Keep GSL's BLAS header out of this file. */
-#include "stats/covariance.h"
+#include "covariance.h"
 
 #include <limits.h>
 

@@ -33,8 +33,8 @@
 #include "plot.h"
 #include "predictor.h"
 #include "provenance.h"
-#include "stats/covariance.h"
-#include "stats/normality.h"
+#include "covariance.h"
+#include "normality.h"
 #include "traj.h"
 
 /* ---- names ------------------------------------------------------------------ */
@@ -727,7 +727,7 @@ static hc_status figures(run_ctx *cx, hc_gauss_item *it, const char *file_stem, 
 /* ---- the schedule ---------------------------------------------------------------------------------- */
 
 /* krun[s]: the highest order refreshed at step s (0 if none; -1 if s is not
- * full), replaying the recursion of src/dcache.c with order K. */
+ * full), replaying the recursion of predictors/dcache.c with order K. */
 static void plan_orders(const hc_schedule *sc, int S, int K, const unsigned char *full, int *krun)
 {
     int n_full = 0, valid = 0;

@@ -1,12 +1,12 @@
 /* classifier.c: Fashion-MNIST CNN forward (see classifier.h). */
-#include "model/classifier.h"
+#include "classifier.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include <cblas.h>
 
-#include "model/safetensors.h"
+#include "safetensors.h"
 
 struct hc_classifier {
     float *w;                       /* all weights */

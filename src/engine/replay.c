@@ -11,7 +11,7 @@
 #include <gsl/gsl_statistics_double.h>
 
 #include "kmeans.h"
-#include "model/flux.h"
+#include "flux.h"
 #include "outfile.h"
 #include "provenance.h"
 #include "traj.h"

@@ -12,11 +12,11 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
-#include "model/classifier.h"
-#include "model/flux.h"
-#include "model/fmnist.h"
-#include "model/quality.h"
-#include "model/sampler.h"
+#include "classifier.h"
+#include "flux.h"
+#include "fmnist.h"
+#include "quality.h"
+#include "sampler.h"
 #include "outfile.h"
 #include "pngout.h"
 #include "provenance.h"

@@ -12,7 +12,7 @@
 #ifndef HC_SAMPLER_H
 #define HC_SAMPLER_H
 
-#include "model/flux.h"
+#include "flux.h"
 #include "predictor.h"
 #include "traj.h"
 

@@ -1,5 +1,5 @@
 /* sampler.c: Euler CFG sampling with closed-loop module caching (sampler.h). */
-#include "model/sampler.h"
+#include "sampler.h"
 
 #include <fnmatch.h>
 #include <math.h>
