@@ -47,7 +47,7 @@ static void free_state(void *state)
 
 static hc_status alloc(const hc_method *m, size_t T, size_t D, unsigned long stream, void **state)
 {
-    HC_ASSERT(m->base && m->base->order0);
+    HC_ASSERT(m->base && (m->base->caps & HC_PRED_ORDER0) && m->base->order0);
     clusca *c = calloc(1, sizeof *c);
     if (!c) return hc_fail(HC_ENOMEM, "out of memory");
     c->base = m->base;
@@ -141,6 +141,7 @@ const hc_pred_type hc_pred_clusca = {
     .summary = "ClusCa: one fresh token per k-means cluster blended into D_0 of a base predictor",
     .keys = "base,K,gamma,seed,fresh,iters",
     .defaults = "K=16,gamma=0.005,seed=0,fresh=mlp,iters=10",
+    .caps = HC_PRED_FRESH | HC_PRED_LABELS | HC_PRED_WRAPS_BASE,
     .alloc = alloc,
     .observe = observe,
     .predict = predict,

@@ -15,6 +15,7 @@ const hc_pred_type hc_pred_full = {
     .summary = "no caching: every step is a full step",
     .keys = "",
     .defaults = "",
+    .caps = HC_PRED_NO_CACHE | HC_DCACHE_CAPS,
     .alloc = alloc,
     .coef = coef,
     HC_DCACHE_CALLBACKS,

@@ -15,6 +15,7 @@ const hc_pred_type hc_pred_hermite = {
     .summary = "physicists' Hermite basis without scaling, sum D_k H_k(x) / k!",
     .keys = "O",
     .defaults = "O=2",
+    .caps = HC_DCACHE_CAPS,
     .alloc = alloc,
     .coef = coef,
     HC_DCACHE_CALLBACKS,

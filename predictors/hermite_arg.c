@@ -14,6 +14,7 @@ const hc_pred_type hc_pred_hermite_arg = {
     .summary = "ablation: sigma on the Hermite argument only, sum D_k H_k(sigma x) / k!",
     .keys = "O,sigma",
     .defaults = "O=2,sigma=0.5",
+    .caps = HC_DCACHE_CAPS,
     .alloc = alloc,
     .coef = coef,
     HC_DCACHE_CALLBACKS,

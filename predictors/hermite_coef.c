@@ -14,6 +14,7 @@ const hc_pred_type hc_pred_hermite_coef = {
     .summary = "ablation: sigma^k on the coefficients only, sum D_k sigma^k H_k(x) / k!",
     .keys = "O,sigma",
     .defaults = "O=2,sigma=0.5",
+    .caps = HC_DCACHE_CAPS,
     .alloc = alloc,
     .coef = coef,
     HC_DCACHE_CALLBACKS,

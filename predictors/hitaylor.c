@@ -14,6 +14,7 @@ const hc_pred_type hc_pred_hitaylor = {
     .summary = "Hi-Taylor: dual scaling on monomials, sum D_k sigma^(2k) x^k / k! (official taylor_scaled)",
     .keys = "O,sigma",
     .defaults = "O=2,sigma=0.5",
+    .caps = HC_DCACHE_CAPS,
     .alloc = alloc,
     .coef = coef,
     HC_DCACHE_CALLBACKS,

@@ -93,6 +93,7 @@ const hc_pred_type hc_pred_lagrange = {
     .summary = "exact polynomial extrapolation through the last O+1 full-step snapshots",
     .keys = "O",
     .defaults = "O=2",
+    .caps = HC_PRED_LINEAR,
     .alloc = alloc,
     .observe = observe,
     .predict = predict,

@@ -164,7 +164,7 @@ hc_status hc_method_parse(const char *spec, hc_method *m)
     m->gamma = 0.005;
     m->kmeans_iters = 10;
     /* ClusCa: the base decides which further keys are valid */
-    if (in_list(m->type->keys, "base")) {
+    if (m->type->caps & HC_PRED_WRAPS_BASE) {
         const char *b = strstr(pairs, "base=");
         while (b && b != pairs && b[-1] != ',') b = strstr(b + 1, "base=");
         char bname[64] = "taylor";
@@ -175,7 +175,7 @@ hc_status hc_method_parse(const char *spec, hc_method *m)
             bname[len] = '\0';
         }
         m->base = hc_pred_type_find(bname);
-        if (!m->base || !m->base->order0 || in_list(m->base->keys, "base") || strcmp(bname, "full") == 0)
+        if (!m->base || !(m->base->caps & HC_PRED_ORDER0) || (m->base->caps & (HC_PRED_WRAPS_BASE | HC_PRED_NO_CACHE)))
             return hc_fail(HC_EINVAL,
                            "method '%s': base=%s (valid: a predictor with an order-0 cache: reuse, taylor, "
                            "hermite, hicache, hermite-arg, hermite-coef, hitaylor)", spec, bname);
@@ -185,9 +185,16 @@ hc_status hc_method_parse(const char *spec, hc_method *m)
     /* the DiT code's own warm-up is 2 full steps; an explicit W wins */
     if (strstr(pairs, "sched=dit")) m->sched.W = 2;
     HC_TRY(apply_pairs(m, pairs, spec));
-    if (strcmp(m->type->name, "full") == 0) m->sched.N = 1;
+    if (m->type->caps & HC_PRED_NO_CACHE) m->sched.N = 1;
     if (m->K < 1) return hc_fail(HC_EINVAL, "method '%s': K must be >= 1", spec);
     return HC_OK;
+}
+
+unsigned hc_method_caps(const hc_method *m)
+{
+    unsigned c = m->type->caps;
+    if ((c & HC_PRED_WRAPS_BASE) && m->base) c |= m->base->caps & (HC_PRED_FRESH | HC_PRED_LABELS);
+    return c;
 }
 
 void hc_method_describe(const hc_method *m, char *buf, size_t n)
@@ -220,8 +227,8 @@ void hc_method_describe(const hc_method *m, char *buf, size_t n)
 void hc_method_label(const hc_method *m, char *buf, size_t n)
 {
     const hc_pred_type *basis = m->base ? m->base : m->type;
-    if (strcmp(m->type->name, "full") == 0) {
-        snprintf(buf, n, "Full compute");
+    if (m->type->caps & HC_PRED_NO_CACHE) {
+        snprintf(buf, n, "%s", m->type->display);
         return;
     }
     const char *display = m->type->display;

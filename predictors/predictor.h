@@ -73,6 +73,10 @@ typedef struct hc_method {
 /* Parse a spec; HC_EINVAL with a message listing valid names/keys/ranges. */
 hc_status hc_method_parse(const char *spec, hc_method *out);
 
+/* Capabilities of a parsed method: its type's, plus those of a wrapped
+ * base that the engine must serve (labels, fresh tokens). */
+unsigned hc_method_caps(const hc_method *m);
+
 /* Canonical "name:key=value,..." with every key resolved (for outputs). */
 void hc_method_describe(const hc_method *m, char *buf, size_t n);
 
@@ -97,8 +101,23 @@ typedef struct hc_step_ctx {
 
 /* ---- predictor types ------------------------------------------------------------- */
 
+/* Capabilities: what a type needs from the engine, or offers to it.  The
+ * cache driver (src/engine/driver.h) reads these and nothing else: no engine
+ * compares a method's name or looks at its fields. */
+enum hc_pred_caps {
+    HC_PRED_NO_CACHE = 1u << 0,   /* never forecasts: every step is full (full compute) */
+    HC_PRED_FRESH = 1u << 1,      /* predict() may ask ctx->fresh for true rows of chosen tokens */
+    HC_PRED_LABELS = 1u << 2,     /* predict() needs token cluster labels (ctx->labels) from the
+                                     last full step, on the clustering input the engine provides */
+    HC_PRED_ORDER0 = 1u << 3,     /* order0() exposes a mutable D_0: usable as another type's base */
+    HC_PRED_WRAPS_BASE = 1u << 4, /* wraps the base= type (hc_method.base) and edits its D_0 */
+    HC_PRED_LINEAR = 1u << 5      /* the forecast is a fixed linear combination of past full-step
+                                     features (hc_weights_compute applies) */
+};
+
 struct hc_pred_type {
     const char *name;
+    unsigned caps;        /* hc_pred_caps */
     const char *display;  /* paper-style name: "TaylorSeer", "HiCache" */
     const char *summary;
     const char *keys;     /* accepted keys besides N, W, sched: "O,sigma" */
@@ -164,6 +183,7 @@ hc_status hc_dcache_type_alloc(const hc_method *m, size_t T, size_t D, hc_coef_f
         (void)stream;                                                                      \
         return hc_dcache_type_alloc(m, T, D, coef, state);                                 \
     }
+#define HC_DCACHE_CAPS (HC_PRED_ORDER0 | HC_PRED_LINEAR)
 #define HC_DCACHE_CALLBACKS                                                                \
     .observe = hc_dcache_observe, .predict = hc_dcache_predict, .reset = hc_dcache_reset,  \
     .cache_bytes = hc_dcache_bytes, .order0 = hc_dcache_order0, .free = hc_dcache_free_state

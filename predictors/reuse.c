@@ -15,6 +15,7 @@ const hc_pred_type hc_pred_reuse = {
     .summary = "FORA: reuse the last full-step output (order 0)",
     .keys = "",
     .defaults = "",
+    .caps = HC_DCACHE_CAPS,
     .alloc = alloc,
     .coef = coef,
     HC_DCACHE_CALLBACKS,

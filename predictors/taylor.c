@@ -15,6 +15,7 @@ const hc_pred_type hc_pred_taylor = {
     .summary = "TaylorSeer: Taylor series of divided differences, sum D_k x^k / k!",
     .keys = "O",
     .defaults = "O=2",
+    .caps = HC_DCACHE_CAPS,
     .alloc = alloc,
     .coef = coef,
     HC_DCACHE_CALLBACKS,

@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "metrics.h"
 #include "predictor.h"
 
 typedef struct hc_replay_opts {
@@ -29,13 +30,6 @@ typedef struct hc_replay_opts {
     const char *modules_glob; /* fnmatch pattern on "dit/3/attn"; NULL = all */
     int quiet;                /* no progress lines on stderr */
 } hc_replay_opts;
-
-/* The metrics, in output order. */
-typedef enum hc_metric { HC_REL_L1 = 0, HC_REL_L2, HC_COSINE, HC_MAX_ABS, HC_N_METRICS } hc_metric;
-extern const char *const hc_metric_names[HC_N_METRICS];
-
-/* Error metrics of a forecast p against the truth y (n floats), in double. */
-void hc_metrics_compute(const float *p, const float *y, size_t n, double out[HC_N_METRICS]);
 
 /* Run the replay and write the outputs.  *summary (may be NULL) receives
  * the summary document (caller frees with cJSON_Delete). */
