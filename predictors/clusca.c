@@ -135,6 +135,15 @@ static size_t cache_bytes(const void *state)
     return c->base->cache_bytes(c->bst) + (size_t)c->K * c->D * sizeof(float);
 }
 
+/* One fresh row per cluster, K clusters per group (batch element); the
+ * forecast itself costs what its base's does (O+1 terms). */
+static void cost(const hc_method *m, size_t rows, int groups, double *terms, double *fresh_rows)
+{
+    double k = (double)m->K * (groups > 1 ? groups : 1);
+    *terms = m->order + 1;
+    *fresh_rows = k < (double)rows ? k : (double)rows;
+}
+
 const hc_pred_type hc_pred_clusca = {
     .name = "clusca",
     .display = "ClusCa",
@@ -147,6 +156,7 @@ const hc_pred_type hc_pred_clusca = {
     .predict = predict,
     .reset = reset,
     .cache_bytes = cache_bytes,
+    .cost = cost,
     .order0 = NULL, /* not a base for another ClusCa */
     .free = free_state,
 };

@@ -197,6 +197,13 @@ unsigned hc_method_caps(const hc_method *m)
     return c;
 }
 
+void hc_method_cost(const hc_method *m, size_t rows, int groups, double *terms, double *fresh_rows)
+{
+    *terms = m->order + 1;
+    *fresh_rows = 0;
+    if (m->type->cost) m->type->cost(m, rows, groups, terms, fresh_rows);
+}
+
 void hc_method_describe(const hc_method *m, char *buf, size_t n)
 {
     char keys[128];

@@ -77,6 +77,9 @@ hc_status hc_method_parse(const char *spec, hc_method *out);
  * base that the engine must serve (labels, fresh tokens). */
 unsigned hc_method_caps(const hc_method *m);
 
+/* A method's forecast cost (hc_pred_type.cost, or the default). */
+void hc_method_cost(const hc_method *m, size_t rows, int groups, double *terms, double *fresh_rows);
+
 /* Canonical "name:key=value,..." with every key resolved (for outputs). */
 void hc_method_describe(const hc_method *m, char *buf, size_t n);
 
@@ -137,6 +140,11 @@ struct hc_pred_type {
      * (ClusCa edits it in place). */
     float *(*order0)(void *state);
     void (*free)(void *state);
+    /* Cost of a forecast over `rows` rows (NULL: the default, O+1 multiply-
+     * adds per element and no fresh rows): multiply-adds per element, and the
+     * rows the engine must compute for real when the module takes fresh
+     * tokens (`groups` batch elements). */
+    void (*cost)(const hc_method *m, size_t rows, int groups, double *terms, double *fresh_rows);
     /* Basis coefficients c_0..c_p at horizon x for divided-difference
      * types (NULL otherwise): the forecast is sum_k c_k D_k. */
     void (*coef)(const hc_method *m, double x, int p, double *c);

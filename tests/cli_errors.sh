@@ -48,7 +48,7 @@ expect_fail "sample: bad labels" "--labels: 'a,b' must be comma-separated classe
 expect_fail "sample: bad n" "--n: 0 out of range" "$HC" sample --n 0 -o s
 expect_fail "sample: not safetensors" "header length" "$HC" sample --model "$DATA/bad_schema.h5" -o s
 [ -f "$SRC/data/models/fmnist_classifier.safetensors" ] && \
-  expect_fail "sample: not a flux model" "config key 'image_size' missing" "$HC" sample --model "$SRC/data/models/fmnist_classifier.safetensors" -o s
+  expect_fail "sample: another architecture" 'config arch "fmnist-cnn" is not a known architecture (known: flux-mmdit)' "$HC" sample --model "$SRC/data/models/fmnist_classifier.safetensors" -o s
 "$HC" sample --model "$DATA/golden_flux_tiny.safetensors" --classifier "" --n 3 --steps 6 --method taylor:N=3,O=1 -o s -q >/dev/null \
   && [ -s s/grid.png ] && [ -s s/samples.h5 ] && grep -q '"flops_speedup"' s/metrics.json \
   || { echo "FAIL: sample happy path"; fails=$((fails+1)); }

@@ -57,12 +57,13 @@ static void close_enough(const char *what, const float *got, const float *ref, s
 
 typedef struct capture { float **bufs; const hc_flux *m; int B; } capture;
 
-static void observe(void *ud, int p, const float *val)
+static hc_status observe(void *ud, int p, const float *val)
 {
     capture *c = ud;
     const hc_cache_point *q = hc_flux_point(c->m, p);
     size_t n = (size_t)c->B * q->tokens * hc_flux_get_config(c->m)->D;
     memcpy(c->bufs[p], val, n * sizeof *val);
+    return HC_OK;
 }
 
 static void check_file(const char *h5, const char *model_path, int full_cache)
@@ -82,8 +83,8 @@ static void check_file(const char *h5, const char *model_path, int full_cache)
     capture cap = {calloc((size_t)hc_flux_num_points(m), sizeof(float *)), m, B};
     for (int p = 0; p < hc_flux_num_points(m); p++)
         cap.bufs[p] = malloc((size_t)B * hc_flux_point(m, p)->tokens * c->D * sizeof(float));
-    hc_flux_hooks hooks = {.ud = &cap, .observe = observe};
-    assert_int_equal(hc_flux_forward(m, x, t, labels, B, 0, &hooks, v), HC_OK);
+    hc_model_hooks hooks = {.ud = &cap, .observe = observe};
+    assert_int_equal(hc_flux_forward(m, x, t, labels, B, &hooks, v), HC_OK);
     double worst = 0;
     close_enough("output/v", v, vref, nv, &worst);
     int cache_batch = full_cache ? 2 : 1;
@@ -113,7 +114,12 @@ static void check_file(const char *h5, const char *model_path, int full_cache)
     assert_true(H5LTget_attribute_double(g.f, "/euler", "cfg_scale", &cfg) >= 0);
     double *tref = malloc((size_t)(steps + 1) * sizeof *tref), *tgot = malloc((size_t)(steps + 1) * sizeof *tgot);
     assert_true(H5LTread_dataset_double(g.f, "/euler/t", tref) >= 0);
-    hc_flux_schedule(c, steps, 1, tgot);
+    /* the sampler through the model registry, as the engines use it */
+    hc_model *gm;
+    if (hc_model_open(model_path, 4, &gm) != HC_OK) fail_msg("%s", hc_errmsg());
+    hc_model_info info;
+    hc_model_get_info(gm, &info);
+    hc_rf_schedule(&info, steps, 1, tgot);
     for (int i = 0; i <= steps; i++) assert_float_equal(tgot[i], tref[i], 1e-12);
     int el[2];
     assert_true(H5LTread_dataset_int(g.f, "/euler/labels", el) >= 0);
@@ -123,13 +129,14 @@ static void check_file(const char *h5, const char *model_path, int full_cache)
     float *state = malloc(per * sizeof *state);
     memcpy(state, xs, per * sizeof *state);
     hc_sampler *smp;
-    assert_int_equal(hc_sampler_alloc(m, 2, &smp), HC_OK);
+    assert_int_equal(hc_sampler_alloc(gm, 2, &smp), HC_OK);
     hc_sample_opts so = {.steps = steps, .cfg = cfg, .shift = 1};
     hc_method full;
     assert_int_equal(hc_method_parse("full", &full), HC_OK);
     assert_int_equal(hc_sampler_run(smp, &full, &so, el, 2, state, NULL), HC_OK);
     close_enough("euler/x[final]", state, xs + (size_t)steps * per, per, &worst);
     hc_sampler_free(smp);
+    hc_model_close(gm);
     printf("%s: worst relL2 over all datasets %.3g\n", h5, worst);
     free(state);
     free(xs);

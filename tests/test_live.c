@@ -29,10 +29,11 @@
 
 enum { NI = 3, STEPS = 12 };
 
-static float *sample(hc_flux *m, const char *spec, hc_sample_stats *st)
+static float *sample(hc_model *m, const char *spec, hc_sample_stats *st)
 {
-    const hc_flux_config *c = hc_flux_get_config(m);
-    size_t img = (size_t)c->image_size * c->image_size;
+    hc_model_info c;
+    hc_model_get_info(m, &c);
+    size_t img = (size_t)c.image_size * c.image_size;
     float *x = malloc(NI * img * sizeof *x);
     for (size_t i = 0; i < NI * img; i++) x[i] = (float)sin(0.37 * (double)i); /* fixed "noise" */
     int labels[NI] = {1, 4, 7};
@@ -59,8 +60,8 @@ static double rel(const float *a, const float *b, size_t n)
 static void caching_closed_loop(void **state)
 {
     (void)state;
-    hc_flux *m;
-    assert_int_equal(hc_flux_load(TINY, 2 * NI, &m), HC_OK);
+    hc_model *m;
+    assert_int_equal(hc_model_open(TINY, 2 * NI, &m), HC_OK);
     size_t n = NI * 64;
     hc_sample_stats sf, s1, s3, sc, sr;
     float *full = sample(m, "full", &sf);
@@ -84,7 +85,7 @@ static void caching_closed_loop(void **state)
     float *r3 = sample(m, "reuse:N=3", &sr);
     assert_true(rel(r3, t3, n) > 1e-6);
     free(full); free(n1); free(c1); free(t3); free(cc); free(r3);
-    hc_flux_free(m);
+    hc_model_close(m);
 }
 
 static void read_samples(const char *path, float *x, size_t n)

@@ -8,7 +8,7 @@
 #include <cblas.h>
 
 #include "cli.h"
-#include "flux.h"
+#include "model.h"
 #include "sampler.h"
 #include "predictor.h"
 
@@ -77,27 +77,6 @@ static int bench_predict(int argc, char **argv)
     return 0;
 }
 
-/* The GEMM shapes of one flux-mini forward at batch B: {M, N, K, calls}. */
-typedef struct gemm { int M, N, K, calls; } gemm;
-
-static int forward_gemms(const hc_flux_config *c, int B, gemm *g)
-{
-    int n = 0, D = c->D, F = c->F, Ti = c->T_img, Tt = c->txt_tokens, L = c->L, d = c->head_dim;
-    int T2[2] = {Ti, Tt};
-    for (int s = 0; s < 2; s++) {
-        g[n++] = (gemm){B * T2[s], 3 * D, D, c->depth_double};
-        g[n++] = (gemm){B * T2[s], D, D, c->depth_double};
-        g[n++] = (gemm){B * T2[s], F, D, c->depth_double};
-        g[n++] = (gemm){B * T2[s], D, F, c->depth_double};
-    }
-    g[n++] = (gemm){B * L, 3 * D + F, D, c->depth_single};
-    g[n++] = (gemm){B * L, D, D + F, c->depth_single};
-    int heads = B * c->H * (c->depth_double + c->depth_single);
-    g[n++] = (gemm){L, L, d, heads};
-    g[n++] = (gemm){L, d, L, heads};
-    return n;
-}
-
 static int bench_forward(int argc, char **argv)
 {
     const char *model = "data/models/flux_mini.safetensors";
@@ -111,10 +90,12 @@ static int bench_forward(int argc, char **argv)
         else if (strcmp(argv[i], "--N") == 0 && i + 1 < argc) st = cli_int("--N", argv[++i], 2, 100, &N);
         else st = hc_fail(HC_EINVAL, "unknown or incomplete option '%s'", argv[i]);
     }
-    hc_flux *m = NULL;
-    if (st == HC_OK) st = hc_flux_load(model, 2 * (int)images, &m);
+    hc_model *m = NULL;
+    if (st == HC_OK) st = hc_model_open(model, 2 * (int)images, &m);
     if (st != HC_OK) return cli_error("bench forward", st);
-    const hc_flux_config *c = hc_flux_get_config(m);
+    hc_model_info info;
+    hc_model_get_info(m, &info);
+    const hc_model_info *c = &info;
     int B = 2 * (int)images;
     size_t img = (size_t)c->image_channels * c->image_size * c->image_size;
     float *x = malloc((size_t)B * img * sizeof *x), *v = malloc((size_t)B * img * sizeof *v), *t = malloc((size_t)B * sizeof *t);
@@ -124,10 +105,15 @@ static int bench_forward(int argc, char **argv)
         t[b] = 0.5f;
         lab[b] = b < B / 2 ? b % c->num_classes : c->null_class;
     }
-    double fm, cm;
-    hc_flux_macs(m, NULL, 1, &fm, &cm);
-    gemm g[16];
-    int ng = forward_gemms(c, B, g);
+    /* the architecture's own description: MACs of a full forward and its GEMM shapes */
+    const hc_model_config *mc = m->config;
+    hc_point_plan *plan = calloc((size_t)mc->n_points, sizeof *plan);
+    for (int p = 0; plan && p < mc->n_points; p++) plan[p].compute = 1;
+    double fm = plan ? hc_model_macs(mc, 1, plan) : 0;
+    free(plan);
+    hc_gemm_shape g[64];
+    int ng = mc->type->gemms(mc->cfg, B, g, 64);
+    if (ng > 64) ng = 64;
     double gemm_flops = 0;
     size_t maxa = 0, maxb = 0, maxc = 0;
     for (int i = 0; i < ng; i++) {
@@ -137,11 +123,11 @@ static int bench_forward(int argc, char **argv)
         if ((size_t)g[i].M * g[i].N > maxc) maxc = (size_t)g[i].M * g[i].N;
     }
     float *A = calloc(maxa, sizeof *A), *Bm = calloc(maxb, sizeof *Bm), *Cm = calloc(maxc, sizeof *Cm);
-    hc_flux_forward(m, x, t, lab, B, 0, NULL, v); /* warm up */
+    hc_model_forward(m, x, t, lab, B, NULL, v); /* warm up */
     double best_f = 1e30, best_g = 1e30;
     for (int r = 0; r < reps; r++) { /* interleaved: same machine load for both */
         double t0 = now();
-        hc_flux_forward(m, x, t, lab, B, 0, NULL, v);
+        hc_model_forward(m, x, t, lab, B, NULL, v);
         double dt = now() - t0;
         if (dt < best_f) best_f = dt;
         t0 = now();
@@ -153,7 +139,7 @@ static int bench_forward(int argc, char **argv)
         if (dt < best_g) best_g = dt;
     }
     double fwd = 2.0 * fm * B / best_f / 1e9, gem = gemm_flops / best_g / 1e9;
-    printf("flux-mini forward, batch %d (%ld images x CFG), %d OpenBLAS threads, best of %ld\n", B, images,
+    printf("%s forward, batch %d (%ld images x CFG), %d OpenBLAS threads, best of %ld\n", info.arch, B, images,
            openblas_get_num_threads(), reps);
     printf("%-34s %10.2f GFLOP/s  (%.1f ms, %.2f GFLOP)\n", "forward (analytic FLOPs / time)", fwd, best_f * 1e3,
            2.0 * fm * B / 1e9);
@@ -186,7 +172,7 @@ static int bench_forward(int argc, char **argv)
     printf("%-34s %10.2f\n%-34s %10.2f\n%-34s %10.2f  (target >= 0.9)\n", "FLOPs speedup", fs, "wall-clock speedup", ws,
            "wall / FLOPs speedup", ws / fs);
     hc_sampler_free(smp);
-    hc_flux_free(m);
+    hc_model_close(m);
     free(x); free(v); free(t); free(lab); free(A); free(Bm); free(Cm); free(xs);
     return 0;
 }

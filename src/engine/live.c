@@ -13,7 +13,7 @@
 #include <hdf5_hl.h>
 
 #include "classifier.h"
-#include "flux.h"
+#include "model.h"
 #include "fmnist.h"
 #include "quality.h"
 #include "sampler.h"
@@ -150,7 +150,7 @@ hc_status hc_live_sample(const hc_live_opts *o, const hc_method *method, cJSON *
     if (metrics) *metrics = NULL;
     if (o->n < 1 || o->batch < 1 || o->steps < 1)
         return hc_fail(HC_EINVAL, "n, batch and steps must be >= 1 (got %d, %d, %d)", o->n, o->batch, o->steps);
-    hc_flux *m = NULL;
+    hc_model *m = NULL;
     hc_sampler *smp = NULL;
     hc_classifier *cls = NULL;
     hc_traj_writer *rec = NULL;
@@ -160,9 +160,11 @@ hc_status hc_live_sample(const hc_live_opts *o, const hc_method *method, cJSON *
     char *prov_s = NULL;
     cJSON *doc = NULL;
     int batch = o->batch < o->n ? o->batch : o->n;
-    hc_status s = hc_flux_load(o->model_path, 2 * batch, &m);
+    hc_status s = hc_model_open(o->model_path, 2 * batch, &m);
     if (s != HC_OK) goto done;
-    const hc_flux_config *c = hc_flux_get_config(m);
+    hc_model_info info;
+    hc_model_get_info(m, &info);
+    const hc_model_info *c = &info;
     size_t img = (size_t)c->image_channels * c->image_size * c->image_size, N = (size_t)o->n * img;
     if ((s = hc_sampler_alloc(m, batch, &smp)) != HC_OK) goto done;
     noise = malloc(N * sizeof *noise);
@@ -203,7 +205,7 @@ hc_status hc_live_sample(const hc_live_opts *o, const hc_method *method, cJSON *
     cJSON_AddNumberToObject(cfg, "seed", (double)o->seed);
     cJSON_AddStringToObject(cfg, "noise", "sample i: gsl mt19937 seeded seed*1000003+i, ziggurat N(0,1)");
     cJSON_AddItemToObject(cfg, "labels", cJSON_CreateIntArray(labels, o->n));
-    cJSON_AddItemToObject(prov, "model_metadata", cJSON_Duplicate(hc_flux_metadata(m), 1));
+    cJSON_AddItemToObject(prov, "model_metadata", cJSON_Duplicate(m->meta, 1));
     prov_s = cJSON_PrintUnformatted(prov);
     cJSON_AddItemToObject(doc, "provenance", prov);
     cJSON_AddStringToObject(doc, "method", method->spec);
@@ -215,7 +217,7 @@ hc_status hc_live_sample(const hc_live_opts *o, const hc_method *method, cJSON *
     hc_sample_stats fs = {0}, ms = {0};
     if (o->record_path) {
         hc_traj_meta meta = {0};
-        snprintf(meta.model, sizeof meta.model, "flux-mini (%s)", o->model_path);
+        snprintf(meta.model, sizeof meta.model, "%s (%s)", info.arch, o->model_path);
         snprintf(meta.sampler, sizeof meta.sampler, "euler rectified flow, %s, cfg %g, batch [cond; uncond]",
                  o->shift ? "FLUX time shift" : "no shift", o->cfg);
         meta.num_steps = o->steps;
@@ -242,7 +244,7 @@ hc_status hc_live_sample(const hc_live_opts *o, const hc_method *method, cJSON *
         if (s != HC_OK) goto done;
     }
     memcpy(x, noise, N * sizeof *x);
-    if (strcmp(method->type->name, "full") == 0) {
+    if (hc_method_caps(method) & HC_PRED_NO_CACHE) {
         memcpy(x, ref, N * sizeof *x);
         ms = fs;
     } else {
@@ -336,7 +338,7 @@ hc_status hc_live_sample(const hc_live_opts *o, const hc_method *method, cJSON *
 done:
     hc_traj_writer_free(rec);
     hc_sampler_free(smp);
-    hc_flux_free(m);
+    hc_model_close(m);
     hc_classifier_free(cls);
     free(noise);
     free(x);

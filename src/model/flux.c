@@ -272,6 +272,58 @@ static hc_status load_weights(hc_flux *m, const hc_st *st)
     return HC_OK;
 }
 
+/* ---- cache points ----------------------------------------------------------------- */
+
+static int flux_points(const void *cfgp, hc_cache_point *out, int cap)
+{
+    const hc_flux_config *c = cfgp;
+    static const struct { const char *mod, *stream; int tokens_img, fresh, input; } dmods[4] = {
+        {"img_attn", "img", 1, 0, 0}, {"img_mlp", "img", 1, 1, 0},
+        {"txt_attn", "txt", 0, 0, 1}, {"txt_mlp", "txt", 0, 1, 1}};
+    int n = 4 * c->depth_double + c->depth_single;
+    for (int p = 0; out && p < n && p < cap; p++) {
+        hc_cache_point *q = &out[p];
+        memset(q, 0, sizeof *q);
+        q->channels = c->D;
+        if (p < 4 * c->depth_double) {
+            q->layer = p / 4;
+            snprintf(q->module, sizeof q->module, "%s", dmods[p % 4].mod);
+            snprintf(q->stream, sizeof q->stream, "%s", dmods[p % 4].stream);
+            q->tokens = dmods[p % 4].tokens_img ? c->T_img : c->txt_tokens;
+            q->fresh = dmods[p % 4].fresh;
+            q->cluster_input = dmods[p % 4].input;
+            snprintf(q->block_kind, sizeof q->block_kind, "double");
+        } else {
+            q->layer = c->depth_double + (p - 4 * c->depth_double);
+            snprintf(q->module, sizeof q->module, "total");
+            snprintf(q->stream, sizeof q->stream, "joint");
+            q->tokens = c->L;
+            q->cluster_input = -1;
+            snprintf(q->block_kind, sizeof q->block_kind, "single");
+        }
+        snprintf(q->name, sizeof q->name, "%s/%d/%s", q->block_kind, q->layer, q->module);
+    }
+    return n;
+}
+
+/* The img and txt streams after the last double block. */
+static int flux_inputs(const void *cfgp, hc_cluster_input *out, int cap)
+{
+    const hc_flux_config *c = cfgp;
+    if (c->depth_double < 1) return 0;
+    static const char *const sn[2] = {"img", "txt"};
+    for (int j = 0; out && j < 2 && j < cap; j++) {
+        snprintf(out[j].name, sizeof out[j].name, "double/%d/%s", c->depth_double - 1, sn[j]);
+        snprintf(out[j].block_kind, sizeof out[j].block_kind, "double");
+        snprintf(out[j].stream, sizeof out[j].stream, "%s", sn[j]);
+        out[j].layer = c->depth_double - 1;
+        out[j].tokens = j == 0 ? c->T_img : c->txt_tokens;
+        out[j].channels = c->D;
+        out[j].record = j == 0; /* trajectories carry the image stream, ClusCa's clustering input */
+    }
+    return 2;
+}
+
 /* ---- workspace ------------------------------------------------------------------ */
 
 static hc_status alloc_workspace(hc_flux *m, int B)
@@ -279,34 +331,13 @@ static hc_status alloc_workspace(hc_flux *m, int B)
     const hc_flux_config *c = &m->c;
     size_t D = (size_t)c->D, F = (size_t)c->F, L = (size_t)c->L, Ti = (size_t)c->T_img, Tt = (size_t)c->txt_tokens;
     size_t d = (size_t)c->head_dim, b = (size_t)B;
-    m->n_points = 4 * c->depth_double + c->depth_single;
+    m->n_points = flux_points(c, NULL, 0);
     m->points = calloc((size_t)m->n_points, sizeof *m->points);
     m->cp = calloc((size_t)m->n_points, sizeof *m->cp);
     if (!m->points || !m->cp) return hc_fail(HC_ENOMEM, "out of memory");
-    static const struct { const char *mod, *stream; hc_cp_module kind; } dmods[4] = {
-        {"img_attn", "img", HC_CP_IMG_ATTN}, {"img_mlp", "img", HC_CP_IMG_MLP},
-        {"txt_attn", "txt", HC_CP_TXT_ATTN}, {"txt_mlp", "txt", HC_CP_TXT_MLP}};
+    flux_points(c, m->points, m->n_points);
     size_t cp_total = 0;
-    for (int p = 0; p < m->n_points; p++) {
-        hc_cache_point *q = &m->points[p];
-        if (p < 4 * c->depth_double) {
-            q->layer = p / 4;
-            q->module = dmods[p % 4].mod;
-            q->stream = dmods[p % 4].stream;
-            q->kind = dmods[p % 4].kind;
-            q->tokens = (p % 4) < 2 ? c->T_img : c->txt_tokens;
-            snprintf(q->block_kind, sizeof q->block_kind, "double");
-        } else {
-            q->layer = c->depth_double + (p - 4 * c->depth_double);
-            q->module = "total";
-            q->stream = "joint";
-            q->kind = HC_CP_TOTAL;
-            q->tokens = c->L;
-            snprintf(q->block_kind, sizeof q->block_kind, "single");
-        }
-        snprintf(q->name, sizeof q->name, "%s/%d/%s", q->block_kind, q->layer, q->module);
-        cp_total += b * (size_t)q->tokens * D;
-    }
+    for (int p = 0; p < m->n_points; p++) cp_total += b * (size_t)m->points[p].tokens * D;
     struct { float **dst; size_t n; } bufs[] = {
         {&m->temb, b * c->time_dim}, {&m->vec, b * D}, {&m->svec, b * D}, {&m->e1, b * D}, {&m->e2, b * D},
         {&m->y, b * c->vec_dim}, {&m->img0, b * Ti * c->in_channels}, {&m->txt0, b * Tt * c->ctx_dim},
@@ -412,19 +443,25 @@ static hc_status fresh_mlp(void *ud, const int *tok, int n, float *rows_out)
     return HC_OK;
 }
 
-static hc_status point_value(hc_flux *m, int p, int cached, const hc_flux_hooks *hooks, hc_fresh_fn fresh, void *fud)
+/* Whether the caller wants point p computed at this forward. */
+static int computes(const hc_model_hooks *hooks, int p)
 {
-    if (cached) return hooks->forecast(hooks->ud, p, m->cp[p], fresh, fud);
-    if (hooks && hooks->observe) hooks->observe(hooks->ud, p, m->cp[p]);
+    return !hooks || !hooks->compute || hooks->compute(hooks->ud, p);
+}
+
+/* After point p: hand a computed value to the caller, or have it forecast. */
+static hc_status point_value(hc_flux *m, int p, int computed, const hc_model_hooks *hooks, hc_rows_fn fresh, void *fud)
+{
+    if (!computed) return hooks->forecast(hooks->ud, p, m->cp[p], fresh, fud);
+    if (hooks && hooks->observe) return hooks->observe(hooks->ud, p, m->cp[p]);
     return HC_OK;
 }
 
-hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int *labels, int B, int cached,
-                          const hc_flux_hooks *hooks, float *v_out)
+hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int *labels, int B,
+                          const hc_model_hooks *hooks, float *v_out)
 {
     const hc_flux_config *c = &m->c;
     HC_ASSERT(B >= 1 && B <= m->max_B);
-    HC_ASSERT(!cached || (hooks && hooks->forecast));
     const int D = c->D, F = c->F, Ti = c->T_img, Tt = c->txt_tokens, L = c->L, p = c->patch, gw = c->grid_w;
     const int C = c->image_channels, HW = c->image_size, in = c->in_channels;
     for (int b = 0; b < B; b++)
@@ -468,12 +505,15 @@ hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int 
     float *stream[2] = {m->img, m->txt};
     const int T[2] = {Ti, Tt};
     hc_status st = HC_OK;
-    /* 3.5 double blocks */
+    /* 3.5 double blocks: the joint attention runs when either stream's
+     * attention point is computed; each projection and MLP only for its own */
     for (int i = 0; i < c->depth_double && st == HC_OK; i++) {
         const dblk *blk = &m->db[i];
         int pbase = 4 * i;
+        const int comp_attn[2] = {computes(hooks, pbase), computes(hooks, pbase + 2)};
+        const int comp_mlp[2] = {computes(hooks, pbase + 1), computes(hooks, pbase + 3)};
         for (int s = 0; s < 2; s++) hc_nn_linear(&blk->mod[s], m->svec, D, B, m->mod[s], 6 * D);
-        if (!cached) {
+        if (comp_attn[0] || comp_attn[1]) {
             for (int s = 0; s < 2; s++) {
                 for (int b = 0; b < B; b++) {
                     const float *mod = m->mod[s] + (size_t)b * 6 * D;
@@ -489,12 +529,12 @@ hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int 
         }
         for (int s = 0; s < 2 && st == HC_OK; s++) {
             int pa = pbase + 2 * s, pm = pa + 1; /* img_attn, img_mlp, txt_attn, txt_mlp */
-            if (!cached) hc_nn_linear(&blk->proj[s], m->att[s], D, B * T[s], m->cp[pa], D);
-            if ((st = point_value(m, pa, cached, hooks, NULL, NULL)) != HC_OK) break;
+            if (comp_attn[s]) hc_nn_linear(&blk->proj[s], m->att[s], D, B * T[s], m->cp[pa], D);
+            if ((st = point_value(m, pa, comp_attn[s], hooks, NULL, NULL)) != HC_OK) break;
             for (int b = 0; b < B; b++)
                 hc_nn_gated_add(stream[s] + (size_t)b * T[s] * D, m->cp[pa] + (size_t)b * T[s] * D,
                           m->mod[s] + (size_t)b * 6 * D + 2 * D, T[s], D);
-            if (!cached) {
+            if (comp_mlp[s]) {
                 for (int b = 0; b < B; b++) {
                     const float *mod = m->mod[s] + (size_t)b * 6 * D;
                     hc_nn_modulate(stream[s] + (size_t)b * T[s] * D, T[s], D, mod + 3 * D, mod + 4 * D, (float)c->ln_eps,
@@ -503,14 +543,18 @@ hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int 
                 hc_nn_mlp(&blk->fc1[s], &blk->fc2[s], m->h, B * T[s], m->mlph, m->cp[pm]);
             }
             fresh_ctx fc = {m, blk, s, T[s], stream[s]};
-            if ((st = point_value(m, pm, cached, hooks, fresh_mlp, &fc)) != HC_OK) break;
+            if ((st = point_value(m, pm, comp_mlp[s], hooks, fresh_mlp, &fc)) != HC_OK) break;
             for (int b = 0; b < B; b++)
                 hc_nn_gated_add(stream[s] + (size_t)b * T[s] * D, m->cp[pm] + (size_t)b * T[s] * D,
                           m->mod[s] + (size_t)b * 6 * D + 5 * D, T[s], D);
         }
     }
     if (st != HC_OK) return st;
-    if (!cached && hooks && hooks->hidden) hooks->hidden(hooks->ud, m->img, B * Ti, m->txt, B * Tt);
+    /* the clustering inputs: img and txt streams after the last double block */
+    if (hooks && hooks->cluster_input && c->depth_double > 0) {
+        if ((st = hooks->cluster_input(hooks->ud, 0, m->img)) != HC_OK) return st;
+        if ((st = hooks->cluster_input(hooks->ud, 1, m->txt)) != HC_OK) return st;
+    }
     /* 3.6 single blocks on x = [txt ; img] */
     for (int b = 0; b < B; b++) {
         memcpy(m->joint + (size_t)b * L * D, m->txt + (size_t)b * Tt * D, (size_t)Tt * D * sizeof(float));
@@ -520,8 +564,9 @@ hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int 
     for (int j = 0; j < c->depth_single && st == HC_OK; j++) {
         const sblk *blk = &m->sb[j];
         int pt = 4 * c->depth_double + j;
+        const int comp = computes(hooks, pt);
         hc_nn_linear(&blk->mod, m->svec, D, B, m->mod[0], 3 * D);
-        if (!cached) {
+        if (comp) {
             for (int b = 0; b < B; b++) {
                 const float *mod = m->mod[0] + (size_t)b * 3 * D;
                 hc_nn_modulate(m->joint + (size_t)b * L * D, L, D, mod, mod + D, (float)c->ln_eps, m->h + (size_t)b * L * D);
@@ -538,7 +583,7 @@ hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int 
                 hc_nn_linear(&blk->lin2, m->cat + (size_t)r0 * (D + F), D + F, rows, m->cp[pt] + (size_t)r0 * D, D);
             }
         }
-        if ((st = point_value(m, pt, cached, hooks, NULL, NULL)) != HC_OK) break;
+        if ((st = point_value(m, pt, comp, hooks, NULL, NULL)) != HC_OK) break;
         for (int b = 0; b < B; b++)
             hc_nn_gated_add(m->joint + (size_t)b * L * D, m->cp[pt] + (size_t)b * L * D, m->mod[0] + (size_t)b * 3 * D + 2 * D, L, D);
     }
@@ -574,26 +619,99 @@ const float *hc_flux_intermediate(const hc_flux *m, const char *name)
     return NULL;
 }
 
-void hc_flux_macs(const hc_flux *m, const hc_method *method, int B, double *full, double *cached)
-{
-    hc_flux_config_macs(&m->c, method, B, full, cached);
-}
+/* ---- cost: MACs for a compute/forecast pattern, GEMM shapes ------------------------ */
 
-void hc_flux_config_macs(const hc_flux_config *c, const hc_method *method, int B, double *full, double *cached)
+/* Per element: embedders, every block's modulation, final layer (always run);
+ * a double block's joint attention (qkv of both streams + scores and values)
+ * when either attention point is computed, each projection and MLP for its own
+ * point; a single block whole.  Forecast points cost terms x rows x D, fresh
+ * rows one MLP row each (2 D F).  Every term is an integer below 2^53, so the
+ * sum is exact in any order. */
+static double flux_macs(const void *cfgp, int B, const hc_point_plan *plan)
 {
-    double D = c->D, F = c->F, L = c->L, Ti = c->T_img, Tt = c->txt_tokens;
+    const hc_flux_config *c = cfgp;
+    double D = c->D, F = c->F, L = c->L, Ti = c->T_img, Tt = c->txt_tokens, b = B;
     double common = Ti * c->in_channels * D + Tt * c->ctx_dim * D + c->time_dim * D + D * D + c->vec_dim * D + D * D +
                     c->depth_double * 2 * 6 * D * D + c->depth_single * 3 * D * D + 2 * D * D + Ti * D * c->out_channels;
-    double dbl = L * (3 * D * D + D * D + 2 * D * F) + 2 * L * L * D;
-    double sgl = L * D * (3 * D + F) + L * (D + F) * D + 2 * L * L * D;
-    *full = B * (common + c->depth_double * dbl + c->depth_single * sgl);
-    int order = method ? method->order : 0;
-    double fc = (order + 1) * D * (c->depth_double * 2 * L + c->depth_single * L); /* forecast axpys */
-    *cached = B * (common + fc);
-    if (method && method->base) { /* ClusCa: one fresh token per cluster through each double-block MLP,
-                                     K clusters per group (batch element) */
-        double g = method->groups > 1 ? method->groups : 1;
-        double k_img = fmin(method->K * g, B * Ti), k_txt = fmin(method->K * g, B * Tt);
-        *cached += c->depth_double * (k_img + k_txt) * 2 * D * F;
+    double macs = b * common;
+    const double T[2] = {Ti, Tt};
+    for (int i = 0; i < c->depth_double; i++) {
+        const hc_point_plan *q = plan + 4 * i; /* img_attn, img_mlp, txt_attn, txt_mlp */
+        if (q[0].compute || q[2].compute) macs += b * (L * 3 * D * D + 2 * L * L * D);
+        for (int s = 0; s < 2; s++) {
+            const hc_point_plan *pa = &q[2 * s], *pm = &q[2 * s + 1];
+            macs += pa->compute ? b * T[s] * D * D : pa->forecast_terms * b * T[s] * D;
+            macs += pm->compute ? b * T[s] * 2 * D * F : pm->forecast_terms * b * T[s] * D + pm->fresh_rows * 2 * D * F;
+        }
     }
+    for (int j = 0; j < c->depth_single; j++) {
+        const hc_point_plan *q = plan + 4 * c->depth_double + j;
+        macs += q->compute ? b * (L * D * (3 * D + F) + L * (D + F) * D + 2 * L * L * D) : q->forecast_terms * b * L * D;
+    }
+    return macs;
 }
+
+/* The GEMM shapes of one full forward at batch B (the attention's score and
+ * value products per head included). */
+static int flux_gemms(const void *cfgp, int B, hc_gemm_shape *g, int cap)
+{
+    const hc_flux_config *c = cfgp;
+    hc_gemm_shape s[16];
+    int n = 0, D = c->D, F = c->F, Ti = c->T_img, Tt = c->txt_tokens, L = c->L, d = c->head_dim;
+    int T2[2] = {Ti, Tt};
+    for (int k = 0; k < 2; k++) {
+        s[n++] = (hc_gemm_shape){B * T2[k], 3 * D, D, c->depth_double};
+        s[n++] = (hc_gemm_shape){B * T2[k], D, D, c->depth_double};
+        s[n++] = (hc_gemm_shape){B * T2[k], F, D, c->depth_double};
+        s[n++] = (hc_gemm_shape){B * T2[k], D, F, c->depth_double};
+    }
+    s[n++] = (hc_gemm_shape){B * L, 3 * D + F, D, c->depth_single};
+    s[n++] = (hc_gemm_shape){B * L, D, D + F, c->depth_single};
+    int heads = B * c->H * (c->depth_double + c->depth_single);
+    s[n++] = (hc_gemm_shape){L, L, d, heads};
+    s[n++] = (hc_gemm_shape){L, d, L, heads};
+    for (int i = 0; g && i < n && i < cap; i++) g[i] = s[i];
+    return n;
+}
+
+static void flux_info(const void *cfgp, hc_model_info *o)
+{
+    const hc_flux_config *c = cfgp;
+    *o = (hc_model_info){.arch = "flux-mmdit", .sampler = "rf-euler", .image_channels = c->image_channels,
+                         .image_size = c->image_size, .num_classes = c->num_classes, .null_class = c->null_class,
+                         .seq_len = c->T_img, .base_seq_len = c->base_seq_len, .base_shift = c->base_shift,
+                         .max_seq_len = c->max_seq_len, .max_shift = c->max_shift, .shift_sigma = c->shift_sigma};
+}
+
+static hc_status flux_parse(const char *origin, const cJSON *config, void *cfg)
+{
+    return hc_flux_config_parse(origin, config, cfg);
+}
+
+static hc_status flux_open(const char *path, int max_batch, void **impl)
+{
+    return hc_flux_load(path, max_batch, (hc_flux **)impl);
+}
+
+static void flux_close(void *impl) { hc_flux_free(impl); }
+
+static hc_status flux_forward(void *impl, const float *x, const float *t, const int *labels, int B,
+                              const hc_model_hooks *hooks, float *v)
+{
+    return hc_flux_forward(impl, x, t, labels, B, hooks, v);
+}
+
+const hc_model_type hc_model_flux = {
+    .arch = "flux-mmdit",
+    .summary = "FLUX-style MMDiT: double-stream blocks with joint attention, single-stream blocks, rectified flow",
+    .config_size = sizeof(hc_flux_config),
+    .config_parse = flux_parse,
+    .points = flux_points,
+    .cluster_inputs = flux_inputs,
+    .macs = flux_macs,
+    .gemms = flux_gemms,
+    .info = flux_info,
+    .open = flux_open,
+    .close = flux_close,
+    .forward = flux_forward,
+};

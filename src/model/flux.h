@@ -8,7 +8,8 @@
  * skipped and each cache point is filled by the caller's forecast;
  * modulation, gates and the residual stream stay exact.  The block code is
  * shared by both streams, so a DiT model is another block list over the same
- * primitives (src/model/nn.h). */
+ * primitives (src/model/nn.h).  The registry type is hc_model_flux (arch
+ * "flux-mmdit"); the engines use it through model.h only. */
 #ifndef HC_FLUX_H
 #define HC_FLUX_H
 
@@ -16,7 +17,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "predictor.h"
+#include "model.h"
 #include "status.h"
 
 typedef struct hc_flux_config {
@@ -43,43 +44,21 @@ int hc_flux_max_batch(const hc_flux *m);
 const cJSON *hc_flux_metadata(const hc_flux *m);
 const char *hc_flux_path(const hc_flux *m);
 
-/* ---- cache points ------------------------------------------------------------ */
-
-typedef enum hc_cp_module { HC_CP_IMG_ATTN, HC_CP_IMG_MLP, HC_CP_TXT_ATTN, HC_CP_TXT_MLP, HC_CP_TOTAL } hc_cp_module;
-
-typedef struct hc_cache_point {
-    char name[48];       /* "double/0/img_attn", "single/2/total" */
-    char block_kind[8];  /* "double" | "single" */
-    int layer;
-    const char *module;  /* "img_attn", ..., "total" */
-    const char *stream;  /* "img", "txt", "joint" */
-    hc_cp_module kind;
-    int tokens;          /* per batch element */
-} hc_cache_point;
+/* ---- cache points ------------------------------------------------------------
+ * double/<i>/{img_attn, img_mlp, txt_attn, txt_mlp} (i < depth_double), then
+ * single/<n>/total (n = depth_double + j); clustering inputs 0 and 1 are the
+ * img and txt streams after the last double block.  The double-block MLP
+ * points can compute fresh rows. */
 
 int hc_flux_num_points(const hc_flux *m);
 const hc_cache_point *hc_flux_point(const hc_flux *m, int p);
 
-/* Caller hooks for one forward.  At a full step `observe` receives every
- * cache point's output [B * tokens, D] (float32 row-major, batch-major) and
- * `hidden` the img and txt streams after the last double block (the
- * clustering input).  At a cached step `forecast` must fill out
- * [B * tokens, D]; for MLP points `fresh` computes the true rows of chosen
- * tokens (indices into the B * tokens rows) on the current input. */
-typedef struct hc_flux_hooks {
-    void *ud;
-    void (*observe)(void *ud, int point, const float *val);
-    void (*hidden)(void *ud, const float *img, int n_img, const float *txt, int n_txt);
-    hc_status (*forecast)(void *ud, int point, float *out, hc_fresh_fn fresh, void *fresh_ud);
-} hc_flux_hooks;
-
 /* v = f(x, t, label) for B <= max_batch elements.
  *   x      [B, C, H, W] float32, t [B] float32, labels [B] (null_class = unconditional)
- *   cached 0: full compute (hooks->observe, hooks->hidden if set);
- *          1: cached step (hooks->forecast is required)
+ *   hooks  per cache point: compute or forecast (model.h); NULL: compute all
  *   v_out  [B, C, H, W] float32.  No allocation. */
-hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int *labels, int B, int cached,
-                          const hc_flux_hooks *hooks, float *v_out);
+hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int *labels, int B,
+                          const hc_model_hooks *hooks, float *v_out);
 
 /* Buffer of cache point p from the last forward, [B * tokens, D]. */
 const float *hc_flux_point_buffer(const hc_flux *m, int p);
@@ -88,13 +67,6 @@ const float *hc_flux_point_buffer(const hc_flux *m, int p);
  * "temb" [B, time_dim], "img_in" [B, T_img, D], "txt_in" [B, T_txt, D],
  * "img_packed" [B, T_img, in], "rope_cos"/"rope_sin" [L, d/2]. NULL if unknown. */
 const float *hc_flux_intermediate(const hc_flux *m, const char *name);
-
-/* Multiply-accumulates of one forward of a batch of B elements: full, and at
- * a cached step of `method` (embedders, modulations, final layer, forecast
- * axpys of order O, and for ClusCa the fresh tokens' MLPs). */
-void hc_flux_macs(const hc_flux *m, const hc_method *method, int B, double *full, double *cached);
-/* The same from a config alone (e.g. the one a recorded trajectory carries). */
-void hc_flux_config_macs(const hc_flux_config *c, const hc_method *method, int B, double *full, double *cached);
 
 /* Parse and validate a model `config` JSON object (docs/model-format.md);
  * `path` names the source in messages. */

@@ -1,0 +1,260 @@
+/* driver.c: the cache driver (driver.h). */
+#include "driver.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kmeans.h"
+
+typedef struct input {
+    size_t tokens, channels;
+    hc_kmeans **km;     /* [groups] */
+    int *labels;        /* [steps][groups * tokens]: global labels (b * K + k) valid at step s */
+    int *n_clusters;    /* [steps] */
+    int *done;          /* [steps]: clustered at this full step */
+} input;
+
+typedef struct point {
+    hc_driver_point pt;
+    char name[64], module[32];
+    hc_predictor *pred;
+    hc_kmeans *own;     /* HC_CLUSTER_OWN: k-means of this point's own feature */
+    int fresh_ok;
+} point;
+
+struct hc_driver {
+    hc_method m;        /* groups set */
+    unsigned caps;
+    int S, groups;
+    unsigned char *full;
+    int *anchor;        /* last full step at or before s */
+    int n_full;
+    int needs_labels;   /* the method needs labels and some step is cached */
+    input *in;
+    int n_in, begun;
+    point *pts;
+    int n_pts, cap_pts;
+    size_t dropped_bytes;
+    int sources;
+};
+
+hc_status hc_driver_alloc(const hc_method *m, int steps, int groups, hc_driver **out)
+{
+    *out = NULL;
+    if (steps < 1 || steps > 100000) return hc_fail(HC_EINVAL, "steps %d out of range [1, 100000]", steps);
+    if (groups < 1) return hc_fail(HC_EINVAL, "groups %d must be >= 1", groups);
+    hc_driver *d = calloc(1, sizeof *d);
+    if (!d) return hc_fail(HC_ENOMEM, "out of memory");
+    d->m = *m;
+    d->m.groups = groups;
+    d->caps = hc_method_caps(m);
+    d->S = steps;
+    d->groups = groups;
+    d->full = malloc((size_t)steps);
+    d->anchor = malloc((size_t)steps * sizeof *d->anchor);
+    if (!d->full || !d->anchor) {
+        hc_driver_free(d);
+        return hc_fail(HC_ENOMEM, "out of memory");
+    }
+    d->n_full = hc_schedule_mask(&m->sched, steps, d->full);
+    for (int s = 0, a = 0; s < steps; s++) d->anchor[s] = a = d->full[s] ? s : a;
+    d->needs_labels = (d->caps & HC_PRED_LABELS) && d->n_full < steps;
+    *out = d;
+    return HC_OK;
+}
+
+void hc_driver_free(hc_driver *d)
+{
+    if (!d) return;
+    for (int j = 0; j < d->n_in; j++) {
+        for (int b = 0; d->in[j].km && b < d->groups; b++) hc_kmeans_free(d->in[j].km[b]);
+        free(d->in[j].km);
+        free(d->in[j].labels);
+        free(d->in[j].n_clusters);
+        free(d->in[j].done);
+    }
+    free(d->in);
+    for (int p = 0; p < d->n_pts; p++) {
+        hc_predictor_free(d->pts[p].pred);
+        hc_kmeans_free(d->pts[p].own);
+    }
+    free(d->pts);
+    free(d->full);
+    free(d->anchor);
+    free(d);
+}
+
+hc_status hc_driver_add_input(hc_driver *d, size_t tokens, size_t channels, int *idx)
+{
+    HC_ASSERT(!d->begun);
+    input *ni = realloc(d->in, (size_t)(d->n_in + 1) * sizeof *ni);
+    if (!ni) return hc_fail(HC_ENOMEM, "out of memory");
+    d->in = ni;
+    memset(&d->in[d->n_in], 0, sizeof *ni);
+    d->in[d->n_in].tokens = tokens;
+    d->in[d->n_in].channels = channels;
+    if (idx) *idx = d->n_in;
+    d->n_in++;
+    return HC_OK;
+}
+
+hc_status hc_driver_begin(hc_driver *d)
+{
+    d->begun = 1;
+    if (!d->needs_labels) return HC_OK;
+    const hc_method *m = &d->m;
+    for (int j = 0; j < d->n_in; j++) {
+        input *in = &d->in[j];
+        size_t rows = (size_t)d->groups * in->tokens;
+        in->km = calloc((size_t)d->groups, sizeof *in->km);
+        in->labels = malloc((size_t)d->S * rows * sizeof *in->labels);
+        in->n_clusters = calloc((size_t)d->S, sizeof *in->n_clusters);
+        in->done = calloc((size_t)d->S, sizeof *in->done);
+        if (!in->km || !in->labels || !in->n_clusters || !in->done)
+            return hc_fail(HC_ENOMEM, "out of memory for %d steps of %zu token labels", d->S, rows);
+        for (int b = 0; b < d->groups; b++)
+            HC_TRY(hc_kmeans_alloc(m->K, in->tokens, in->channels,
+                                   m->seed + 7919UL * ((unsigned long)d->n_in * (unsigned long)b + (unsigned long)j),
+                                   m->kmeans_iters, &in->km[b]));
+    }
+    return HC_OK;
+}
+
+int hc_driver_takes_fresh(const hc_method *m, const hc_driver_point *pt)
+{
+    return pt->fresh && (m->fresh_all || strstr(pt->module, "mlp") != NULL);
+}
+
+hc_status hc_driver_add_point(hc_driver *d, const hc_driver_point *pt, int *idx)
+{
+    HC_ASSERT(d->begun);
+    if (pt->cluster >= d->n_in) return hc_fail(HC_EINVAL, "%s: clustering input %d not declared", pt->name, pt->cluster);
+    if (d->n_pts == d->cap_pts) {
+        int nc = d->cap_pts ? 2 * d->cap_pts : 64;
+        point *np = realloc(d->pts, (size_t)nc * sizeof *np);
+        if (!np) return hc_fail(HC_ENOMEM, "out of memory");
+        d->pts = np;
+        d->cap_pts = nc;
+    }
+    point *q = &d->pts[d->n_pts];
+    memset(q, 0, sizeof *q);
+    q->pt = *pt;
+    snprintf(q->name, sizeof q->name, "%s", pt->name ? pt->name : "");
+    snprintf(q->module, sizeof q->module, "%s", pt->module ? pt->module : "");
+    q->pt.name = q->name;
+    q->pt.module = q->module;
+    q->fresh_ok = hc_driver_takes_fresh(&d->m, &q->pt);
+    hc_status st = HC_OK;
+    size_t rows = (size_t)d->groups * pt->tokens;
+    /* every step full: nothing to forecast, no cache */
+    if (d->n_full < d->S) st = hc_predictor_alloc(&d->m, rows, pt->channels, pt->id, &q->pred);
+    if (st == HC_OK && d->needs_labels && pt->cluster == HC_CLUSTER_OWN) {
+        st = hc_kmeans_alloc(d->m.K, rows, pt->channels, d->m.seed, d->m.kmeans_iters, &q->own);
+        d->sources |= 2;
+    } else if (st == HC_OK && d->needs_labels && pt->cluster >= 0) {
+        d->sources |= 1;
+    }
+    if (st != HC_OK) {
+        hc_predictor_free(q->pred);
+        return st;
+    }
+    if (idx) *idx = d->n_pts;
+    d->n_pts++;
+    return HC_OK;
+}
+
+void hc_driver_drop_point(hc_driver *d, int p)
+{
+    point *q = &d->pts[p];
+    if (q->pred) d->dropped_bytes += q->pred->type->cache_bytes(q->pred->state);
+    hc_predictor_free(q->pred);
+    hc_kmeans_free(q->own);
+    q->pred = NULL;
+    q->own = NULL;
+}
+
+unsigned hc_driver_caps(const hc_driver *d) { return d->caps; }
+const hc_method *hc_driver_method(const hc_driver *d) { return &d->m; }
+int hc_driver_steps(const hc_driver *d) { return d->S; }
+int hc_driver_groups(const hc_driver *d) { return d->groups; }
+int hc_driver_is_full(const hc_driver *d, int step) { return d->full[step]; }
+int hc_driver_full_steps(const hc_driver *d) { return d->n_full; }
+int hc_driver_horizon(const hc_driver *d, int step) { return step - d->anchor[step]; }
+int hc_driver_cluster_sources(const hc_driver *d) { return d->sources; }
+
+int hc_driver_compute(const hc_driver *d, int p, int step)
+{
+    (void)p; /* fixed schedules decide per step; a policy may decide per point */
+    return d->full[step];
+}
+
+void hc_driver_forecast_cost(const hc_driver *d, const hc_driver_point *pt, double *terms, double *fresh_rows)
+{
+    hc_method_cost(&d->m, (size_t)d->groups * pt->tokens, d->groups, terms, fresh_rows);
+    if (!(d->caps & HC_PRED_FRESH) || !hc_driver_takes_fresh(&d->m, pt)) *fresh_rows = 0;
+}
+
+void hc_driver_cluster(hc_driver *d, int j, int step, const float *x)
+{
+    if (!d->needs_labels || !d->full[step]) return;
+    input *in = &d->in[j];
+    size_t T = in->tokens, rows = (size_t)d->groups * T;
+    int *lab = in->labels + (size_t)step * rows, off = 0;
+    /* each group (batch element) is clustered on its own, as the official
+     * code clusters per image; labels are made global (b * K + k) */
+    for (int b = 0; b < d->groups; b++) {
+        hc_kmeans_run(in->km[b], x + (size_t)b * T * in->channels);
+        const int *l = hc_kmeans_labels(in->km[b]);
+        for (size_t t = 0; t < T; t++) lab[(size_t)b * T + t] = off + l[t];
+        off += hc_kmeans_k(in->km[b]);
+    }
+    in->n_clusters[step] = off;
+    in->done[step] = 1;
+}
+
+/* The step context of point q at step s: labels valid since the last full
+ * step, and fresh tokens where the rule allows. */
+static hc_step_ctx step_ctx(const hc_driver *d, const point *q, int s, hc_fresh_fn fresh, void *fresh_ud)
+{
+    hc_step_ctx ctx = {.step = s, .fresh = fresh, .fresh_ud = fresh_ud, .fresh_ok = q->fresh_ok && fresh != NULL};
+    if (!d->needs_labels) return ctx;
+    if (q->own) {
+        ctx.labels = hc_kmeans_labels(q->own);
+        ctx.n_clusters = hc_kmeans_k(q->own);
+    } else if (q->pt.cluster >= 0) {
+        const input *in = &d->in[q->pt.cluster];
+        int a = d->anchor[s];
+        if (in->done[a]) {
+            ctx.labels = in->labels + (size_t)a * d->groups * in->tokens;
+            ctx.n_clusters = in->n_clusters[a];
+        }
+    }
+    return ctx;
+}
+
+hc_status hc_driver_observe(hc_driver *d, int p, int step, const float *val)
+{
+    point *q = &d->pts[p];
+    if (!q->pred) return HC_OK;
+    if (q->own) hc_kmeans_run(q->own, val);
+    hc_step_ctx ctx = step_ctx(d, q, step, NULL, NULL);
+    q->pred->type->observe(q->pred->state, &ctx, val);
+    return HC_OK;
+}
+
+hc_status hc_driver_forecast(hc_driver *d, int p, int step, hc_fresh_fn fresh, void *fresh_ud, float *out)
+{
+    point *q = &d->pts[p];
+    if (!q->pred) return hc_fail(HC_EINVAL, "%s: forecast at step %d, but the method computes every step", q->name, step);
+    hc_step_ctx ctx = step_ctx(d, q, step, fresh, fresh_ud);
+    return q->pred->type->predict(q->pred->state, &ctx, out);
+}
+
+size_t hc_driver_cache_bytes(const hc_driver *d)
+{
+    if (d->n_full == d->S) return 0;
+    size_t n = d->dropped_bytes;
+    for (int p = 0; p < d->n_pts; p++)
+        if (d->pts[p].pred) n += d->pts[p].pred->type->cache_bytes(d->pts[p].pred->state);
+    return n;
+}
