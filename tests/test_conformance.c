@@ -203,7 +203,9 @@ static void drive(hc_predictor *p, const hc_method *m, const unsigned char *full
             if (memcmp(&buf[i], &nan_mark, sizeof nan_mark) || memcmp(&buf[GUARD + TD + i], &nan_mark, sizeof nan_mark))
                 fail_msg("%s step %d: predict wrote outside [T*D]", m->spec, s);
         for (size_t e = 0; e < TD; e++)
-            if (!isfinite(buf[GUARD + e])) fail_msg("%s step %d: forecast[%zu] = %g (not finite or not written)", m->spec, s, e, (double)buf[GUARD + e]);
+            if (!isfinite(buf[GUARD + e]))
+                fail_msg("%s step %d: forecast[%zu] = %g (not finite or not written)", m->spec, s, e,
+                         (double)buf[GUARD + e]);
         memcpy(out + (size_t)s * TD, buf + GUARD, TD * sizeof *out);
     }
     if (!(caps & HC_PRED_FRESH) && ud.calls) fail_msg("%s: called ctx.fresh without HC_PRED_FRESH", m->spec);
@@ -424,8 +426,8 @@ static void weights_reproduce(void **state)
                         double got = out[(size_t)(a + x) * TD + e], tol = 2e-6 * mag + 1e-7;
                         if (fabs(got - ref) / tol > worst) worst = fabs(got - ref) / tol;
                         if (!(fabs(got - ref) <= tol))
-                            fail_msg("%s anchor %d x=%d elem %zu: forecast %.9g, weights give %.9g (tol %.3g)", m.spec, a,
-                                     x, e, got, ref, tol);
+                            fail_msg("%s anchor %d x=%d elem %zu: forecast %.9g, weights give %.9g (tol %.3g)",
+                                     m.spec, a, x, e, got, ref, tol);
                     }
                     n_checked++;
                 }
