@@ -47,7 +47,7 @@ expect_fail "sample: bad method" "unknown method 'fast'" "$HC" sample --model "$
 expect_fail "sample: bad labels" "--labels: 'a,b' must be comma-separated classes 0..9" "$HC" sample --labels a,b -o s
 expect_fail "sample: bad n" "--n: 0 out of range" "$HC" sample --n 0 -o s
 expect_fail "sample: not safetensors" "header length" "$HC" sample --model "$DATA/bad_schema.h5" -o s
-[ -f "$SRC/data/models/fmnist_classifier.safetensors" ] && \
+need "data/models/fmnist_classifier.safetensors" test -f "$SRC/data/models/fmnist_classifier.safetensors" && \
   expect_fail "sample: another architecture" 'config arch "fmnist-cnn" is not a known architecture (known: flux-mmdit)' "$HC" sample --model "$SRC/data/models/fmnist_classifier.safetensors" -o s
 "$HC" sample --model "$DATA/golden_flux_tiny.safetensors" --classifier "" --n 3 --steps 6 --method taylor:N=3,O=1 -o s -q >/dev/null \
   && [ -s s/grid.png ] && [ -s s/samples.h5 ] && grep -q '"flops_speedup"' s/metrics.json \
@@ -58,10 +58,9 @@ expect_fail "sample: not safetensors" "header length" "$HC" sample --model "$DAT
   && "$HC" info a.h5 | grep -q "feature  dit/1/mlp" \
   && "$HC" info --json a.h5 | grep -q '"schema_version":	1' \
   || { echo "FAIL: synth/info happy path"; fails=$((fails+1)); }
-if command -v h5dump >/dev/null; then
+if need "hdf5-tools (h5dump)" command -v h5dump; then
   cmp <(h5dump -d /features/dit/0/attn a.h5 | tail -n +2) <(h5dump -d /features/dit/0/attn b.h5 | tail -n +2) >/dev/null \
     || { echo "FAIL: same seed gave different data"; fails=$((fails+1)); }
 fi
 
-echo "$fails failure(s)"
-[ $fails -eq 0 ]
+finish

@@ -176,7 +176,7 @@ if "$HC" synth -o gp.h5 --kind gp --clusters 0 --tokens 256 --channels 8 --steps
   head -1 g/gauss.csv | grep -qx "file,module,order,scope,step,set,stat,value" || fail "gauss.csv header"
   grep -q "^| gp.h5 | dit/0/mlp | 2 | 3 |" g/summary.md || fail "summary.md row for dit/0/mlp order 2"
   [ -s g/fig/f0-gp-dit_0_attn-o1_qq.gp ] && [ -s g/fig/f0-gp-dit_0_attn-o1_qq.csv ] || fail "gauss: Q-Q .gp/.csv missing"
-  if command -v gnuplot >/dev/null; then
+  if need "gnuplot-nox (gnuplot)" command -v gnuplot; then
     [ -s g/fig/f0-gp-dit_0_attn-o1_hist.png ] && [ -s g/fig/f0-gp-dit_0_attn-o1_hist.pdf ] || fail "gauss: figures not rendered"
     # the scripts regenerate the figures from their directory
     (cd g/fig && rm f0-gp-dit_0_attn-o1_qq.png && gnuplot f0-gp-dit_0_attn-o1_qq.gp && [ -s f0-gp-dit_0_attn-o1_qq.png ]) \
@@ -196,5 +196,4 @@ else
 fi
 ls -R | grep -q '\.partial$' && fail "a .partial file was left behind"
 
-echo "$fails failure(s)"
-[ $fails -eq 0 ]
+finish

@@ -1,7 +1,33 @@
-# lib_cli.sh: shared by the CLI tests (sourced).  Counts failures in $fails.
+# lib_cli.sh: shared by the CLI tests (sourced).  Counts failures in $fails
+# and skips in $skips; end a test with `finish`.
 fails=0
+skips=0
 
 fail() { echo "FAIL: $*"; fails=$((fails+1)); }
+
+# skip REASON: a visible, counted skip of part of a test.
+skip() { echo "SKIP: $*"; skips=$((skips+1)); }
+
+# need WHAT CMD...: succeeds when CMD does (output discarded).  Otherwise the
+# declared dependency WHAT (a package of tools/debian-packages.txt or a file
+# in the repository) is missing: a one-line failure naming it, or a skip
+# where HC_ALLOW_MISSING_DEPS=1 (developers on other machines; never CI);
+# either way need returns 1, so `need ... && check` or `if need ...; then`.
+need() {
+  local what=$1; shift
+  "$@" >/dev/null 2>&1 && return 0
+  if [ "${HC_ALLOW_MISSING_DEPS:-}" = 1 ]; then skip "missing $what (HC_ALLOW_MISSING_DEPS=1)"
+  else fail "missing declared dependency: $what (HC_ALLOW_MISSING_DEPS=1 makes it a skip)"; fi
+  return 1
+}
+
+# finish: exit 1 on failures, else 77 (CTest's SKIP_RETURN_CODE) on skips, else 0.
+finish() {
+  echo "$fails failure(s), $skips skip(s)"
+  [ "$fails" -eq 0 ] || exit 1
+  [ "$skips" -eq 0 ] || exit 77
+  exit 0
+}
 
 # expect_fail DESCRIPTION EXPECTED_SUBSTRING CMD...: the command must exit
 # non-zero (exactly $EXPECT_RC when set) with exactly one stderr line that

@@ -18,6 +18,7 @@
 
 #include "flux.h"
 #include "sampler.h"
+#include "testutil.h"
 
 typedef struct golden {
     hid_t f;
@@ -161,7 +162,9 @@ static void golden_tiny(void **state)
 static void golden_mini(void **state)
 {
     (void)state;
-    if (access(HC_TEST_DATA "/golden_flux_mini.h5", R_OK) != 0) skip();
+    if (access(HC_TEST_DATA "/golden_flux_mini.h5", R_OK) != 0) HC_MISSING_DEP("tests/data/golden_flux_mini.h5");
+    if (access(HC_TEST_DATA "/../../data/models/flux_mini.safetensors", R_OK) != 0)
+        HC_MISSING_DEP("data/models/flux_mini.safetensors");
     check_file(HC_TEST_DATA "/golden_flux_mini.h5", HC_TEST_DATA "/../../data/models/flux_mini.safetensors", 0);
 }
 
@@ -172,5 +175,5 @@ int main(void)
         cmocka_unit_test(golden_tiny),
         cmocka_unit_test(golden_mini),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return HC_RUN_TESTS(tests, NULL, NULL);
 }

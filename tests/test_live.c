@@ -22,10 +22,12 @@
 #include "sampler.h"
 #include "replay.h"
 #include "traj.h"
+#include "testutil.h"
 
 #define TINY HC_TEST_DATA "/golden_flux_tiny.safetensors"
 #define MINI HC_TEST_DATA "/../../data/models/flux_mini.safetensors"
 #define CLASSIFIER HC_TEST_DATA "/../../data/models/fmnist_classifier.safetensors"
+#define FMNIST "/usr/share/datasets/fashion-mnist"
 
 enum { NI = 3, STEPS = 12 };
 
@@ -190,13 +192,14 @@ static void same_seed_same_samples_and_recording(void **state)
 static void trained_model_quality(void **state)
 {
     (void)state;
-    if (access(MINI, R_OK) != 0 || access(CLASSIFIER, R_OK) != 0) skip();
+    if (access(MINI, R_OK) != 0) HC_MISSING_DEP("data/models/flux_mini.safetensors");
+    if (access(CLASSIFIER, R_OK) != 0) HC_MISSING_DEP("data/models/fmnist_classifier.safetensors");
+    if (access(FMNIST "/t10k-images-idx3-ubyte.gz", R_OK) != 0 ||
+        access(FMNIST "/t10k-labels-idx1-ubyte.gz", R_OK) != 0)
+        HC_MISSING_DEP("Debian package dataset-fashion-mnist (" FMNIST "/t10k-*)");
     float *img;
     int *lab, n;
-    if (hc_fmnist_read("/usr/share/datasets/fashion-mnist", "t10k", 1000, &img, &lab, &n) != HC_OK) {
-        printf("Fashion-MNIST not installed: %s\n", hc_errmsg());
-        skip();
-    }
+    if (hc_fmnist_read(FMNIST, "t10k", 1000, &img, &lab, &n) != HC_OK) fail_msg("%s", hc_errmsg());
     hc_classifier *cls;
     assert_int_equal(hc_classifier_load(CLASSIFIER, &cls), HC_OK);
     int *pred = malloc((size_t)n * sizeof *pred), ok = 0;
@@ -234,5 +237,5 @@ int main(void)
         cmocka_unit_test(same_seed_same_samples_and_recording),
         cmocka_unit_test(trained_model_quality),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return HC_RUN_TESTS(tests, NULL, NULL);
 }

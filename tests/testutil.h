@@ -1,9 +1,12 @@
-/* testutil.h: helpers shared by the statistics tests (header-only; include
- * after <cmocka.h>). */
+/* testutil.h: helpers shared by the tests (header-only; include after
+ * <cmocka.h>). */
 #ifndef HC_TESTUTIL_H
 #define HC_TESTUTIL_H
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_rng.h>
@@ -46,5 +49,50 @@ static inline int hc_test_setup(void **state)
     hc_init();
     return 0;
 }
+
+/* ---- skips ------------------------------------------------------------------
+ * cmocka's run functions return only the number of failed tests, so skips
+ * are counted here.  Skip only through HC_SKIP / HC_MISSING_DEP (never a bare
+ * skip()), and end main with `return HC_RUN_TESTS(tests, setup, teardown);`:
+ * it returns 77, CTest's SKIP_RETURN_CODE (tests/CMakeLists.txt), when a test
+ * skipped and none failed, so a skip shows as a CTest skip, not a pass.
+ * test_skip_selftest checks all of this. */
+static inline int *hc_skip_count(void)
+{
+    static int n;
+    return &n;
+}
+
+/* Skip the current test, saying why on one line. */
+#define HC_SKIP(...)                  \
+    do {                              \
+        printf("SKIP: " __VA_ARGS__); \
+        printf("\n");                 \
+        ++*hc_skip_count();           \
+        skip();                       \
+    } while (0)
+
+/* Developers on machines without the declared dependencies set
+ * HC_ALLOW_MISSING_DEPS=1; CI never does. */
+static inline int hc_allow_missing_deps(void)
+{
+    const char *e = getenv("HC_ALLOW_MISSING_DEPS");
+    return e && strcmp(e, "1") == 0;
+}
+
+/* A declared dependency (a package of tools/debian-packages.txt or a file
+ * in the repository), named by the string `what`, is missing: a failure
+ * with a one-line message naming it, or a visible skip where
+ * HC_ALLOW_MISSING_DEPS=1. */
+#define HC_MISSING_DEP(what)                                                                           \
+    do {                                                                                               \
+        if (hc_allow_missing_deps()) HC_SKIP("missing %s (HC_ALLOW_MISSING_DEPS=1)", (what));          \
+        fail_msg("missing declared dependency: %s (HC_ALLOW_MISSING_DEPS=1 makes it a skip)", (what)); \
+    } while (0)
+
+/* The exit status of a test program: 1 if any test failed (never 77,
+ * whatever the count), else 77 if any skipped, else 0. */
+static inline int hc_run_status(int failed) { return failed ? 1 : *hc_skip_count() ? 77 : 0; }
+#define HC_RUN_TESTS(tests, setup, teardown) hc_run_status(cmocka_run_group_tests(tests, setup, teardown))
 
 #endif
