@@ -194,21 +194,71 @@ typedef struct hc_gauss_result {
     size_t n_rendered;       /* of which rendered to .png + .pdf */
 } hc_gauss_result;
 
-/* Analyse the trajectories and write, under out_dir (created if needed):
+/* ---- seeds ------------------------------------------------------------------------
+ * The purposes of the random streams of one item, and how their seeds are
+ * derived (written to summary.json). */
+typedef enum hc_gauss_purpose {
+    HC_GP_ROWS = 1,      /* channel-scope rows */
+    HC_GP_POSITIONS,     /* token-scope positions */
+    HC_GP_NULL_CHANNEL,
+    HC_GP_NULL_TOKEN,
+    HC_GP_NULL_PCA,
+    HC_GP_NULL_STEP,
+    HC_GP_PROJECTIONS,   /* figure directions and null sample */
+    HC_GP_SHAPIRO,       /* Shapiro-Wilk subsample */
+    HC_GP_END
+} hc_gauss_purpose;
+
+extern const char *const hc_gauss_purpose_names[HC_GP_END]; /* [0] is NULL */
+extern const char hc_gauss_seed_derivation[];
+
+/* ---- figures ------------------------------------------------------------------------
+ * The data behind an item's Q-Q and histogram figures, handed to the
+ * figure writer (analysis/gauss_report.c) once per item that has a channel
+ * sample, before the pca scope.  R = o->qq_proj; series k is
+ * series[k n .. k n + n - 1], standardised (mean 0, sd 1 with divisor n-1;
+ * a constant series is all zeros) and sorted ascending:
+ *   k < R    the sample projected on random unit direction k+1,
+ *   R, R+1   the best and the worst channel by Shapiro-Wilk W
+ *            (item->best_channel, item->worst_channel),
+ *   R+2      a null N(0,1) sample. */
+typedef struct hc_gauss_qq {
+    hc_gauss_item *item;  /* the writer sets item->fig_qq and item->fig_hist */
+    size_t n;             /* values per series (the channel-scope n) */
+    int n_proj;           /* R */
+    const double *series; /* [(R + 3) x n] */
+} hc_gauss_qq;
+
+typedef hc_status (*hc_gauss_figure_fn)(void *ctx, const hc_gauss_qq *qq);
+
+/* ---- running ------------------------------------------------------------------------ */
+
+/* The statistics alone: analyse the trajectories into *out (free with
+ * hc_gauss_result_free); nothing is written.  When o->plots and figure is
+ * not NULL, figure(figure_ctx, ...) is called per item as described above
+ * (its error ends the run); n_figures, n_rendered and gnuplot_missing are
+ * left 0 for the caller.  Each (module, step) row is read once; memory per
+ * module is about (K+1) T D + n (D + T) + D^2 doubles.  Errors: those of
+ * hc_traj_open / read (naming the file), HC_EINVAL (bad options; a file
+ * with no feature matching the globs), HC_EFORMAT (a non-finite feature
+ * value, naming file, module and step), HC_ENOMEM; *out is NULL then. */
+hc_status hc_gauss_analyse(const char *const *paths, size_t n_paths, const hc_gauss_opts *o,
+                           hc_gauss_figure_fn figure, void *figure_ctx, hc_gauss_result **out);
+
+/* Analyse the trajectories (hc_gauss_analyse) and write, under out_dir
+ * (created if needed):
  *   gauss.csv     long form: file,module,order,scope,step,set,stat,value
  *   summary.json  provenance, resolved config and seeds, one object per
  *                 (file, module, order) with every scope, real and null
  *   summary.md    Markdown tables: per module and order, real vs null
  *                 (channel, token, pca; step: medians over steps)
  *   fig/          Q-Q and histogram figures (.csv, .gp, .png, .pdf)
- * Every file is written atomically (outfile.h).  Each (module, step) row is
- * read once; memory per module is about (K+1) T D + n (D + T) + D^2
- * doubles.  On success *out (may be NULL) receives the results (free with
- * hc_gauss_result_free).  Errors: those of hc_traj_open / read (naming the
- * file), HC_EINVAL (bad options; a file with no feature matching the
- * globs), HC_EFORMAT (a non-finite feature value, naming file, module and
- * step), HC_EIO (outputs; gnuplot failures), HC_ENOMEM.  On error no
- * gauss.csv / summary file is left behind. */
+ * Every file is written atomically (outfile.h).  On success *out (may be
+ * NULL) receives the results (free with hc_gauss_result_free).  Errors:
+ * those of hc_gauss_analyse, HC_EIO (outputs; gnuplot failures).  On error
+ * no gauss.csv / summary file is left behind.
+ * Defined with the report writers in analysis/gauss_report.c (a layer above
+ * this one), declared here for its callers (src/cli, src/experiment). */
 hc_status hc_gauss_run(const char *const *paths, size_t n_paths, const hc_gauss_opts *o,
                        const char *out_dir, hc_gauss_result **out);
 
