@@ -1,8 +1,7 @@
 /* gauss_report.h: the outputs of `hicache gauss` (src/eval/gauss.h):
  * gauss.csv, summary.json, summary.md and the Q-Q and histogram figures
- * under fig/.  hc_gauss_run (declared in gauss.h for its callers) is
- * defined in gauss_report.c: it runs hc_gauss_analyse with the figure
- * writer below, then the writers of the tables. */
+ * under fig/.  hc_gauss_run runs hc_gauss_analyse (src/eval/gauss.h) with
+ * the figure writer below, then the writers of the tables. */
 #ifndef HC_GAUSS_REPORT_H
 #define HC_GAUSS_REPORT_H
 
@@ -36,5 +35,23 @@ hc_status hc_gauss_write_json(const char *path, const hc_gauss_opts *o, const hc
 /* summary.md: a Markdown table per scope (real and null side by side) and
  * the items' notes.  Errors: HC_EIO. */
 hc_status hc_gauss_write_md(const char *path, const hc_gauss_opts *o, const hc_gauss_result *res);
+
+/* ---- the whole command ---- */
+
+/* Analyse the trajectories (hc_gauss_analyse) and write, under out_dir
+ * (created if needed):
+ *   gauss.csv     long form: file,module,order,scope,step,set,stat,value
+ *   summary.json  provenance, resolved config and seeds, one object per
+ *                 (file, module, order) with every scope, real and null
+ *   summary.md    Markdown tables: per module and order, real vs null
+ *                 (channel, token, pca; step: medians over steps)
+ *   fig/          Q-Q and histogram figures (.csv, .gp, .png, .pdf)
+ * Every file is written atomically (outfile.h).  On success *out (may be
+ * NULL) receives the results (free with hc_gauss_result_free).  Errors:
+ * those of hc_gauss_analyse, HC_EIO (outputs; gnuplot failures).  On error
+ * no gauss.csv / summary file is left behind.
+ */
+hc_status hc_gauss_run(const char *const *paths, size_t n_paths, const hc_gauss_opts *o,
+                       const char *out_dir, hc_gauss_result **out);
 
 #endif

@@ -39,6 +39,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "gauss.h"
+#include "gauss_report.h"
 #include "plot.h"
 #include "predictor.h"
 #include "synth.h"

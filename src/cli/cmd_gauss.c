@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "gauss.h"
+#include "gauss_report.h"
 
 static const cli_numopt intopts[] = {
     {"order", CLI_INT, offsetof(hc_gauss_opts, order), 1, HC_GAUSS_MAX_ORDER},

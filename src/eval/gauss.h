@@ -245,22 +245,6 @@ typedef hc_status (*hc_gauss_figure_fn)(void *ctx, const hc_gauss_qq *qq);
 hc_status hc_gauss_analyse(const char *const *paths, size_t n_paths, const hc_gauss_opts *o,
                            hc_gauss_figure_fn figure, void *figure_ctx, hc_gauss_result **out);
 
-/* Analyse the trajectories (hc_gauss_analyse) and write, under out_dir
- * (created if needed):
- *   gauss.csv     long form: file,module,order,scope,step,set,stat,value
- *   summary.json  provenance, resolved config and seeds, one object per
- *                 (file, module, order) with every scope, real and null
- *   summary.md    Markdown tables: per module and order, real vs null
- *                 (channel, token, pca; step: medians over steps)
- *   fig/          Q-Q and histogram figures (.csv, .gp, .png, .pdf)
- * Every file is written atomically (outfile.h).  On success *out (may be
- * NULL) receives the results (free with hc_gauss_result_free).  Errors:
- * those of hc_gauss_analyse, HC_EIO (outputs; gnuplot failures).  On error
- * no gauss.csv / summary file is left behind.
- * Defined with the report writers in analysis/gauss_report.c (a layer above
- * this one), declared here for its callers (src/cli, src/experiment). */
-hc_status hc_gauss_run(const char *const *paths, size_t n_paths, const hc_gauss_opts *o,
-                       const char *out_dir, hc_gauss_result **out);
 
 /* Free; NULL is a no-op. */
 void hc_gauss_result_free(hc_gauss_result *r);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "gauss.h"
+#include "gauss_report.h"
 
 int hc_exp_is_gauss(const cJSON *doc) { return cJSON_GetObjectItemCaseSensitive(doc, "gauss") != NULL; }
 
