@@ -99,100 +99,85 @@ static hc_status write_samples(const char *path, const float *x, const int *labe
     return HC_OK;
 }
 
-/* Load a reference run's samples [n, img] and its cost, checking that it was
- * sampled with the same noise, labels and sampler settings. */
-static hc_status read_reference(const hc_live_opts *o, const int *labels, size_t img, float *ref, hc_sample_stats *fs)
+void hc_live_ref_free(hc_live_ref *r)
 {
-    const char *p = o->reference_path;
+    if (!r) return;
+    free(r->samples);
+    free(r->labels);
+    free(r);
+}
+
+static hc_live_ref *ref_alloc(int n, int C, int H)
+{
+    hc_live_ref *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->n = n;
+    r->channels = C;
+    r->size = H;
+    r->samples = malloc((size_t)n * C * H * H * sizeof *r->samples);
+    r->labels = malloc((size_t)n * sizeof *r->labels);
+    if (!r->samples || !r->labels) {
+        hc_live_ref_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* Load a reference run's samples and its cost, checking that it was
+ * sampled with the same noise, labels and sampler settings. */
+hc_status hc_live_read_reference(const char *p, const hc_live_opts *o, const int *labels, hc_live_ref **out)
+{
+    *out = NULL;
     hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return hc_fail(HC_EIO, "%s: cannot open the reference samples", p);
     hsize_t dims[4] = {0}, ldim = 0;
     int rs = 0, rl = 0;
     if (H5LTget_dataset_ndims(f, "/samples", &rs) < 0 || rs != 4 || H5LTget_dataset_ndims(f, "/labels", &rl) < 0 ||
-        rl != 1 || H5LTget_dataset_info(f, "/labels", &ldim, NULL, NULL) < 0 || ldim != (hsize_t)o->n) {
+        rl != 1 || H5LTget_dataset_info(f, "/labels", &ldim, NULL, NULL) < 0 || ldim != (hsize_t)o->n ||
+        H5LTget_dataset_info(f, "/samples", dims, NULL, NULL) < 0 || dims[0] != (hsize_t)o->n || dims[2] != dims[3] ||
+        dims[1] < 1 || dims[1] > 64 || dims[2] < 1 || dims[2] > 4096) {
         H5Fclose(f);
         return hc_fail(HC_EFORMAT, "%s: expected /samples [n, C, H, W] and /labels [n] with n = %d", p, o->n);
     }
     double seed = -1, steps = -1, shift = -1, cfg = -1, seconds = 0, macs = 0;
-    int *lab = malloc((size_t)o->n * sizeof *lab);
+    hc_live_ref *r = ref_alloc(o->n, (int)dims[1], (int)dims[2]);
     hc_status s = HC_OK;
-    if (!lab || H5LTget_dataset_info(f, "/samples", dims, NULL, NULL) < 0 ||
-        H5LTget_attribute_double(f, "/", "seed", &seed) < 0 || H5LTget_attribute_double(f, "/", "steps", &steps) < 0 ||
-        H5LTget_attribute_double(f, "/", "time_shift", &shift) < 0 ||
-        H5LTget_attribute_double(f, "/", "guidance", &cfg) < 0 ||
-        H5LTget_attribute_double(f, "/", "seconds", &seconds) < 0 || H5LTget_attribute_double(f, "/", "macs", &macs) < 0)
+    if (!r) s = hc_fail(HC_ENOMEM, "out of memory");
+    else if (H5LTget_attribute_double(f, "/", "seed", &seed) < 0 || H5LTget_attribute_double(f, "/", "steps", &steps) < 0 ||
+             H5LTget_attribute_double(f, "/", "time_shift", &shift) < 0 ||
+             H5LTget_attribute_double(f, "/", "guidance", &cfg) < 0 ||
+             H5LTget_attribute_double(f, "/", "seconds", &seconds) < 0 || H5LTget_attribute_double(f, "/", "macs", &macs) < 0)
         s = hc_fail(HC_EFORMAT, "%s: not a hicache samples file with run attributes", p);
-    else if (dims[0] != (hsize_t)o->n || dims[1] * dims[2] * dims[3] != img || seed != (double)o->seed ||
-             steps != o->steps || shift != o->shift || cfg != o->cfg)
+    else if (seed != (double)o->seed || steps != o->steps || shift != o->shift || cfg != o->cfg)
         s = hc_fail(HC_EINVAL, "%s: reference run differs (n, image size, seed, steps, shift or guidance)", p);
-    else if (H5LTread_dataset_int(f, "/labels", lab) < 0 || H5LTread_dataset_float(f, "/samples", ref) < 0)
+    else if (H5LTread_dataset_int(f, "/labels", r->labels) < 0 || H5LTread_dataset_float(f, "/samples", r->samples) < 0)
         s = hc_fail(HC_EFORMAT, "%s: cannot read /samples or /labels", p);
-    else if (memcmp(lab, labels, (size_t)o->n * sizeof *lab) != 0)
+    else if (memcmp(r->labels, labels, (size_t)o->n * sizeof *labels) != 0)
         s = hc_fail(HC_EINVAL, "%s: reference run has other labels", p);
     H5Fclose(f);
-    free(lab);
-    if (s == HC_OK) {
-        fs->full_steps = fs->steps = o->steps;
-        fs->seconds = seconds;
-        fs->macs = macs;
+    if (s != HC_OK) {
+        hc_live_ref_free(r);
+        return s;
     }
-    return s;
+    r->seed = o->seed;
+    r->steps = o->steps;
+    r->shift = o->shift;
+    r->cfg = o->cfg;
+    r->seconds = seconds;
+    r->macs = macs;
+    *out = r;
+    return HC_OK;
 }
 
-static void add_num(cJSON *o, const char *k, double v)
-{
-    if (isfinite(v)) cJSON_AddNumberToObject(o, k, v);
-    else cJSON_AddNullToObject(o, k);
-}
 
-hc_status hc_live_sample(const hc_live_opts *o, const hc_method *method, cJSON **metrics)
+/* The provenance of a run: resolved config, noise, labels, the model's metadata. */
+static cJSON *run_provenance(const hc_live_opts *o, const hc_method *method, int batch, const int *labels,
+                             const hc_model *m)
 {
-    if (metrics) *metrics = NULL;
-    if (o->n < 1 || o->batch < 1 || o->steps < 1)
-        return hc_fail(HC_EINVAL, "n, batch and steps must be >= 1 (got %d, %d, %d)", o->n, o->batch, o->steps);
-    hc_model *m = NULL;
-    hc_sampler *smp = NULL;
-    hc_classifier *cls = NULL;
-    hc_traj_writer *rec = NULL;
-    float *noise = NULL, *x = NULL, *ref = NULL, *feat = NULL, *real = NULL;
-    int *labels = NULL, *pred = NULL, *real_lab = NULL;
-    double *mu = NULL, *cov = NULL, *mur = NULL, *covr = NULL;
-    char *prov_s = NULL;
-    cJSON *doc = NULL;
-    int batch = o->batch < o->n ? o->batch : o->n;
-    hc_status s = hc_model_open(o->model_path, 2 * batch, &m);
-    if (s != HC_OK) goto done;
-    hc_model_info info;
-    hc_model_get_info(m, &info);
-    const hc_model_info *c = &info;
-    size_t img = (size_t)c->image_channels * c->image_size * c->image_size, N = (size_t)o->n * img;
-    if ((s = hc_sampler_alloc(m, batch, &smp)) != HC_OK) goto done;
-    noise = malloc(N * sizeof *noise);
-    x = malloc(N * sizeof *x);
-    ref = malloc(N * sizeof *ref);
-    labels = malloc((size_t)o->n * sizeof *labels);
-    if (!noise || !x || !ref || !labels) { s = hc_fail(HC_ENOMEM, "out of memory for %d samples", o->n); goto done; }
-    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    for (int i = 0; i < o->n; i++) {
-        gsl_rng_set(rng, o->seed * 1000003UL + (unsigned long)i);
-        for (size_t k = 0; k < img; k++) noise[(size_t)i * img + k] = (float)gsl_ran_gaussian_ziggurat(rng, 1.0);
-        labels[i] = o->labels ? o->labels[i] : i % c->num_classes;
-        if (labels[i] < 0 || labels[i] >= c->num_classes) {
-            s = hc_fail(HC_EINVAL, "label %d out of range [0, %d)", labels[i], c->num_classes);
-            break;
-        }
-    }
-    gsl_rng_free(rng);
-    if (s != HC_OK) goto done;
-    hc_live_opts oo = *o;
-    oo.batch = batch;
-    /* provenance and resolved config */
-    doc = cJSON_CreateObject();
     cJSON *prov = hc_provenance_json();
     cJSON *cfg = cJSON_AddObjectToObject(prov, "config");
-    char desc[512], label[256];
+    char desc[512];
     hc_method_describe(method, desc, sizeof desc);
-    hc_method_label(method, label, sizeof label);
     cJSON_AddStringToObject(cfg, "command", "sample");
     cJSON_AddStringToObject(cfg, "method", method->spec);
     cJSON_AddStringToObject(cfg, "method_resolved", desc);
@@ -206,115 +191,306 @@ hc_status hc_live_sample(const hc_live_opts *o, const hc_method *method, cJSON *
     cJSON_AddStringToObject(cfg, "noise", "sample i: gsl mt19937 seeded seed*1000003+i, ziggurat N(0,1)");
     cJSON_AddItemToObject(cfg, "labels", cJSON_CreateIntArray(labels, o->n));
     cJSON_AddItemToObject(prov, "model_metadata", cJSON_Duplicate(m->meta, 1));
-    prov_s = cJSON_PrintUnformatted(prov);
-    cJSON_AddItemToObject(doc, "provenance", prov);
-    cJSON_AddStringToObject(doc, "method", method->spec);
-    cJSON_AddStringToObject(doc, "label", label);
+    return prov;
+}
 
-    /* full-compute reference (recorded if asked) */
-    hc_method full;
-    hc_method_parse("full", &full);
-    hc_sample_stats fs = {0}, ms = {0};
-    if (o->record_path) {
-        hc_traj_meta meta = {0};
-        snprintf(meta.model, sizeof meta.model, "%s (%s)", info.arch, o->model_path);
-        snprintf(meta.sampler, sizeof meta.sampler, "euler rectified flow, %s, cfg %g, batch [cond; uncond]",
-                 o->shift ? "FLUX time shift" : "no shift", o->cfg);
-        meta.num_steps = o->steps;
-        meta.has_seed = 1;
-        meta.seed = (int64_t)(o->seed * 1000003UL);
-        snprintf(meta.label, sizeof meta.label, "%d %s", labels[0], hc_fmnist_classes[labels[0] % 10]);
-        meta.has_guidance = 1;
-        meta.guidance = o->cfg;
-        hc_traj_write_opts wo = {o->record_f16 ? HC_F16 : HC_F32, o->record_deflate};
-        if ((s = hc_traj_writer_open(o->record_path, &meta, &wo, prov_s, &rec)) != HC_OK) goto done;
-        if ((s = hc_sampler_record(smp, rec, o->record_glob)) != HC_OK) goto done;
+/* Noise of sample i: a GSL mt19937 stream seeded seed * 1000003 + i. */
+static hc_status make_noise(const hc_live_opts *o, const hc_model_info *c, float *noise, int *labels)
+{
+    size_t img = (size_t)c->image_channels * c->image_size * c->image_size;
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!rng) return hc_fail(HC_ENOMEM, "out of memory");
+    hc_status s = HC_OK;
+    for (int i = 0; i < o->n && s == HC_OK; i++) {
+        gsl_rng_set(rng, o->seed * 1000003UL + (unsigned long)i);
+        for (size_t k = 0; k < img; k++) noise[(size_t)i * img + k] = (float)gsl_ran_gaussian_ziggurat(rng, 1.0);
+        labels[i] = o->labels ? o->labels[i] : i % c->num_classes;
+        if (labels[i] < 0 || labels[i] >= c->num_classes)
+            s = hc_fail(HC_EINVAL, "label %d out of range [0, %d)", labels[i], c->num_classes);
     }
-    memcpy(ref, noise, N * sizeof *ref);
-    if (o->reference_path && !o->record_path) {
-        if ((s = read_reference(o, labels, img, ref, &fs)) != HC_OK) goto done;
-        cJSON_AddStringToObject(cfg, "reference", o->reference_path);
-    } else {
-        if (!o->quiet) fprintf(stderr, "sample: full compute, %d images x %d steps\n", o->n, o->steps);
-        if ((s = run_all(smp, &full, &oo, labels, ref, img, &fs)) != HC_OK) goto done;
-    }
-    if (rec) {
-        s = hc_traj_writer_finish(rec);
-        rec = NULL;
-        if (s != HC_OK) goto done;
-    }
-    memcpy(x, noise, N * sizeof *x);
-    if (hc_method_caps(method) & HC_PRED_NO_CACHE) {
-        memcpy(x, ref, N * sizeof *x);
-        ms = fs;
-    } else {
-        if (!o->quiet) fprintf(stderr, "sample: %s\n", desc);
-        if ((s = run_all(smp, method, &oo, labels, x, img, &ms)) != HC_OK) goto done;
-    }
+    gsl_rng_free(rng);
+    return s;
+}
 
-    /* fidelity against full compute, same noise and labels */
+/* Open the trajectory writer of the reference run. */
+static hc_status open_recording(const hc_live_opts *o, const hc_model_info *info, const int *labels, const char *prov,
+                                hc_traj_writer **rec)
+{
+    hc_traj_meta meta = {0};
+    snprintf(meta.model, sizeof meta.model, "%s (%s)", info->arch, o->model_path);
+    snprintf(meta.sampler, sizeof meta.sampler, "euler rectified flow, %s, cfg %g, batch [cond; uncond]",
+             o->shift ? "FLUX time shift" : "no shift", o->cfg);
+    meta.num_steps = o->steps;
+    meta.has_seed = 1;
+    meta.seed = (int64_t)(o->seed * 1000003UL);
+    snprintf(meta.label, sizeof meta.label, "%d %s", labels[0], hc_fmnist_classes[labels[0] % 10]);
+    meta.has_guidance = 1;
+    meta.guidance = o->cfg;
+    hc_traj_write_opts wo = {o->record_f16 ? HC_F16 : HC_F32, o->record_deflate};
+    return hc_traj_writer_open(o->record_path, &meta, &wo, prov, rec);
+}
+
+/* Fidelity of every sample against its reference, and the means. */
+static void score(hc_live_result *r)
+{
+    const size_t img = (size_t)r->channels * r->size * r->size;
+    const int H = r->size;
     double rl2 = 0, psnr = 0, ssim = 0;
-    int H = c->image_size;
-    for (int i = 0; i < o->n; i++) {
-        const float *a = x + (size_t)i * img, *b = ref + (size_t)i * img;
+    for (int i = 0; i < r->n; i++) {
+        const float *a = r->samples + (size_t)i * img, *b = r->reference->samples + (size_t)i * img;
+        hc_live_image *im = &r->images[i];
         double d2 = 0, r2 = 0;
         for (size_t k = 0; k < img; k++) {
             d2 += ((double)a[k] - b[k]) * ((double)a[k] - b[k]);
             r2 += (double)b[k] * b[k];
         }
-        rl2 += sqrt(d2 / fmax(r2, 1e-30));
-        psnr += hc_psnr(a, b, img);
+        im->rel_l2 = sqrt(d2 / fmax(r2, 1e-30));
+        im->psnr = hc_psnr(a, b, img);
         double ss = 0;
-        for (int ch = 0; ch < c->image_channels; ch++) ss += hc_ssim(a + (size_t)ch * H * H, b + (size_t)ch * H * H, H, H);
-        ssim += ss / c->image_channels;
+        for (int ch = 0; ch < r->channels; ch++) ss += hc_ssim(a + (size_t)ch * H * H, b + (size_t)ch * H * H, H, H);
+        im->ssim = ss / r->channels;
+        rl2 += im->rel_l2;
+        psnr += im->psnr;
+        ssim += im->ssim;
     }
-    cJSON *mt = cJSON_AddObjectToObject(doc, "metrics");
-    add_num(mt, "rel_l2", rl2 / o->n);
-    add_num(mt, "psnr", psnr / o->n);
-    add_num(mt, "ssim", ssim / o->n);
-    cJSON_AddNumberToObject(mt, "full_steps", ms.full_steps);
-    cJSON_AddNumberToObject(mt, "steps", ms.steps);
-    cJSON_AddNumberToObject(mt, "flops", 2 * ms.macs);
-    cJSON_AddNumberToObject(mt, "flops_full", 2 * fs.macs);
-    cJSON_AddNumberToObject(mt, "flops_speedup", fs.macs / ms.macs);
-    cJSON_AddNumberToObject(mt, "seconds", ms.seconds);
-    cJSON_AddNumberToObject(mt, "seconds_full", fs.seconds);
-    cJSON_AddNumberToObject(mt, "wall_speedup", fs.seconds / ms.seconds);
-    cJSON_AddNumberToObject(mt, "threads", openblas_get_num_threads());
+    r->rel_l2 = rl2 / r->n;
+    r->psnr = psnr / r->n;
+    r->ssim = ssim / r->n;
+}
 
-    /* classifier: accuracy and FD against real held-out images */
-    if (o->classifier_path && o->classifier_path[0]) {
-        if ((s = hc_classifier_load(o->classifier_path, &cls)) != HC_OK) goto done;
-        feat = malloc((size_t)o->n * HC_CLS_FEATURES * sizeof *feat);
-        pred = malloc((size_t)o->n * sizeof *pred);
-        mu = malloc(HC_CLS_FEATURES * sizeof *mu);
-        cov = malloc(HC_CLS_FEATURES * HC_CLS_FEATURES * sizeof *cov);
-        mur = malloc(HC_CLS_FEATURES * sizeof *mur);
-        covr = malloc(HC_CLS_FEATURES * HC_CLS_FEATURES * sizeof *covr);
-        if (!feat || !pred || !mu || !cov || !mur || !covr) { s = hc_fail(HC_ENOMEM, "out of memory"); goto done; }
-        int correct = 0;
-        if ((s = hc_classifier_run(cls, x, o->n, feat, pred)) != HC_OK) goto done;
-        for (int i = 0; i < o->n; i++) correct += pred[i] == labels[i];
-        cJSON_AddNumberToObject(mt, "class_acc", (double)correct / o->n);
-        int nr = 0;
-        if ((s = hc_fmnist_read(o->data_dir, "t10k", o->n_real, &real, &real_lab, &nr)) != HC_OK) goto done;
-        float *rf = malloc((size_t)nr * HC_CLS_FEATURES * sizeof *rf);
-        if (!rf) { s = hc_fail(HC_ENOMEM, "out of memory"); goto done; }
+/* Class accuracy of samples and reference; FD of the samples against real
+ * held-out images. */
+static hc_status classify(const hc_live_opts *o, hc_live_result *r)
+{
+    hc_classifier *cls = NULL;
+    float *feat = NULL, *real = NULL, *rf = NULL;
+    int *pred = NULL, *real_lab = NULL, nr = 0;
+    double *mu = NULL, *cov = NULL, *mur = NULL, *covr = NULL;
+    hc_status s = hc_classifier_load(o->classifier_path, &cls);
+    if (s != HC_OK) return s;
+    feat = malloc((size_t)r->n * HC_CLS_FEATURES * sizeof *feat);
+    pred = malloc((size_t)r->n * sizeof *pred);
+    mu = malloc(HC_CLS_FEATURES * sizeof *mu);
+    cov = malloc(HC_CLS_FEATURES * HC_CLS_FEATURES * sizeof *cov);
+    mur = malloc(HC_CLS_FEATURES * sizeof *mur);
+    covr = malloc(HC_CLS_FEATURES * HC_CLS_FEATURES * sizeof *covr);
+    if (!feat || !pred || !mu || !cov || !mur || !covr) s = hc_fail(HC_ENOMEM, "out of memory");
+    if (s == HC_OK) s = hc_classifier_run(cls, r->samples, r->n, feat, pred);
+    int correct = 0;
+    for (int i = 0; i < r->n && s == HC_OK; i++) {
+        r->images[i].predicted = pred[i];
+        correct += pred[i] == r->images[i].label;
+    }
+    r->class_acc = (double)correct / r->n;
+    if (s == HC_OK) s = hc_fmnist_read(o->data_dir, "t10k", o->n_real, &real, &real_lab, &nr);
+    if (s == HC_OK && !(rf = malloc((size_t)nr * HC_CLS_FEATURES * sizeof *rf))) s = hc_fail(HC_ENOMEM, "out of memory");
+    if (s == HC_OK) {
         hc_classifier_run(cls, real, nr, rf, NULL);
         s = hc_feature_stats(rf, nr, HC_CLS_FEATURES, mur, covr);
-        free(rf);
-        if (s == HC_OK && o->n >= 2) s = hc_feature_stats(feat, o->n, HC_CLS_FEATURES, mu, cov);
-        double fd = NAN;
-        if (s == HC_OK && o->n >= 2) s = hc_frechet(mu, cov, mur, covr, HC_CLS_FEATURES, &fd);
-        if (s != HC_OK) goto done;
-        add_num(mt, "fd", fd);
-        cJSON_AddNumberToObject(mt, "fd_real_images", nr);
-        /* class accuracy of the full-compute reference, for comparison */
-        hc_classifier_run(cls, ref, o->n, NULL, pred);
-        correct = 0;
-        for (int i = 0; i < o->n; i++) correct += pred[i] == labels[i];
-        cJSON_AddNumberToObject(mt, "class_acc_full", (double)correct / o->n);
     }
+    r->fd = NAN;
+    if (s == HC_OK && r->n >= 2) s = hc_feature_stats(feat, r->n, HC_CLS_FEATURES, mu, cov);
+    if (s == HC_OK && r->n >= 2) s = hc_frechet(mu, cov, mur, covr, HC_CLS_FEATURES, &r->fd);
+    r->fd_real_images = nr;
+    if (s == HC_OK) { /* class accuracy of the full-compute reference, for comparison */
+        hc_classifier_run(cls, r->reference->samples, r->n, NULL, pred);
+        correct = 0;
+        for (int i = 0; i < r->n; i++) correct += pred[i] == r->images[i].label;
+        r->class_acc_full = (double)correct / r->n;
+        r->classified = 1;
+    }
+    hc_classifier_free(cls);
+    free(feat);
+    free(pred);
+    free(real);
+    free(real_lab);
+    free(rf);
+    free(mu);
+    free(cov);
+    free(mur);
+    free(covr);
+    return s;
+}
+
+void hc_live_result_free(hc_live_result *r)
+{
+    if (!r) return;
+    free(r->samples);
+    free(r->images);
+    hc_live_ref_free(r->reference);
+    cJSON_Delete(r->provenance);
+    free(r);
+}
+
+static hc_live_ref *ref_copy(const hc_live_ref *g)
+{
+    hc_live_ref *r = ref_alloc(g->n, g->channels, g->size);
+    if (!r) return NULL;
+    float *smp = r->samples;
+    int *lab = r->labels;
+    *r = *g;
+    r->samples = smp;
+    r->labels = lab;
+    memcpy(r->samples, g->samples, (size_t)g->n * g->channels * g->size * g->size * sizeof *smp);
+    memcpy(r->labels, g->labels, (size_t)g->n * sizeof *lab);
+    return r;
+}
+
+/* The reference: given (in memory or a samples file), or full compute at
+ * o->steps, recorded if asked. */
+static hc_status reference_run(const hc_live_opts *o, hc_sampler *smp, const hc_model_info *info, const float *noise,
+                               const int *labels, const char *prov, hc_live_result *r)
+{
+    const int C = info->image_channels, H = info->image_size;
+    const hc_live_ref *given = o->record_path ? NULL : o->reference;
+    if (given) {
+        if (given->n != o->n || given->channels != C || given->size != H || given->seed != o->seed ||
+            given->shift != o->shift || given->cfg != o->cfg || memcmp(given->labels, labels, (size_t)o->n * sizeof *labels))
+            return hc_fail(HC_EINVAL, "reference run differs (n, image size, labels, seed, shift or guidance)");
+        if (!(r->reference = ref_copy(given))) return hc_fail(HC_ENOMEM, "out of memory");
+        return HC_OK;
+    }
+    if (o->reference_path && !o->record_path) return hc_live_read_reference(o->reference_path, o, labels, &r->reference);
+    if (!(r->reference = ref_alloc(o->n, C, H))) return hc_fail(HC_ENOMEM, "out of memory");
+    hc_live_ref *ref = r->reference;
+    memcpy(ref->samples, noise, (size_t)o->n * C * H * H * sizeof *noise);
+    memcpy(ref->labels, labels, (size_t)o->n * sizeof *labels);
+    *ref = (hc_live_ref){ref->n, C, H, ref->samples, ref->labels, o->seed, o->steps, o->shift, o->cfg, 0, 0};
+    hc_traj_writer *rec = NULL;
+    if (o->record_path) {
+        HC_TRY(open_recording(o, info, labels, prov, &rec));
+        hc_status s = hc_sampler_record(smp, rec, o->record_glob);
+        if (s != HC_OK) {
+            hc_traj_writer_free(rec);
+            return s;
+        }
+    }
+    hc_method full;
+    hc_method_parse("full", &full);
+    if (!o->quiet) fprintf(stderr, "sample: full compute, %d images x %d steps\n", o->n, o->steps);
+    hc_sample_stats fs;
+    hc_status s = run_all(smp, &full, o, labels, ref->samples, (size_t)C * H * H, &fs);
+    hc_sampler_record(smp, NULL, NULL);
+    ref->macs = fs.macs;
+    ref->seconds = fs.seconds;
+    if (rec && s == HC_OK) return hc_traj_writer_finish(rec);
+    hc_traj_writer_free(rec);
+    return s;
+}
+
+hc_status hc_live_compute(const hc_live_opts *o, const hc_method *method, hc_live_result **out)
+{
+    *out = NULL;
+    if (o->n < 1 || o->batch < 1 || o->steps < 1)
+        return hc_fail(HC_EINVAL, "n, batch and steps must be >= 1 (got %d, %d, %d)", o->n, o->batch, o->steps);
+    hc_model *m = NULL;
+    hc_sampler *smp = NULL;
+    float *noise = NULL;
+    char *prov_s = NULL;
+    hc_live_result *r = calloc(1, sizeof *r);
+    int batch = o->batch < o->n ? o->batch : o->n;
+    hc_status s = r ? hc_model_open(o->model_path, 2 * batch, &m) : hc_fail(HC_ENOMEM, "out of memory");
+    if (s != HC_OK) goto done;
+    hc_model_info info;
+    hc_model_get_info(m, &info);
+    size_t img = (size_t)info.image_channels * info.image_size * info.image_size, N = (size_t)o->n * img;
+    if ((s = hc_sampler_alloc(m, batch, &smp)) != HC_OK) goto done;
+    r->method = *method;
+    r->n = o->n;
+    r->channels = info.image_channels;
+    r->size = info.image_size;
+    noise = malloc(N * sizeof *noise);
+    r->samples = malloc(N * sizeof *r->samples);
+    r->images = calloc((size_t)o->n, sizeof *r->images);
+    int *labels = malloc((size_t)o->n * sizeof *labels);
+    if (!noise || !r->samples || !r->images || !labels) {
+        free(labels);
+        s = hc_fail(HC_ENOMEM, "out of memory for %d samples", o->n);
+        goto done;
+    }
+    s = make_noise(o, &info, noise, labels);
+    for (int i = 0; i < o->n; i++) r->images[i] = (hc_live_image){.label = labels[i], .predicted = -1};
+    hc_live_opts oo = *o;
+    oo.batch = batch;
+    if (s == HC_OK) {
+        r->provenance = run_provenance(o, method, batch, labels, m);
+        prov_s = cJSON_PrintUnformatted(r->provenance);
+        s = reference_run(&oo, smp, &info, noise, labels, prov_s, r);
+    }
+    free(labels);
+    if (s != HC_OK) goto done;
+    if (o->reference_path && !o->record_path && !o->reference)
+        cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(r->provenance, "config"), "reference", o->reference_path);
+    hc_method_label(method, r->label, sizeof r->label);
+    hc_sample_stats ms = {0};
+    if ((hc_method_caps(method) & HC_PRED_NO_CACHE) && r->reference->steps == o->steps) {
+        memcpy(r->samples, r->reference->samples, N * sizeof *r->samples);
+        ms = (hc_sample_stats){o->steps, o->steps, r->reference->macs, r->reference->seconds};
+    } else {
+        char desc[512];
+        hc_method_describe(method, desc, sizeof desc);
+        if (!o->quiet) fprintf(stderr, "sample: %s\n", desc);
+        memcpy(r->samples, noise, N * sizeof *noise);
+        if ((s = run_all(smp, method, &oo, r->reference->labels, r->samples, img, &ms)) != HC_OK) goto done;
+    }
+    r->full_steps = ms.full_steps;
+    r->steps = ms.steps;
+    r->macs = ms.macs;
+    r->seconds = ms.seconds;
+    r->threads = openblas_get_num_threads();
+    score(r);
+    if (o->classifier_path && o->classifier_path[0]) s = classify(o, r);
+done:
+    hc_sampler_free(smp);
+    hc_model_close(m);
+    free(noise);
+    cJSON_free(prov_s);
+    if (s != HC_OK) {
+        hc_live_result_free(r);
+        return s;
+    }
+    *out = r;
+    return HC_OK;
+}
+
+static void add_num(cJSON *o, const char *k, double v)
+{
+    if (isfinite(v)) cJSON_AddNumberToObject(o, k, v);
+    else cJSON_AddNullToObject(o, k);
+}
+
+cJSON *hc_live_metrics_json(const hc_live_result *r)
+{
+    const hc_live_ref *f = r->reference;
+    cJSON *mt = cJSON_CreateObject();
+    add_num(mt, "rel_l2", r->rel_l2);
+    add_num(mt, "psnr", r->psnr);
+    add_num(mt, "ssim", r->ssim);
+    cJSON_AddNumberToObject(mt, "full_steps", r->full_steps);
+    cJSON_AddNumberToObject(mt, "steps", r->steps);
+    cJSON_AddNumberToObject(mt, "flops", 2 * r->macs);
+    cJSON_AddNumberToObject(mt, "flops_full", 2 * f->macs);
+    cJSON_AddNumberToObject(mt, "flops_speedup", f->macs / r->macs);
+    cJSON_AddNumberToObject(mt, "seconds", r->seconds);
+    cJSON_AddNumberToObject(mt, "seconds_full", f->seconds);
+    cJSON_AddNumberToObject(mt, "wall_speedup", f->seconds / r->seconds);
+    cJSON_AddNumberToObject(mt, "threads", r->threads);
+    if (r->classified) {
+        cJSON_AddNumberToObject(mt, "class_acc", r->class_acc);
+        add_num(mt, "fd", r->fd);
+        cJSON_AddNumberToObject(mt, "fd_real_images", r->fd_real_images);
+        cJSON_AddNumberToObject(mt, "class_acc_full", r->class_acc_full);
+    }
+    return mt;
+}
+
+cJSON *hc_live_document(const hc_live_result *r)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON_AddItemToObject(doc, "provenance", cJSON_Duplicate(r->provenance, 1));
+    cJSON_AddStringToObject(doc, "method", r->method.spec);
+    cJSON_AddStringToObject(doc, "label", r->label);
+    cJSON_AddItemToObject(doc, "metrics", hc_live_metrics_json(r));
     cJSON *defs = cJSON_AddObjectToObject(doc, "definitions");
     cJSON_AddStringToObject(defs, "rel_l2", "mean over samples of ||x - x_full||_2 / ||x_full||_2 (same noise and labels)");
     cJSON_AddStringToObject(defs, "psnr", "mean over samples, images clamped to [-1,1], data range 2, dB; null if identical");
@@ -323,37 +499,41 @@ hc_status hc_live_sample(const hc_live_opts *o, const hc_method *method, cJSON *
     cJSON_AddStringToObject(defs, "class_acc", "fraction of samples the bundled classifier labels as their conditioning class");
     cJSON_AddStringToObject(defs, "flops", "2 x multiply-accumulates of the analytic per-module model, all batch rows incl. CFG; flops_speedup = full / method");
     cJSON_AddStringToObject(defs, "wall_speedup", "wall-clock of the full-compute run / this run, same process and thread count");
+    return doc;
+}
 
-    /* outputs */
-    if ((s = hc_mkdir_p(o->out_dir)) != HC_OK) goto done;
+hc_status hc_live_write(const hc_live_opts *o, const hc_live_result *r)
+{
+    HC_TRY(hc_mkdir_p(o->out_dir));
     char path[1024];
-    if ((s = hc_path_join(path, sizeof path, o->out_dir, "grid.png")) != HC_OK) goto done;
-    int cols = o->n >= 10 ? 10 : o->n;
-    if ((s = hc_png_grid(path, x, o->n * c->image_channels, H, H, cols, H < 64 ? 3 : 1)) != HC_OK) goto done;
-    if ((s = hc_path_join(path, sizeof path, o->out_dir, "samples.h5")) != HC_OK) goto done;
-    run_id rid = {o->seed, o->steps, o->shift, o->cfg, ms.seconds, ms.macs};
-    if ((s = write_samples(path, x, labels, o->n, c->image_channels, H, prov_s, &rid)) != HC_OK) goto done;
-    if ((s = hc_path_join(path, sizeof path, o->out_dir, "metrics.json")) != HC_OK) goto done;
-    s = hc_write_json(path, doc);
-done:
-    hc_traj_writer_free(rec);
-    hc_sampler_free(smp);
-    hc_model_close(m);
-    hc_classifier_free(cls);
-    free(noise);
-    free(x);
-    free(ref);
-    free(feat);
-    free(real);
+    const int H = r->size;
+    HC_TRY(hc_path_join(path, sizeof path, o->out_dir, "grid.png"));
+    int cols = r->n >= 10 ? 10 : r->n;
+    HC_TRY(hc_png_grid(path, r->samples, r->n * r->channels, H, H, cols, H < 64 ? 3 : 1));
+    HC_TRY(hc_path_join(path, sizeof path, o->out_dir, "samples.h5"));
+    char *prov_s = cJSON_PrintUnformatted(r->provenance);
+    run_id rid = {o->seed, r->steps, o->shift, o->cfg, r->seconds, r->macs};
+    int *labels = malloc((size_t)r->n * sizeof *labels);
+    hc_status s = labels && prov_s ? HC_OK : hc_fail(HC_ENOMEM, "out of memory");
+    for (int i = 0; s == HC_OK && i < r->n; i++) labels[i] = r->images[i].label;
+    if (s == HC_OK) s = write_samples(path, r->samples, labels, r->n, r->channels, H, prov_s, &rid);
     free(labels);
-    free(pred);
-    free(real_lab);
-    free(mu);
-    free(cov);
-    free(mur);
-    free(covr);
     cJSON_free(prov_s);
-    if (s == HC_OK && metrics) *metrics = doc;
-    else cJSON_Delete(doc);
+    HC_TRY(s);
+    HC_TRY(hc_path_join(path, sizeof path, o->out_dir, "metrics.json"));
+    cJSON *doc = hc_live_document(r);
+    s = hc_write_json(path, doc);
+    cJSON_Delete(doc);
+    return s;
+}
+
+hc_status hc_live_sample(const hc_live_opts *o, const hc_method *method, cJSON **metrics)
+{
+    if (metrics) *metrics = NULL;
+    hc_live_result *r = NULL;
+    HC_TRY(hc_live_compute(o, method, &r));
+    hc_status s = hc_live_write(o, r);
+    if (s == HC_OK && metrics) *metrics = hc_live_document(r);
+    hc_live_result_free(r);
     return s;
 }

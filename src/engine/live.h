@@ -13,6 +13,8 @@
 
 #include "predictor.h"
 
+typedef struct hc_live_ref hc_live_ref;
+
 typedef struct hc_live_opts {
     const char *model_path;       /* flux-mini safetensors */
     const char *classifier_path;  /* Fashion-MNIST CNN; NULL/"" skips class_acc and FD */
@@ -33,12 +35,71 @@ typedef struct hc_live_opts {
     const char *reference_path;   /* samples.h5 of an earlier full-compute run with the same
                                      n, labels, seed, steps, guidance and shift: reused instead
                                      of sampling the reference again (NULL: sample it) */
+    const hc_live_ref *reference;    /* in memory, instead of reference_path: the full-compute
+                                     run to score against (same noise and labels; its steps may
+                                     differ, e.g. a fewer-steps baseline against the engine's
+                                     steps); not sampled again */
     int quiet;
 } hc_live_opts;
 
 void hc_live_defaults(hc_live_opts *o);
 
-/* Run and write the outputs; *metrics (may be NULL) receives metrics.json's
+/* A full-compute run that other runs are scored against. */
+struct hc_live_ref {
+    int n, channels, size;        /* samples [n, channels, size, size] */
+    float *samples;               /* owned */
+    int *labels;                  /* [n], owned */
+    unsigned long seed;
+    int steps, shift;
+    double cfg;
+    double macs, seconds;         /* of the whole run */
+};
+
+/* Read a samples.h5 written by an earlier run as a reference for o (same
+ * n, labels, seed, steps, guidance and shift; HC_EINVAL naming what differs).
+ * labels: [o->n]. */
+hc_status hc_live_read_reference(const char *path, const hc_live_opts *o, const int *labels, hc_live_ref **out);
+void hc_live_ref_free(hc_live_ref *r);
+
+/* One sample against its reference (same noise and label). */
+typedef struct hc_live_image {
+    int label;
+    int predicted;                /* the classifier's class, -1 without a classifier */
+    double rel_l2, psnr, ssim;    /* psnr +inf when identical */
+} hc_live_image;
+
+/* What a live run measured (metrics.json's "metrics" are made from it). */
+typedef struct hc_live_result {
+    hc_method method;
+    int n, channels, size;
+    float *samples;               /* [n, C, H, W] the method's samples */
+    hc_live_ref *reference;       /* what it was scored against (owned copy) */
+    hc_live_image *images;        /* [n] */
+    double rel_l2, psnr, ssim;    /* means over images (psnr NaN if any is infinite) */
+    int full_steps, steps;
+    double macs, seconds;         /* of this run; the reference's are in reference */
+    int threads;
+    int classified;               /* a classifier ran: the fields below are set */
+    double class_acc, class_acc_full, fd;
+    int fd_real_images;           /* 0: FD not computed (fewer than 2 samples) */
+    cJSON *provenance;            /* with the resolved config and the model's metadata */
+    char label[256];
+} hc_live_result;
+
+/* Sample (the reference too unless given), score, classify.  Writes only
+ * the recorded trajectory, if asked. */
+hc_status hc_live_compute(const hc_live_opts *o, const hc_method *method, hc_live_result **out);
+void hc_live_result_free(hc_live_result *r);
+
+/* metrics.json's "metrics" object of a result. */
+cJSON *hc_live_metrics_json(const hc_live_result *r);
+/* The whole metrics.json document (provenance, method, label, metrics,
+ * definitions); caller frees. */
+cJSON *hc_live_document(const hc_live_result *r);
+/* Write o->out_dir/grid.png, samples.h5 and metrics.json (atomically). */
+hc_status hc_live_write(const hc_live_opts *o, const hc_live_result *r);
+
+/* Compute and write; *metrics (may be NULL) receives metrics.json's
  * document (caller frees). */
 hc_status hc_live_sample(const hc_live_opts *o, const hc_method *method, cJSON **metrics);
 
