@@ -127,7 +127,7 @@ static hc_status add_row(hc_experiment *e, hc_eng eng, int entry, const char *sp
     snprintf(r->spec, sizeof r->spec, "%s", spec);
     HC_TRY(hc_method_parse(spec, &r->method));
     r->steps = eng == HC_ENG_LIVE ? (steps ? steps : e->steps) : 0;
-    int full = strcmp(r->method.type->name, "full") == 0;
+    int full = (hc_method_caps(&r->method) & HC_PRED_NO_CACHE) != 0;
     r->is_ref = full && (eng == HC_ENG_REPLAY || r->steps == e->steps);
     hc_method_label(&r->method, r->label, sizeof r->label);
     if (eng == HC_ENG_LIVE && r->steps != e->steps) {
@@ -268,7 +268,7 @@ hc_status exp_build_cells(hc_experiment *e)
             const exp_entry *en = &e->entries[i];
             hc_method m;
             if ((en->eng_mask & (1u << g)) && !en->steps && !en->matching[0] && en->n_keys == 0 &&
-                hc_method_parse(en->spec, &m) == HC_OK && strcmp(m.type->name, "full") == 0)
+                hc_method_parse(en->spec, &m) == HC_OK && (hc_method_caps(&m) & HC_PRED_NO_CACHE))
                 ref = i;
         }
         if (ref >= 0) HC_TRY(expand_entry(e, ref, (hc_eng)g));

@@ -353,10 +353,10 @@ static hc_status parse_entry(const vctx *v, hc_experiment *e, const cJSON *x, in
         HC_TRY(want_str(v, p, y, en->matching, sizeof en->matching, 1));
         hc_method mm;
         if (hc_method_parse(en->matching, &mm) != HC_OK) return verr(v, p, "%s", hc_errmsg());
-        if (strcmp(m.type->name, "full") != 0) return verr(v, p, "only valid with \"spec\": \"full\"");
+        if (!(hc_method_caps(&m) & HC_PRED_NO_CACHE)) return verr(v, p, "only valid with \"spec\": \"full\"");
         live_only = 1;
     }
-    if (live_only && !cJSON_GetObjectItemCaseSensitive(x, "name") && strcmp(m.type->name, "full") == 0)
+    if (live_only && !cJSON_GetObjectItemCaseSensitive(x, "name") && (hc_method_caps(&m) & HC_PRED_NO_CACHE))
         snprintf(en->name, sizeof en->name, "Fewer steps");
     if (live_only) {
         subpath(p, sizeof p, path, en->steps ? "steps" : "steps_matching");
@@ -380,7 +380,7 @@ static hc_status parse_entry(const vctx *v, hc_experiment *e, const cJSON *x, in
                 if (en->steps || en->matching[0]) return verr(v, p, "grid over steps conflicts with \"steps\"/\"steps_matching\"");
                 if (!(e->eng_mask & (1u << HC_ENG_LIVE))) return verr(v, p, "needs the live engine (replay steps are fixed by the files)");
                 en->eng_mask &= 1u << HC_ENG_LIVE;
-                if (!cJSON_GetObjectItemCaseSensitive(x, "name") && strcmp(m.type->name, "full") == 0)
+                if (!cJSON_GetObjectItemCaseSensitive(x, "name") && (hc_method_caps(&m) & HC_PRED_NO_CACHE))
                     snprintf(en->name, sizeof en->name, "Fewer steps");
             }
             int k = 0;
