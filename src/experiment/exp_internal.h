@@ -1,33 +1,23 @@
-/* exp_internal.h: shared between experiment.c (config, cells, engines) and
- * exp_report.c (results.csv, summary.json, tables, figures).  Not installed. */
+/* exp_internal.h: private to src/experiment -- the parsed experiment shared
+ * by config.c (validation), cells.c (rows, grid expansion, cell ids),
+ * engines.c (one adapter per engine) and runner.c (the run loop and the
+ * hand-over to the report, analysis/report.h).  Not installed. */
 #ifndef HC_EXP_INTERNAL_H
 #define HC_EXP_INTERNAL_H
+
+#include <stddef.h>
 
 #include <cjson/cJSON.h>
 
 #include "experiment.h"
+#include "figure_decl.h"
+#include "metric_table.h"
 #include "predictor.h"
-
-typedef enum hc_eng { HC_ENG_REPLAY = 0, HC_ENG_LIVE = 1, HC_N_ENG = 2 } hc_eng;
-extern const char *const hc_eng_names[HC_N_ENG];
-
-/* One metric of an engine: the key in a cell's "metrics", table headers,
- * direction (+1 higher is better, -1 lower, 0 none), printf format of the
- * value after multiplying by scale. */
-typedef struct exp_metric {
-    const char *key;
-    const char *header; /* Markdown / plain (UTF-8) */
-    const char *tex;    /* LaTeX */
-    int dir;
-    const char *fmt;
-    double scale;
-} exp_metric;
-
-const exp_metric *exp_metric_find(hc_eng eng, const char *key);
-const exp_metric *exp_metrics(hc_eng eng, int *n);
+#include "results.h"
 
 #define EXP_MAX_KEYS 8
-#define EXP_MAX_COLS 24
+#define EXP_MAX_COLS HC_RES_MAX_COLS
+_Static_assert(EXP_MAX_KEYS + 1 <= HC_RES_MAX_GRID, "a row's grid: the keys and steps_matching");
 
 typedef struct exp_entry {
     char spec[HC_SPEC_MAX];
@@ -66,19 +56,6 @@ typedef struct exp_row {
     int n_cells;
 } exp_row;
 
-typedef enum exp_fig_type { FIG_SCATTER = 0, FIG_PARETO, FIG_LINE, FIG_CURVE, FIG_N_TYPES } exp_fig_type;
-extern const char *const exp_fig_type_names[FIG_N_TYPES];
-
-typedef struct exp_figure {
-    char name[64];
-    exp_fig_type type;
-    hc_eng eng;
-    char x[32], y[32];
-    int by_entry; /* series: one per method entry (1) or one series (0) */
-    int logx, logy, by_kind;
-    char title[256];
-} exp_figure;
-
 struct hc_experiment {
     char origin[1024];
     cJSON *config;
@@ -104,20 +81,33 @@ struct hc_experiment {
     int n_rows;
     exp_cell *cells;
     int n_cells;
-    exp_figure *figs;
+    hc_fig_decl *figs;
     int n_figs;
 };
+
+/* ---- cells.c ---- */
+
+/* spec with key=value set (replaced if present, appended otherwise). */
+hc_status exp_spec_set(const char *spec, const char *key, const char *val, char *out, size_t n);
+
+/* A grid value as spec text: numbers in shortest round-trip form. */
+void exp_grid_text(const cJSON *x, char *buf, size_t n);
+
+/* Expand the validated entries into rows and cells (HC_EINVAL naming the
+ * config and the entry for a bad grid point). */
+hc_status exp_build_cells(hc_experiment *e);
 
 /* The resolved config (engines with defaults, expanded rows). */
 cJSON *exp_resolved_json(const hc_experiment *e);
 
-/* Value of a method key for line figures (N, O, sigma, K, gamma, W, steps);
- * 0 if unknown. */
-int exp_row_key(const exp_row *r, const char *key, double *out);
-int exp_is_row_key(const char *key);
+/* A row's method keys for line figures, in hc_res_row_keys order. */
+void exp_row_keys(const exp_row *r, double out[HC_RES_N_ROW_KEYS]);
 
-/* Write results.csv, summary.json, table.md, table.tex and the figures. */
-hc_status exp_write_outputs(const hc_experiment *e, const char *dir, int render, int quiet,
-                            hc_experiment_report *rep);
+/* ---- engines.c: one adapter per engine ----
+ * Compute cell `c` (outputs under DIR/raw/ID/) and add its "metrics",
+ * "engine_output", "outputs" (and for replay "curves") to the cell
+ * document `cell`. */
+hc_status exp_run_live(const hc_experiment *e, const char *dir, const exp_cell *c, cJSON *cell);
+hc_status exp_run_replay(const hc_experiment *e, const char *dir, const exp_cell *c, cJSON *cell);
 
 #endif

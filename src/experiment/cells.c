@@ -1,0 +1,359 @@
+/* cells.c: rows and cells of an experiment -- grid expansion, cell ids and
+ * keys (with file fingerprints), the resolved config -- and the accessors
+ * of experiment.h. */
+#include "experiment.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exp_internal.h"
+
+/* ---- specs ------------------------------------------------------------------------------ */
+
+/* spec with key=value set (replaced if present, appended otherwise). */
+hc_status exp_spec_set(const char *spec, const char *key, const char *val, char *out, size_t n)
+{
+    char name[HC_SPEC_MAX], rest[HC_SPEC_MAX] = "";
+    const char *colon = strchr(spec, ':');
+    size_t nl = colon ? (size_t)(colon - spec) : strlen(spec);
+    if (nl >= sizeof name) return hc_fail(HC_EINVAL, "spec too long");
+    memcpy(name, spec, nl);
+    name[nl] = 0;
+    if (colon) snprintf(rest, sizeof rest, "%s", colon + 1);
+    char built[2 * HC_SPEC_MAX] = "";
+    int replaced = 0;
+    for (char *save = NULL, *tok = strtok_r(rest, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        size_t kl = eq ? (size_t)(eq - tok) : strlen(tok);
+        size_t l = strlen(built);
+        if (kl == strlen(key) && strncmp(tok, key, kl) == 0) {
+            snprintf(built + l, sizeof built - l, "%s%s=%s", l ? "," : "", key, val);
+            replaced = 1;
+        } else {
+            snprintf(built + l, sizeof built - l, "%s%s", l ? "," : "", tok);
+        }
+    }
+    if (!replaced) {
+        size_t l = strlen(built);
+        snprintf(built + l, sizeof built - l, "%s%s=%s", l ? "," : "", key, val);
+    }
+    int len = snprintf(out, n, "%s:%s", name, built);
+    if (len < 0 || (size_t)len >= n) return hc_fail(HC_EINVAL, "method spec longer than %zu characters", n - 1);
+    return HC_OK;
+}
+
+/* A grid value as spec text: numbers in shortest round-trip form. */
+void exp_grid_text(const cJSON *x, char *buf, size_t n)
+{
+    if (cJSON_IsNumber(x)) snprintf(buf, n, "%.15g", x->valuedouble);
+    else snprintf(buf, n, "%s", x->valuestring);
+}
+
+/* ---- method keys of a row (line figures) ------------------------------------------ */
+
+void exp_row_keys(const exp_row *r, double out[HC_RES_N_ROW_KEYS])
+{
+    const hc_method *m = &r->method;
+    const double v[HC_RES_N_ROW_KEYS] = {m->sched.N, m->sched.W, m->order, m->sigma, m->K, m->gamma, r->steps};
+    for (int i = 0; i < HC_RES_N_ROW_KEYS; i++) out[i] = v[i];
+}
+
+/* ---- cells ------------------------------------------------------------------------------ */
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* "size:hash" of a file's size and its first and last MiB: finished cells
+ * are not reused when the model or a trajectory file changes underneath. */
+static void file_fingerprint(const char *path, char *out, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(out, n, "missing");
+        return;
+    }
+    uint64_t h = 1469598103934665603ULL;
+    unsigned char buf[65536];
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    for (int part = 0; part < 2; part++) {
+        long start = part == 0 ? 0 : (size > (2L << 20) ? size - (1L << 20) : size);
+        fseek(f, start, SEEK_SET);
+        for (long done = 0; done < (1L << 20);) {
+            size_t got = fread(buf, 1, sizeof buf, f);
+            if (!got) break;
+            for (size_t i = 0; i < got; i++) {
+                h ^= buf[i];
+                h *= 1099511628211ULL;
+            }
+            done += (long)got;
+        }
+    }
+    fclose(f);
+    snprintf(out, n, "%ld:%016llx", size, (unsigned long long)h);
+}
+
+static int full_steps_of(const hc_method *m, int S)
+{
+    unsigned char *mask = malloc((size_t)S);
+    if (!mask) return S;
+    int k = hc_schedule_mask(&m->sched, S, mask);
+    free(mask);
+    return k;
+}
+
+static hc_status add_row(hc_experiment *e, hc_eng eng, int entry, const char *spec, int steps, cJSON *grid, int *out)
+{
+    exp_row *nr = realloc(e->rows, (size_t)(e->n_rows + 1) * sizeof *nr);
+    if (!nr) {
+        cJSON_Delete(grid);
+        return hc_fail(HC_ENOMEM, "out of memory");
+    }
+    e->rows = nr;
+    exp_row *r = &e->rows[e->n_rows];
+    memset(r, 0, sizeof *r);
+    r->eng = eng;
+    r->entry = entry;
+    r->grid = grid;
+    snprintf(r->spec, sizeof r->spec, "%s", spec);
+    HC_TRY(hc_method_parse(spec, &r->method));
+    r->steps = eng == HC_ENG_LIVE ? (steps ? steps : e->steps) : 0;
+    int full = (hc_method_caps(&r->method) & HC_PRED_NO_CACHE) != 0;
+    r->is_ref = full && (eng == HC_ENG_REPLAY || r->steps == e->steps);
+    hc_method_label(&r->method, r->label, sizeof r->label);
+    if (eng == HC_ENG_LIVE && r->steps != e->steps) {
+        char l[320];
+        if (full) snprintf(l, sizeof l, "Fewer steps (S=%d)", r->steps);
+        else snprintf(l, sizeof l, "%.300s, S=%d", r->label, r->steps);
+        snprintf(r->label, sizeof r->label, "%s", l);
+    }
+    *out = e->n_rows++;
+    return HC_OK;
+}
+
+static hc_status add_cell(hc_experiment *e, int row, unsigned long seed)
+{
+    exp_row *r = &e->rows[row];
+    char desc[512], key[4096];
+    hc_method_describe(&r->method, desc, sizeof desc);
+    int len;
+    char fp[64];
+    if (r->eng == HC_ENG_LIVE) {
+        file_fingerprint(e->model, fp, sizeof fp);
+        len = snprintf(key, sizeof key,
+                       "live|%s|steps=%d|seed=%lu|model=%s|model_fp=%s|n=%d|batch=%d|guidance=%.17g|shift=%d|"
+                       "classifier=%s|data=%s|n_real=%d|reference_steps=%d",
+                       desc, r->steps, seed, e->model, fp, e->n, e->batch, e->guidance, e->shift, e->classifier,
+                       e->classifier[0] ? e->data_dir : "", e->classifier[0] ? e->n_real : 0, e->steps);
+    } else {
+        len = snprintf(key, sizeof key, "replay|%s|modules=%s|files=", desc, e->modules[0] ? e->modules : "*");
+        for (int f = 0; f < e->n_files && len > 0 && (size_t)len < sizeof key; f++) {
+            file_fingerprint(e->files[f], fp, sizeof fp);
+            len += snprintf(key + len, sizeof key - (size_t)len, "%s%s@%s", f ? ";" : "", e->files[f], fp);
+        }
+    }
+    if (len < 0 || (size_t)len >= sizeof key) return hc_fail(HC_EINVAL, "%s: cell key too long (too many files?)", e->origin);
+    char id[96];
+    snprintf(id, sizeof id, "%s-%s-%016llx", hc_eng_names[r->eng], r->method.type->name, (unsigned long long)fnv1a(key));
+    int idx = -1;
+    for (int c = 0; c < e->n_cells && idx < 0; c++)
+        if (strcmp(e->cells[c].id, id) == 0) idx = c;
+    if (idx < 0) {
+        exp_cell *nc = realloc(e->cells, (size_t)(e->n_cells + 1) * sizeof *nc);
+        if (!nc) return hc_fail(HC_ENOMEM, "out of memory");
+        e->cells = nc;
+        exp_cell *c = &e->cells[e->n_cells];
+        memset(c, 0, sizeof *c);
+        snprintf(c->id, sizeof c->id, "%s", id);
+        c->eng = r->eng;
+        c->row = row;
+        c->seed = seed;
+        c->steps = r->steps;
+        c->ref = -1;
+        if (!(c->key = strdup(key))) return hc_fail(HC_ENOMEM, "out of memory");
+        if (r->eng == HC_ENG_LIVE) snprintf(c->label, sizeof c->label, "live %.290s seed %lu", r->label, seed);
+        else snprintf(c->label, sizeof c->label, "replay %.300s", r->label);
+        idx = e->n_cells++;
+    }
+    int *ncs = realloc(r->cells, (size_t)(r->n_cells + 1) * sizeof *ncs);
+    if (!ncs) return hc_fail(HC_ENOMEM, "out of memory");
+    r->cells = ncs;
+    r->cells[r->n_cells++] = idx;
+    return HC_OK;
+}
+
+/* Expand entry `ei` for engine `eng` into rows and cells (grid in
+ * row-major order: the last key varies fastest). */
+static hc_status expand_entry(hc_experiment *e, int ei, hc_eng eng)
+{
+    const exp_entry *en = &e->entries[ei];
+    int nk = en->n_keys, idx[EXP_MAX_KEYS] = {0};
+    char path[64];
+    snprintf(path, sizeof path, "$.methods[%d]", ei);
+    for (;;) {
+        char spec[HC_SPEC_MAX], match[HC_SPEC_MAX];
+        snprintf(spec, sizeof spec, "%s", en->spec);
+        snprintf(match, sizeof match, "%s", en->matching);
+        int steps = en->steps;
+        cJSON *grid = cJSON_CreateObject();
+        char where[512] = "";
+        for (int k = 0; k < nk; k++) {
+            const cJSON *val = cJSON_GetArrayItem(en->values[k], idx[k]);
+            cJSON_AddItemToObject(grid, en->keys[k], cJSON_Duplicate(val, 1));
+            char txt[64];
+            exp_grid_text(val, txt, sizeof txt);
+            size_t l = strlen(where);
+            snprintf(where + l, sizeof where - l, "%s%s=%s", l ? ", " : "", en->keys[k], txt);
+            if (strcmp(en->keys[k], "steps") == 0) {
+                steps = (int)val->valuedouble;
+                continue;
+            }
+            char *tgt = en->matching[0] ? match : spec;
+            char tmp[HC_SPEC_MAX];
+            hc_status s = exp_spec_set(tgt, en->keys[k], txt, tmp, sizeof tmp);
+            if (s == HC_OK) snprintf(tgt, HC_SPEC_MAX, "%s", tmp);
+            else {
+                cJSON_Delete(grid);
+                return hc_fail(HC_EINVAL, "%s: %s: grid point %s: %s", e->origin, path, where, hc_errmsg());
+            }
+        }
+        hc_method m;
+        if (hc_method_parse(en->matching[0] ? match : spec, &m) != HC_OK) {
+            cJSON_Delete(grid);
+            return hc_fail(HC_EINVAL, "%s: %s: grid point %s: %s", e->origin, path, where, hc_errmsg());
+        }
+        if (en->matching[0]) {
+            steps = full_steps_of(&m, e->steps);
+            cJSON_AddStringToObject(grid, "steps_matching", match);
+        }
+        int row, dup = 0;
+        HC_TRY(add_row(e, eng, ei, spec, steps, grid, &row));
+        /* an identical row (same engine, resolved spec and steps) is kept once */
+        char d1[512], d2[512];
+        hc_method_describe(&e->rows[row].method, d1, sizeof d1);
+        for (int r = 0; r < row && !dup; r++) {
+            hc_method_describe(&e->rows[r].method, d2, sizeof d2);
+            dup = e->rows[r].eng == eng && e->rows[r].steps == e->rows[row].steps && strcmp(d1, d2) == 0;
+        }
+        if (dup) {
+            cJSON_Delete(e->rows[row].grid);
+            e->n_rows--;
+        } else if (eng == HC_ENG_LIVE)
+            for (int s = 0; s < e->n_seeds; s++) HC_TRY(add_cell(e, row, e->seeds[s]));
+        else
+            HC_TRY(add_cell(e, row, 0));
+        int k = nk - 1;
+        while (k >= 0 && ++idx[k] >= cJSON_GetArraySize(en->values[k])) idx[k--] = 0;
+        if (k < 0) break;
+    }
+    return HC_OK;
+}
+
+hc_status exp_build_cells(hc_experiment *e)
+{
+    for (int g = 0; g < HC_N_ENG; g++) {
+        if (!(e->eng_mask & (1u << g))) continue;
+        /* the full-compute reference first: an explicit `full` entry or an implicit one */
+        int ref = -1;
+        for (int i = 0; i < e->n_entries && ref < 0; i++) {
+            const exp_entry *en = &e->entries[i];
+            hc_method m;
+            if ((en->eng_mask & (1u << g)) && !en->steps && !en->matching[0] && en->n_keys == 0 &&
+                hc_method_parse(en->spec, &m) == HC_OK && (hc_method_caps(&m) & HC_PRED_NO_CACHE))
+                ref = i;
+        }
+        if (ref >= 0) HC_TRY(expand_entry(e, ref, (hc_eng)g));
+        else {
+            int row;
+            HC_TRY(add_row(e, (hc_eng)g, -1, "full", 0, cJSON_CreateObject(), &row));
+            if (g == HC_ENG_LIVE)
+                for (int s = 0; s < e->n_seeds; s++) HC_TRY(add_cell(e, row, e->seeds[s]));
+            else
+                HC_TRY(add_cell(e, row, 0));
+        }
+        for (int i = 0; i < e->n_entries; i++)
+            if (i != ref && (e->entries[i].eng_mask & (1u << g))) HC_TRY(expand_entry(e, i, (hc_eng)g));
+    }
+    /* live cells at other step counts are scored against the reference with the same seed */
+    for (int c = 0; c < e->n_cells; c++) {
+        exp_cell *cl = &e->cells[c];
+        if (cl->eng != HC_ENG_LIVE || cl->steps == e->steps) continue;
+        for (int k = 0; k < e->n_cells && cl->ref < 0; k++)
+            if (e->cells[k].eng == HC_ENG_LIVE && e->rows[e->cells[k].row].is_ref && e->cells[k].seed == cl->seed)
+                cl->ref = k;
+        HC_ASSERT(cl->ref >= 0 && cl->ref < c);
+    }
+    return HC_OK;
+}
+
+
+const char *hc_experiment_name(const hc_experiment *e) { return e->name; }
+int hc_experiment_num_cells(const hc_experiment *e) { return e->n_cells; }
+
+const char *hc_experiment_cell_id(const hc_experiment *e, int i)
+{
+    HC_ASSERT(i >= 0 && i < e->n_cells);
+    return e->cells[i].id;
+}
+
+const char *hc_experiment_cell_label(const hc_experiment *e, int i)
+{
+    HC_ASSERT(i >= 0 && i < e->n_cells);
+    return e->cells[i].label;
+}
+
+cJSON *exp_resolved_json(const hc_experiment *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", e->name);
+    cJSON_AddStringToObject(o, "description", e->description);
+    if (e->eng_mask & (1u << HC_ENG_REPLAY)) {
+        cJSON *r = cJSON_AddObjectToObject(o, "replay");
+        cJSON *f = cJSON_AddArrayToObject(r, "files");
+        for (int i = 0; i < e->n_files; i++) cJSON_AddItemToArray(f, cJSON_CreateString(e->files[i]));
+        cJSON_AddStringToObject(r, "modules", e->modules[0] ? e->modules : "*");
+    }
+    if (e->eng_mask & (1u << HC_ENG_LIVE)) {
+        cJSON *l = cJSON_AddObjectToObject(o, "live");
+        cJSON_AddStringToObject(l, "model", e->model);
+        cJSON_AddStringToObject(l, "classifier", e->classifier);
+        cJSON_AddStringToObject(l, "data_dir", e->data_dir);
+        cJSON_AddNumberToObject(l, "n", e->n);
+        cJSON_AddNumberToObject(l, "steps", e->steps);
+        cJSON_AddNumberToObject(l, "batch", e->batch);
+        cJSON_AddNumberToObject(l, "guidance", e->guidance);
+        cJSON_AddBoolToObject(l, "shift", e->shift);
+        cJSON_AddNumberToObject(l, "n_real", e->n_real);
+        cJSON *s = cJSON_AddArrayToObject(l, "seeds");
+        for (int i = 0; i < e->n_seeds; i++) cJSON_AddItemToArray(s, cJSON_CreateNumber((double)e->seeds[i]));
+    }
+    cJSON *rows = cJSON_AddArrayToObject(o, "rows");
+    for (int r = 0; r < e->n_rows; r++) {
+        const exp_row *w = &e->rows[r];
+        cJSON *j = cJSON_CreateObject();
+        char desc[512];
+        hc_method_describe(&w->method, desc, sizeof desc);
+        cJSON_AddStringToObject(j, "engine", hc_eng_names[w->eng]);
+        if (w->entry >= 0) cJSON_AddNumberToObject(j, "entry", w->entry);
+        else cJSON_AddStringToObject(j, "entry", "implicit full-compute reference");
+        cJSON_AddStringToObject(j, "spec", w->spec);
+        cJSON_AddStringToObject(j, "resolved", desc);
+        cJSON_AddStringToObject(j, "label", w->label);
+        if (w->eng == HC_ENG_LIVE) cJSON_AddNumberToObject(j, "steps", w->steps);
+        cJSON_AddItemToObject(j, "grid", cJSON_Duplicate(w->grid, 1));
+        cJSON *ids = cJSON_AddArrayToObject(j, "cells");
+        for (int k = 0; k < w->n_cells; k++) cJSON_AddItemToArray(ids, cJSON_CreateString(e->cells[w->cells[k]].id));
+        cJSON_AddItemToArray(rows, j);
+    }
+    return o;
+}
+

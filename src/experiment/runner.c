@@ -1,0 +1,347 @@
+/* runner.c: running an experiment -- finished cells loaded from
+ * DIR/cells/ID.json, the pending ones computed with progress, then the
+ * cells converted into the report's typed results (analysis/results.h)
+ * and the report written (analysis/report.h). */
+#include "experiment.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exp_internal.h"
+#include "outfile.h"
+#include "provenance.h"
+#include "report.h"
+
+/* ---- the report's typed results ------------------------------------------------------------- */
+
+void hc_experiment_format(const char *engine, const char *key, const cJSON *value, char *buf, size_t n)
+{
+    hc_eng eng = engine && strcmp(engine, "replay") == 0 ? HC_ENG_REPLAY : HC_ENG_LIVE;
+    hc_report_format(eng, key, cJSON_IsNumber(value) ? value->valuedouble : NAN, buf, n);
+}
+
+static void jstr(const cJSON *o, const char *k, char *buf, size_t n)
+{
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
+    snprintf(buf, n, "%s", s ? s : "");
+}
+
+/* A cell document's "metrics": numbers and nulls (NaN) in recorded order;
+ * the string "reference" names the cell they were scored against. */
+static hc_status cell_metrics(const cJSON *doc, hc_res_cell *c)
+{
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(doc, "metrics"), *m;
+    c->metrics = calloc((size_t)cJSON_GetArraySize(mt) + 1, sizeof *c->metrics);
+    if (!c->metrics) return hc_fail(HC_ENOMEM, "out of memory");
+    cJSON_ArrayForEach(m, mt)
+    {
+        if (cJSON_IsString(m) && strcmp(m->string, "reference") == 0) {
+            snprintf(c->reference, sizeof c->reference, "%s", m->valuestring);
+            continue;
+        }
+        if (!cJSON_IsNumber(m) && !cJSON_IsNull(m)) continue;
+        hc_res_metric *r = &c->metrics[c->n_metrics++];
+        snprintf(r->key, sizeof r->key, "%s", m->string);
+        r->value = cJSON_IsNumber(m) ? m->valuedouble : NAN;
+    }
+    return HC_OK;
+}
+
+/* A replay cell document's "curves": {axis: {kind: {"x": [...], metric: [...]}}}.
+ * Values are taken as stored (a null reads as 0, as the figures always did). */
+static hc_status cell_curves(const cJSON *doc, hc_res_cell *c)
+{
+    const cJSON *curves = cJSON_GetObjectItemCaseSensitive(doc, "curves"), *ax, *kd, *ys;
+    int n = 0;
+    cJSON_ArrayForEach(ax, curves) cJSON_ArrayForEach(kd, ax) n += cJSON_GetArraySize(kd);
+    if (!n) return HC_OK;
+    c->curves = calloc((size_t)n, sizeof *c->curves);
+    if (!c->curves) return hc_fail(HC_ENOMEM, "out of memory");
+    cJSON_ArrayForEach(ax, curves) cJSON_ArrayForEach(kd, ax)
+    {
+        const cJSON *xs = cJSON_GetObjectItemCaseSensitive(kd, "x");
+        int np = cJSON_GetArraySize(xs);
+        cJSON_ArrayForEach(ys, kd)
+        {
+            if (strcmp(ys->string, "x") == 0 || cJSON_GetArraySize(ys) != np) continue;
+            hc_res_curve *v = &c->curves[c->n_curves++];
+            snprintf(v->axis, sizeof v->axis, "%s", ax->string);
+            snprintf(v->kind, sizeof v->kind, "%s", kd->string);
+            snprintf(v->metric, sizeof v->metric, "%s", ys->string);
+            v->n = np;
+            v->x = calloc((size_t)np + 1, sizeof *v->x);
+            v->y = calloc((size_t)np + 1, sizeof *v->y);
+            if (!v->x || !v->y) return hc_fail(HC_ENOMEM, "out of memory");
+            for (int i = 0; i < np; i++) {
+                v->x[i] = cJSON_GetArrayItem(xs, i)->valuedouble;
+                v->y[i] = cJSON_GetArrayItem(ys, i)->valuedouble;
+            }
+        }
+    }
+    return HC_OK;
+}
+
+static hc_status result_row(const exp_row *w, hc_res_row *r)
+{
+    r->eng = w->eng;
+    r->entry = w->entry;
+    snprintf(r->spec, sizeof r->spec, "%s", w->spec);
+    hc_method_describe(&w->method, r->resolved, sizeof r->resolved);
+    snprintf(r->label, sizeof r->label, "%s", w->label);
+    r->steps = w->steps;
+    r->is_ref = w->is_ref;
+    const cJSON *g;
+    cJSON_ArrayForEach(g, w->grid)
+    {
+        HC_ASSERT(r->n_grid < HC_RES_MAX_GRID);
+        hc_res_gridval *v = &r->grid[r->n_grid++];
+        snprintf(v->key, sizeof v->key, "%s", g->string);
+        v->is_text = cJSON_IsString(g);
+        if (v->is_text) snprintf(v->text, sizeof v->text, "%s", g->valuestring);
+        else v->num = g->valuedouble;
+    }
+    exp_row_keys(w, r->keys);
+    r->cells = malloc(((size_t)w->n_cells + 1) * sizeof *r->cells);
+    if (!r->cells) return hc_fail(HC_ENOMEM, "out of memory");
+    memcpy(r->cells, w->cells, (size_t)w->n_cells * sizeof *r->cells);
+    r->n_cells = w->n_cells;
+    return HC_OK;
+}
+
+static hc_status result_cell(const exp_cell *x, hc_res_cell *c)
+{
+    snprintf(c->id, sizeof c->id, "%s", x->id);
+    c->row = x->row;
+    c->eng = x->eng;
+    c->seed = x->seed;
+    c->steps = x->steps;
+    jstr(x->doc, "spec", c->spec, sizeof c->spec);
+    jstr(x->doc, "resolved", c->resolved, sizeof c->resolved);
+    jstr(x->doc, "label", c->label, sizeof c->label);
+    const cJSON *sec = cJSON_GetObjectItemCaseSensitive(x->doc, "cell_seconds");
+    c->seconds = cJSON_IsNumber(sec) ? sec->valuedouble : NAN;
+    HC_TRY(cell_metrics(x->doc, c));
+    return cell_curves(x->doc, c);
+}
+
+/* The finished experiment as the report's typed results. */
+static hc_status build_results(const hc_experiment *e, hc_results *r)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->name, sizeof r->name, "%s", e->name);
+    snprintf(r->description, sizeof r->description, "%s", e->description);
+    r->eng_mask = e->eng_mask;
+    memcpy(r->cols, e->cols, sizeof r->cols);
+    memcpy(r->n_cols, e->n_cols, sizeof r->n_cols);
+    snprintf(r->live.model, sizeof r->live.model, "%s", e->model);
+    r->live.n = e->n;
+    r->live.steps = e->steps;
+    r->live.guidance = e->guidance;
+    r->replay.n_files = e->n_files;
+    snprintf(r->replay.modules, sizeof r->replay.modules, "%s", e->modules);
+    snprintf(r->config_path, sizeof r->config_path, "%s", e->origin);
+    r->config = cJSON_Duplicate(e->config, 1);
+    r->resolved = exp_resolved_json(e);
+    r->live.seeds = calloc((size_t)e->n_seeds + 1, sizeof *r->live.seeds);
+    r->entries = calloc((size_t)e->n_entries + 1, sizeof *r->entries);
+    r->rows = calloc((size_t)e->n_rows + 1, sizeof *r->rows);
+    r->cells = calloc((size_t)e->n_cells + 1, sizeof *r->cells);
+    r->figs = calloc((size_t)e->n_figs + 1, sizeof *r->figs);
+    if (!r->config || !r->resolved || !r->live.seeds || !r->entries || !r->rows || !r->cells || !r->figs)
+        return hc_fail(HC_ENOMEM, "out of memory");
+    if (e->n_seeds) memcpy(r->live.seeds, e->seeds, (size_t)e->n_seeds * sizeof *r->live.seeds);
+    r->live.n_seeds = e->n_seeds;
+    for (int i = 0; i < e->n_entries; i++) snprintf(r->entries[i], sizeof r->entries[i], "%s", e->entries[i].name);
+    r->n_entries = e->n_entries;
+    if (e->n_figs) memcpy(r->figs, e->figs, (size_t)e->n_figs * sizeof *r->figs);
+    r->n_figs = e->n_figs;
+    /* counted before they are filled: hc_results_free frees a partial one */
+    for (int i = 0; i < e->n_rows; i++) {
+        r->n_rows = i + 1;
+        HC_TRY(result_row(&e->rows[i], &r->rows[i]));
+    }
+    for (int i = 0; i < e->n_cells; i++) {
+        r->n_cells = i + 1;
+        HC_TRY(result_cell(&e->cells[i], &r->cells[i]));
+    }
+    return HC_OK;
+}
+
+/* ---- running ------------------------------------------------------------------------------ */
+
+static cJSON *cell_header(const hc_experiment *e, const exp_cell *c)
+{
+    const exp_row *r = &e->rows[c->row];
+    cJSON *o = cJSON_CreateObject();
+    char desc[512];
+    hc_method_describe(&r->method, desc, sizeof desc);
+    cJSON_AddStringToObject(o, "id", c->id);
+    cJSON_AddStringToObject(o, "key", c->key);
+    cJSON_AddStringToObject(o, "experiment", e->name);
+    cJSON_AddStringToObject(o, "engine", hc_eng_names[c->eng]);
+    cJSON_AddStringToObject(o, "spec", r->spec);
+    cJSON_AddStringToObject(o, "resolved", desc);
+    cJSON_AddStringToObject(o, "label", r->label);
+    if (c->eng == HC_ENG_LIVE) {
+        cJSON_AddNumberToObject(o, "seed", (double)c->seed);
+        cJSON_AddNumberToObject(o, "steps", c->steps);
+    }
+    return o;
+}
+
+/* Load DIR/cells/ID.json if it is a finished result of this very cell. */
+static int try_load(const char *path, const exp_cell *c, cJSON **out)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = n > 0 ? malloc((size_t)n + 1) : NULL;
+    size_t got = buf ? fread(buf, 1, (size_t)n, f) : 0;
+    fclose(f);
+    if (!buf) return 0;
+    buf[got] = 0;
+    cJSON *doc = cJSON_Parse(buf);
+    free(buf);
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(doc, "key");
+    if (!doc || !cJSON_IsString(k) || strcmp(k->valuestring, c->key) != 0 ||
+        !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(doc, "metrics"))) {
+        cJSON_Delete(doc);
+        return 0;
+    }
+    *out = doc;
+    return 1;
+}
+
+static void fmt_dur(double s, char *buf, size_t n)
+{
+    if (s < 60) snprintf(buf, n, "%.1fs", s);
+    else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(buf, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void draw_bar(int done, int total, const char *label, double elapsed, double eta)
+{
+    const int W = 24;
+    int fill = total ? done * W / total : W;
+    char bar[64], el[32], et[32], lab[48];
+    for (int i = 0; i < W; i++) bar[i] = i < fill ? '#' : '.';
+    bar[W] = 0;
+    fmt_dur(elapsed, el, sizeof el);
+    if (eta >= 0) fmt_dur(eta, et, sizeof et);
+    else snprintf(et, sizeof et, "?");
+    /* truncate the label on a UTF-8 boundary */
+    size_t l = strlen(label), cut = l < 40 ? l : 40;
+    while (cut < l && cut > 0 && ((unsigned char)label[cut] & 0xC0) == 0x80) cut--;
+    snprintf(lab, sizeof lab, "%.*s", (int)cut, label);
+    fprintf(stderr, "\r\033[Krun [%s] %d/%d  %s  elapsed %s, eta %s", bar, done, total, lab, el, et);
+    fflush(stderr);
+}
+
+void hc_experiment_run_defaults(hc_experiment_run_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->progress = HC_PROGRESS_AUTO;
+    o->render = 1;
+}
+
+hc_status hc_experiment_run(hc_experiment *e, const hc_experiment_run_opts *o, hc_experiment_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    if (o->out_dir) snprintf(rep->out_dir, sizeof rep->out_dir, "%s", o->out_dir);
+    else snprintf(rep->out_dir, sizeof rep->out_dir, "out/%s", e->name);
+    const char *dir = rep->out_dir;
+    char cells_dir[1100], path[1300];
+    HC_TRY(hc_path_join(cells_dir, sizeof cells_dir, dir, "cells"));
+    HC_TRY(hc_mkdir_p(cells_dir));
+    hc_progress pm = o->progress;
+    if (pm == HC_PROGRESS_AUTO) pm = isatty(2) ? HC_PROGRESS_BAR : HC_PROGRESS_LINES;
+    rep->cells = e->n_cells;
+    /* finished cells first */
+    for (int i = 0; i < e->n_cells; i++) {
+        exp_cell *c = &e->cells[i];
+        cJSON_Delete(c->doc);
+        c->doc = NULL;
+        snprintf(path, sizeof path, "%s/%s.json", cells_dir, c->id);
+        if (try_load(path, c, &c->doc)) rep->loaded++;
+    }
+    /* a reference whose samples are gone must be recomputed for its dependants */
+    for (int i = 0; i < e->n_cells; i++) {
+        exp_cell *c = &e->cells[i];
+        if (c->ref < 0 || c->doc || !e->cells[c->ref].doc) continue;
+        snprintf(path, sizeof path, "%s/raw/%s/samples.h5", dir, e->cells[c->ref].id);
+        if (access(path, R_OK) != 0) {
+            cJSON_Delete(e->cells[c->ref].doc);
+            e->cells[c->ref].doc = NULL;
+            rep->loaded--;
+        }
+    }
+    int pending = e->n_cells - rep->loaded;
+    if (pm != HC_PROGRESS_NONE && rep->loaded)
+        fprintf(stderr, "run: %s: %d of %d cells finished earlier (%s), %d to compute\n", e->name, rep->loaded,
+                e->n_cells, cells_dir, pending);
+    double t0 = now_s();
+    int done = 0;
+    hc_status s = HC_OK;
+    for (int i = 0; i < e->n_cells && s == HC_OK; i++) {
+        exp_cell *c = &e->cells[i];
+        if (c->doc) continue;
+        if (o->max_cells > 0 && rep->computed >= o->max_cells) break;
+        double el = now_s() - t0;
+        if (pm == HC_PROGRESS_BAR) draw_bar(done, pending, c->label, el, done ? el / done * (pending - done) : -1);
+        double t1 = now_s();
+        cJSON *cell = cell_header(e, c);
+        s = c->eng == HC_ENG_LIVE ? exp_run_live(e, dir, c, cell) : exp_run_replay(e, dir, c, cell);
+        double dt = now_s() - t1;
+        if (s == HC_OK) {
+            cJSON_AddNumberToObject(cell, "cell_seconds", dt);
+            cJSON_AddItemToObject(cell, "provenance", hc_provenance_json());
+            snprintf(path, sizeof path, "%s/%s.json", cells_dir, c->id);
+            s = hc_write_json(path, cell);
+        }
+        if (s != HC_OK) {
+            cJSON_Delete(cell);
+            if (pm == HC_PROGRESS_BAR) fputc('\n', stderr);
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", hc_errmsg());
+            return hc_fail(s, "cell %s (%s): %s", c->id, c->label, msg);
+        }
+        c->doc = cell;
+        rep->computed++;
+        done++;
+        if (pm == HC_PROGRESS_LINES) {
+            char d[32];
+            fmt_dur(dt, d, sizeof d);
+            fprintf(stderr, "run: [%d/%d] %s: %s\n", done, pending, c->label, d);
+        }
+    }
+    if (pm == HC_PROGRESS_BAR && pending) {
+        draw_bar(done, pending, "", now_s() - t0, 0);
+        fputc('\n', stderr);
+    }
+    if (rep->loaded + rep->computed < e->n_cells) return HC_OK; /* stopped by max_cells */
+    hc_results res;
+    s = build_results(e, &res);
+    hc_report_opts ro = {dir, o->render, pm == HC_PROGRESS_NONE};
+    hc_report_counts rc = {0, 0};
+    if (s == HC_OK) s = hc_report_write(&res, &ro, &rc);
+    hc_results_free(&res);
+    rep->figures = rc.figures;
+    rep->rendered = rc.rendered;
+    HC_TRY(s);
+    rep->complete = 1;
+    return HC_OK;
+}
