@@ -638,6 +638,7 @@ void hc_experiment_free(hc_experiment *e)
     for (int c = 0; c < e->n_cells; c++) {
         free(e->cells[c].key);
         cJSON_Delete(e->cells[c].doc);
+        hc_live_ref_free(e->cells[c].samples);
     }
     free(e->cells);
     free(e->figs);

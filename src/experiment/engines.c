@@ -1,22 +1,21 @@
-/* engines.c: the engine adapters of an experiment (one per engine: a cell
- * in, its cell document out; see exp_internal.h).  Live cells run
- * hc_live_sample, those at other step counts are scored against the
- * full-compute reference with the same seed; replay cells run
- * hc_replay_run and average its long-form results into error curves. */
-#include <errno.h>
+/* engines.c: the engine adapters of an experiment (exp_internal.h): typed
+ * engine results in, cell documents out.
+ *
+ * Live cells run hc_live_compute, scored against the full-compute reference
+ * cell with the same seed (held in memory once computed or loaded; its
+ * samples.h5 otherwise), whatever their step count.  Replay cells are run
+ * together: one hc_replay_compute over all their methods reads each
+ * trajectory once; each cell gets its method's statistics and error curves
+ * straight from the typed records. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <hdf5.h>
-#include <hdf5_hl.h>
-
 #include "exp_internal.h"
 #include "live.h"
 #include "metrics.h"
-#include "quality.h"
 #include "replay.h"
 
 static void put_num(cJSON *o, const char *k, double v)
@@ -26,123 +25,112 @@ static void put_num(cJSON *o, const char *k, double v)
     else cJSON_AddNullToObject(o, k);
 }
 
-static double jnum(const cJSON *o, const char *k)
+/* ---- live ----------------------------------------------------------------------- */
+
+static void live_opts(const hc_experiment *e, const exp_cell *c, const char *raw, hc_live_opts *o)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    hc_live_defaults(o);
+    o->model_path = e->model;
+    o->classifier_path = e->classifier;
+    o->data_dir = e->data_dir;
+    o->n = e->n;
+    o->batch = e->batch;
+    o->steps = c->steps;
+    o->cfg = e->guidance;
+    o->shift = e->shift;
+    o->seed = c->seed;
+    o->n_real = e->n_real;
+    o->out_dir = raw;
+    o->quiet = 1;
 }
 
-static hc_status read_samples(const char *path, float **out, hsize_t dims[4])
+/* The finished full-compute cell that cell c is scored against: its
+ * reference at other step counts, else the reference row's cell with the
+ * same seed and steps; -1 if none is finished. */
+static int reference_cell(const hc_experiment *e, const exp_cell *c)
 {
+    if (c->ref >= 0) return e->cells[c->ref].doc ? c->ref : -1;
+    for (int k = 0; k < e->n_cells; k++) {
+        const exp_cell *q = &e->cells[k];
+        if (q != c && q->eng == HC_ENG_LIVE && e->rows[q->row].is_ref && q->seed == c->seed && q->steps == c->steps)
+            return q->doc ? k : -1;
+    }
+    return -1;
+}
+
+/* Its samples: in memory, or read back from its samples.h5 (a resumed run). */
+static hc_status reference_samples(hc_experiment *e, const char *dir, int k, const hc_live_opts *o,
+                                   const hc_live_ref **out)
+{
+    exp_cell *q = &e->cells[k];
     *out = NULL;
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) return hc_fail(HC_EIO, "%s: cannot open", path);
-    int rank = 0;
-    hc_status s = HC_OK;
-    if (H5LTget_dataset_ndims(f, "/samples", &rank) < 0 || rank != 4 ||
-        H5LTget_dataset_info(f, "/samples", dims, NULL, NULL) < 0)
-        s = hc_fail(HC_EFORMAT, "%s: no [n, C, H, W] /samples dataset", path);
-    if (s == HC_OK) {
-        size_t n = (size_t)(dims[0] * dims[1] * dims[2] * dims[3]);
-        *out = malloc(n * sizeof **out);
-        if (!*out) s = hc_fail(HC_ENOMEM, "out of memory");
-        else if (H5LTread_dataset_float(f, "/samples", *out) < 0) s = hc_fail(HC_EIO, "%s: cannot read /samples", path);
+    if (!q->samples) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/raw/%s/samples.h5", dir, q->id);
+        if (access(path, R_OK) != 0) return HC_OK; /* gone: sample the reference here */
+        hc_live_opts qo = *o;
+        qo.steps = q->steps;
+        int *labels = malloc((size_t)o->n * sizeof *labels);
+        if (!labels) return hc_fail(HC_ENOMEM, "out of memory");
+        hc_status s = HC_OK;
+        /* the labels the reference was sampled with, from its provenance */
+        hc_live_ref *r = NULL;
+        cJSON *lab = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(q->doc, "engine_output"), "provenance"),
+                "config"),
+            "labels");
+        if (cJSON_GetArraySize(lab) != o->n) s = hc_fail(HC_EFORMAT, "%s: cell %s has no labels", dir, q->id);
+        for (int i = 0; s == HC_OK && i < o->n; i++) labels[i] = (int)cJSON_GetArrayItem(lab, i)->valuedouble;
+        if (s == HC_OK) s = hc_live_read_reference(path, &qo, labels, &r);
+        free(labels);
+        HC_TRY(s);
+        q->samples = r;
     }
-    H5Fclose(f);
-    if (s != HC_OK) {
-        free(*out);
-        *out = NULL;
-    }
-    return s;
+    *out = q->samples;
+    return HC_OK;
 }
 
-/* Fidelity and speedups of a live cell at other step counts against the
- * reference cell (full compute at the engine's steps, same seed and noise):
- * the same definitions as live.c. */
-static hc_status score_against_ref(const char *dir, const exp_cell *c, const exp_cell *ref, cJSON *mt)
-{
-    char a[1200], b[1200];
-    snprintf(a, sizeof a, "%s/raw/%s/samples.h5", dir, c->id);
-    snprintf(b, sizeof b, "%s/raw/%s/samples.h5", dir, ref->id);
-    float *x = NULL, *y = NULL;
-    hsize_t dx[4], dy[4];
-    hc_status s = read_samples(a, &x, dx);
-    if (s == HC_OK) s = read_samples(b, &y, dy);
-    if (s == HC_OK && memcmp(dx, dy, sizeof dx) != 0) s = hc_fail(HC_EFORMAT, "%s and %s: sample shapes differ", a, b);
-    if (s == HC_OK) {
-        size_t img = (size_t)(dx[1] * dx[2] * dx[3]);
-        int n = (int)dx[0], C = (int)dx[1], H = (int)dx[2], W = (int)dx[3];
-        double rl2 = 0, psnr = 0, ssim = 0;
-        for (int i = 0; i < n; i++) {
-            const float *p = x + (size_t)i * img, *q = y + (size_t)i * img;
-            double d2 = 0, r2 = 0;
-            for (size_t k = 0; k < img; k++) {
-                d2 += ((double)p[k] - q[k]) * ((double)p[k] - q[k]);
-                r2 += (double)q[k] * q[k];
-            }
-            rl2 += sqrt(d2 / fmax(r2, 1e-30));
-            psnr += hc_psnr(p, q, img);
-            double ss = 0;
-            for (int ch = 0; ch < C; ch++) ss += hc_ssim(p + (size_t)ch * H * W, q + (size_t)ch * H * W, H, W);
-            ssim += ss / C;
-        }
-        const cJSON *rm = cJSON_GetObjectItemCaseSensitive(ref->doc, "metrics");
-        put_num(mt, "rel_l2", rl2 / n);
-        put_num(mt, "psnr", psnr / n);
-        put_num(mt, "ssim", ssim / n);
-        put_num(mt, "flops_full", jnum(rm, "flops"));
-        put_num(mt, "seconds_full", jnum(rm, "seconds"));
-        put_num(mt, "flops_speedup", jnum(rm, "flops") / jnum(mt, "flops"));
-        put_num(mt, "wall_speedup", jnum(rm, "seconds") / jnum(mt, "seconds"));
-        if (cJSON_GetObjectItemCaseSensitive(rm, "class_acc")) put_num(mt, "class_acc_full", jnum(rm, "class_acc"));
-        cJSON_AddStringToObject(mt, "reference", ref->id);
-    }
-    free(x);
-    free(y);
-    return s;
-}
-
-hc_status exp_run_live(const hc_experiment *e, const char *dir, const exp_cell *c, cJSON *cell)
+hc_status exp_run_live(hc_experiment *e, const char *dir, exp_cell *c, cJSON *cell)
 {
     const exp_row *r = &e->rows[c->row];
     char raw[1200];
     snprintf(raw, sizeof raw, "%s/raw/%s", dir, c->id);
     hc_live_opts o;
-    hc_live_defaults(&o);
-    o.model_path = e->model;
-    o.classifier_path = e->classifier;
-    o.data_dir = e->data_dir;
-    o.n = e->n;
-    o.batch = e->batch;
-    o.steps = c->steps;
-    o.cfg = e->guidance;
-    o.shift = e->shift;
-    o.seed = c->seed;
-    o.n_real = e->n_real;
-    o.out_dir = raw;
-    o.quiet = 1;
-    /* reuse the finished full-compute cell with the same seed and steps as
-     * this cell's reference instead of sampling it again */
-    char refpath[1200];
-    for (int k = 0; k < e->n_cells; k++) {
-        const exp_cell *q = &e->cells[k];
-        if (q == c || q->eng != HC_ENG_LIVE || !e->rows[q->row].is_ref || q->seed != c->seed || q->steps != c->steps ||
-            !q->doc)
-            continue;
-        snprintf(refpath, sizeof refpath, "%s/raw/%s/samples.h5", dir, q->id);
-        if (access(refpath, R_OK) == 0) o.reference_path = refpath;
-        break;
+    live_opts(e, c, raw, &o);
+    int k = reference_cell(e, c);
+    if (k >= 0) HC_TRY(reference_samples(e, dir, k, &o, &o.reference));
+    if (c->ref >= 0 && !o.reference)
+        return hc_fail(HC_EINVAL, "cell %s: its reference cell %s has no samples", c->id, e->cells[c->ref].id);
+    hc_live_result *res = NULL;
+    HC_TRY(hc_live_compute(&o, &r->method, &res));
+    hc_status s = hc_live_write(&o, res);
+    cJSON *doc = s == HC_OK ? hc_live_document(res) : NULL;
+    if (s == HC_OK && r->is_ref && !c->samples) { /* full compute is its own reference: kept for its dependants */
+        c->samples = res->reference;
+        res->reference = NULL;
     }
-    cJSON *doc = NULL;
-    HC_TRY(hc_live_sample(&o, &r->method, &doc));
+    hc_live_result_free(res);
+    HC_TRY(s);
     cJSON *mt = cJSON_DetachItemFromObjectCaseSensitive(doc, "metrics");
-    if (!mt) mt = cJSON_CreateObject();
     cJSON_AddItemToObject(cell, "metrics", mt);
     cJSON_AddItemToObject(cell, "engine_output", doc);
     cJSON_AddStringToObject(cell, "outputs", raw);
-    if (c->ref >= 0) return score_against_ref(dir, c, &e->cells[c->ref], mt);
+    if (c->ref >= 0) {
+        /* scored against the engine's steps: those columns follow the run's
+         * own, in the order results.csv has always listed them */
+        static const char *const moved[] = {"rel_l2", "psnr", "ssim", "flops_full", "seconds_full", "flops_speedup",
+                                            "wall_speedup", "class_acc_full"};
+        for (size_t i = 0; i < sizeof moved / sizeof moved[0]; i++) {
+            cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(mt, moved[i]);
+            if (v) cJSON_AddItemToObject(mt, moved[i], v);
+        }
+        cJSON_AddStringToObject(mt, "reference", e->cells[c->ref].id);
+    }
     return HC_OK;
 }
+
+/* ---- replay --------------------------------------------------------------------- */
 
 #define CURVE_MAX 4096
 #define CURVE_KINDS 32
@@ -168,47 +156,27 @@ static void module_kind(const char *name, char *out, size_t n)
     snprintf(out, n, "%.*s%s", (int)(s1 - name), name, s2);
 }
 
-/* Per-step and per-horizon means from the replay's long-form results.csv
- * (method,file,module,step,horizon,metric,value; the method spec and file
- * may contain commas, so fields are taken from the right). */
-static hc_status replay_curves(const char *csv, cJSON *cell)
+/* Mean of every metric per step and per horizon, over all modules ("all")
+ * and per module kind, from one method's records. */
+static hc_status replay_curves(const hc_replay_result *res, const hc_replay_method *rm, cJSON *cell)
 {
-    FILE *f = fopen(csv, "r");
-    if (!f) return hc_fail(HC_EIO, "%s: cannot open: %s", csv, strerror(errno));
     curve_acc a = {0};
     a.sum = calloc(CA_IDX(2, 0, 0) * HC_N_METRICS, sizeof *a.sum);
     a.cnt = calloc(CA_IDX(2, 0, 0) * HC_N_METRICS, sizeof *a.cnt);
+    if (!a.sum || !a.cnt) {
+        free(a.sum);
+        free(a.cnt);
+        return hc_fail(HC_ENOMEM, "out of memory");
+    }
     hc_status s = HC_OK;
-    if (!a.sum || !a.cnt) s = hc_fail(HC_ENOMEM, "out of memory");
-    char line[4096];
-    int lineno = 0;
-    while (s == HC_OK && fgets(line, sizeof line, f)) {
-        if (lineno++ == 0) continue;
-        char *fld[5];
-        char *end = line + strlen(line);
-        while (end > line && (end[-1] == '\n' || end[-1] == '\r')) *--end = 0;
-        int ok = 1;
-        for (int k = 4; k >= 0 && ok; k--) {
-            char *comma = strrchr(line, ',');
-            if (!comma) ok = 0;
-            else {
-                fld[k] = comma + 1;
-                *comma = 0;
-            }
-        }
-        /* fld: module, step, horizon, metric, value */
-        int met = -1;
-        for (int k = 0; ok && k < HC_N_METRICS; k++)
-            if (strcmp(fld[3], hc_metric_names[k]) == 0) met = k;
-        char *e1, *e2;
-        long step = ok ? strtol(fld[1], &e1, 10) : -1, hor = ok ? strtol(fld[2], &e2, 10) : -1;
-        double val = ok ? strtod(fld[4], NULL) : 0;
-        if (!ok || met < 0 || *e1 || *e2 || step < 0 || step >= CURVE_MAX || hor < 0 || hor >= CURVE_MAX) {
-            s = hc_fail(HC_EFORMAT, "%s:%d: unexpected row", csv, lineno);
+    for (size_t r = 0; r < rm->n_records && s == HC_OK; r++) {
+        const hc_replay_record *rec = &rm->records[r];
+        if (rec->step >= CURVE_MAX || rec->horizon >= CURVE_MAX) {
+            s = hc_fail(HC_EINVAL, "step %d beyond the curve limit %d", rec->step, CURVE_MAX);
             break;
         }
         char kind[96];
-        module_kind(fld[0], kind, sizeof kind);
+        module_kind(res->files[rec->file].modules[rec->module], kind, sizeof kind);
         int ki = -1;
         for (int k = 0; k < a.n_kinds; k++)
             if (strcmp(a.kinds[k], kind) == 0) ki = k;
@@ -216,17 +184,17 @@ static hc_status replay_curves(const char *csv, cJSON *cell)
             ki = a.n_kinds++;
             snprintf(a.kinds[ki], sizeof a.kinds[ki], "%s", kind);
         }
-        long xs[2] = {step, hor};
+        const int xs[2] = {rec->step, rec->horizon};
         for (int ax = 0; ax < 2; ax++)
             for (int kk = 0; kk < 2; kk++) {
-                int k = kk == 0 ? 0 : ki + 1;
                 if (kk == 1 && ki < 0) continue;
-                size_t i = CA_IDX(ax, k, xs[ax]);
-                a.sum[i * HC_N_METRICS + (size_t)met] += val;
-                a.cnt[i * HC_N_METRICS + (size_t)met]++;
+                size_t i = CA_IDX(ax, kk == 0 ? 0 : ki + 1, xs[ax]);
+                for (int met = 0; met < HC_N_METRICS; met++) {
+                    a.sum[i * HC_N_METRICS + (size_t)met] += rec->v[met];
+                    a.cnt[i * HC_N_METRICS + (size_t)met]++;
+                }
             }
     }
-    fclose(f);
     if (s == HC_OK) {
         cJSON *curves = cJSON_AddObjectToObject(cell, "curves");
         static const char *const axes[2] = {"step", "horizon"};
@@ -253,41 +221,49 @@ static hc_status replay_curves(const char *csv, cJSON *cell)
     return s;
 }
 
-hc_status exp_run_replay(const hc_experiment *e, const char *dir, const exp_cell *c, cJSON *cell)
+/* One cell's document from its method's results; its own raw outputs. */
+static hc_status replay_cell(const hc_experiment *e, const char *dir, const exp_cell *c, const hc_replay_result *res,
+                             int m, cJSON *cell)
 {
-    const exp_row *r = &e->rows[c->row];
-    char raw[1200], csv[1300];
+    const hc_replay_method *rm = &res->methods[m];
+    char raw[1200];
     snprintf(raw, sizeof raw, "%s/raw/%s", dir, c->id);
-    hc_replay_opts o = {.files = (const char *const *)e->files,
-                        .n_files = e->n_files,
-                        .methods = &r->method,
-                        .n_methods = 1,
-                        .out_dir = raw,
-                        .modules_glob = e->modules[0] ? e->modules : NULL,
-                        .quiet = 1};
-    cJSON *sum = NULL;
-    HC_TRY(hc_replay_run(&o, &sum));
-    const cJSON *ms = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sum, "methods"), 0);
-    const cJSON *mets = cJSON_GetObjectItemCaseSensitive(ms, "metrics");
+    /* a one-method view of the shared pass */
+    hc_replay_result one = {res->files, res->n_files, (hc_replay_method *)rm, 1};
+    hc_replay_opts o = {.files = (const char *const *)e->files, .n_files = e->n_files, .methods = &rm->method,
+                        .n_methods = 1, .out_dir = raw, .modules_glob = e->modules[0] ? e->modules : NULL, .quiet = 1};
+    HC_TRY(hc_replay_write(&o, &one));
     cJSON *mt = cJSON_AddObjectToObject(cell, "metrics");
     for (int k = 0; k < HC_N_METRICS; k++) {
-        const cJSON *b = cJSON_GetObjectItemCaseSensitive(mets, hc_metric_names[k]);
+        const hc_replay_stat *b = &rm->stat[k];
         /* no cached step (full compute): the forecast is the truth */
         double none = k == HC_COSINE ? 1 : 0;
-        int n = (int)jnum(b, "n");
-        put_num(mt, hc_metric_names[k], n > 0 ? jnum(b, "mean") : none);
+        put_num(mt, hc_metric_names[k], b->n > 0 ? b->mean : none);
         if (k == HC_REL_L2) {
-            put_num(mt, "rel_l2_median", n > 0 ? jnum(b, "median") : 0);
-            put_num(mt, "rel_l2_p95", n > 0 ? jnum(b, "p95") : 0);
+            put_num(mt, "rel_l2_median", b->n > 0 ? b->median : 0);
+            put_num(mt, "rel_l2_p95", b->n > 0 ? b->p95 : 0);
         }
     }
-    put_num(mt, "flops_speedup", jnum(ms, "flops_speedup"));
-    put_num(mt, "full_steps", jnum(ms, "full_steps"));
-    put_num(mt, "steps", jnum(ms, "steps"));
-    put_num(mt, "cache_mib", jnum(ms, "cache_bytes") / 1048576.0);
-    cJSON_AddItemToObject(cell, "engine_output", sum);
+    put_num(mt, "flops_speedup", rm->flops_speedup);
+    put_num(mt, "full_steps", rm->full_steps);
+    put_num(mt, "steps", rm->steps);
+    put_num(mt, "cache_mib", (double)rm->cache_bytes / 1048576.0);
+    cJSON_AddItemToObject(cell, "engine_output", hc_replay_summary(&o, &one));
     cJSON_AddStringToObject(cell, "outputs", raw);
-    snprintf(csv, sizeof csv, "%s/results.csv", raw);
-    return replay_curves(csv, cell);
+    return replay_curves(res, rm, cell);
 }
 
+hc_status exp_run_replay(hc_experiment *e, const char *dir, exp_cell *const *cells, int n, cJSON *const *docs)
+{
+    hc_method *ms = malloc((size_t)n * sizeof *ms);
+    if (!ms) return hc_fail(HC_ENOMEM, "out of memory");
+    for (int i = 0; i < n; i++) ms[i] = e->rows[cells[i]->row].method;
+    hc_replay_opts o = {.files = (const char *const *)e->files, .n_files = e->n_files, .methods = ms, .n_methods = n,
+                        .modules_glob = e->modules[0] ? e->modules : NULL, .quiet = 1};
+    hc_replay_result *res = NULL;
+    hc_status s = hc_replay_compute(&o, &res);
+    for (int i = 0; i < n && s == HC_OK; i++) s = replay_cell(e, dir, cells[i], res, i, docs[i]);
+    hc_replay_result_free(res);
+    free(ms);
+    return s;
+}

@@ -41,6 +41,7 @@ typedef struct exp_cell {
     char *key;          /* canonical key string the id hashes */
     cJSON *doc;         /* the cell document (computed or loaded) */
     char label[320];
+    struct hc_live_ref *samples; /* a reference cell's samples, once computed or read (owned) */
 } exp_cell;
 
 typedef struct exp_row {
@@ -104,10 +105,12 @@ cJSON *exp_resolved_json(const hc_experiment *e);
 void exp_row_keys(const exp_row *r, double out[HC_RES_N_ROW_KEYS]);
 
 /* ---- engines.c: one adapter per engine ----
- * Compute cell `c` (outputs under DIR/raw/ID/) and add its "metrics",
+ * Compute a cell (outputs under DIR/raw/ID/) and add its "metrics",
  * "engine_output", "outputs" (and for replay "curves") to the cell
  * document `cell`. */
-hc_status exp_run_live(const hc_experiment *e, const char *dir, const exp_cell *c, cJSON *cell);
-hc_status exp_run_replay(const hc_experiment *e, const char *dir, const exp_cell *c, cJSON *cell);
+hc_status exp_run_live(hc_experiment *e, const char *dir, exp_cell *c, cJSON *cell);
+/* Replay cells run together: one pass over each trajectory for all their
+ * methods; docs[i] is cells[i]'s document. */
+hc_status exp_run_replay(hc_experiment *e, const char *dir, exp_cell *const *cells, int n, cJSON *const *docs);
 
 #endif

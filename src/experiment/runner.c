@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "exp_internal.h"
+#include "live.h"
 #include "outfile.h"
 #include "provenance.h"
 #include "report.h"
@@ -251,6 +252,40 @@ static void draw_bar(int done, int total, const char *label, double elapsed, dou
     fflush(stderr);
 }
 
+/* The run's progress and where finished cells go. */
+typedef struct run_state {
+    hc_experiment *e;
+    const char *dir, *cells_dir;
+    hc_progress pm;
+    int pending, done;
+    double t0;
+    hc_experiment_report *rep;
+} run_state;
+
+/* A computed cell: its time and provenance, written to cells/ID.json; the
+ * cell document passes to the experiment (on error it is freed). */
+static hc_status finish_cell(run_state *rs, exp_cell *c, cJSON *cell, double seconds)
+{
+    char path[1300];
+    cJSON_AddNumberToObject(cell, "cell_seconds", seconds);
+    cJSON_AddItemToObject(cell, "provenance", hc_provenance_json());
+    snprintf(path, sizeof path, "%s/%s.json", rs->cells_dir, c->id);
+    hc_status s = hc_write_json(path, cell);
+    if (s != HC_OK) {
+        cJSON_Delete(cell);
+        return s;
+    }
+    c->doc = cell;
+    rs->rep->computed++;
+    rs->done++;
+    if (rs->pm == HC_PROGRESS_LINES) {
+        char d[32];
+        fmt_dur(seconds, d, sizeof d);
+        fprintf(stderr, "run: [%d/%d] %s: %s\n", rs->done, rs->pending, c->label, d);
+    }
+    return HC_OK;
+}
+
 void hc_experiment_run_defaults(hc_experiment_run_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -275,6 +310,8 @@ hc_status hc_experiment_run(hc_experiment *e, const hc_experiment_run_opts *o, h
         exp_cell *c = &e->cells[i];
         cJSON_Delete(c->doc);
         c->doc = NULL;
+        hc_live_ref_free(c->samples);
+        c->samples = NULL;
         snprintf(path, sizeof path, "%s/%s.json", cells_dir, c->id);
         if (try_load(path, c, &c->doc)) rep->loaded++;
     }
@@ -294,42 +331,45 @@ hc_status hc_experiment_run(hc_experiment *e, const hc_experiment_run_opts *o, h
         fprintf(stderr, "run: %s: %d of %d cells finished earlier (%s), %d to compute\n", e->name, rep->loaded,
                 e->n_cells, cells_dir, pending);
     double t0 = now_s();
-    int done = 0;
+    run_state rs = {e, dir, cells_dir, pm, pending, 0, t0, rep};
     hc_status s = HC_OK;
+    exp_cell **batch = malloc(((size_t)e->n_cells + 1) * sizeof *batch);
+    cJSON **docs = malloc(((size_t)e->n_cells + 1) * sizeof *docs);
+    if (!batch || !docs) s = hc_fail(HC_ENOMEM, "out of memory");
     for (int i = 0; i < e->n_cells && s == HC_OK; i++) {
         exp_cell *c = &e->cells[i];
         if (c->doc) continue;
         if (o->max_cells > 0 && rep->computed >= o->max_cells) break;
+        /* replay: every pending replay cell in one pass over the trajectories */
+        int n = 0;
+        for (int j = i; j < e->n_cells && c->eng == HC_ENG_REPLAY; j++)
+            if (!e->cells[j].doc && e->cells[j].eng == HC_ENG_REPLAY &&
+                (o->max_cells <= 0 || rep->computed + n < o->max_cells))
+                batch[n++] = &e->cells[j];
+        if (c->eng == HC_ENG_LIVE) batch[n++] = c;
         double el = now_s() - t0;
-        if (pm == HC_PROGRESS_BAR) draw_bar(done, pending, c->label, el, done ? el / done * (pending - done) : -1);
+        if (pm == HC_PROGRESS_BAR)
+            draw_bar(rs.done, pending, c->label, el, rs.done ? el / rs.done * (pending - rs.done) : -1);
         double t1 = now_s();
-        cJSON *cell = cell_header(e, c);
-        s = c->eng == HC_ENG_LIVE ? exp_run_live(e, dir, c, cell) : exp_run_replay(e, dir, c, cell);
-        double dt = now_s() - t1;
-        if (s == HC_OK) {
-            cJSON_AddNumberToObject(cell, "cell_seconds", dt);
-            cJSON_AddItemToObject(cell, "provenance", hc_provenance_json());
-            snprintf(path, sizeof path, "%s/%s.json", cells_dir, c->id);
-            s = hc_write_json(path, cell);
+        for (int k = 0; k < n; k++) docs[k] = cell_header(e, batch[k]);
+        s = c->eng == HC_ENG_LIVE ? exp_run_live(e, dir, c, docs[0]) : exp_run_replay(e, dir, batch, n, docs);
+        double dt = (now_s() - t1) / n; /* a batch's cells share its time */
+        for (int k = 0; k < n; k++) {
+            if (s == HC_OK) s = finish_cell(&rs, batch[k], docs[k], dt);
+            else cJSON_Delete(docs[k]);
         }
         if (s != HC_OK) {
-            cJSON_Delete(cell);
             if (pm == HC_PROGRESS_BAR) fputc('\n', stderr);
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", hc_errmsg());
-            return hc_fail(s, "cell %s (%s): %s", c->id, c->label, msg);
-        }
-        c->doc = cell;
-        rep->computed++;
-        done++;
-        if (pm == HC_PROGRESS_LINES) {
-            char d[32];
-            fmt_dur(dt, d, sizeof d);
-            fprintf(stderr, "run: [%d/%d] %s: %s\n", done, pending, c->label, d);
+            s = hc_fail(s, "cell %s (%s): %s", c->id, c->label, msg);
         }
     }
+    free(batch);
+    free(docs);
+    HC_TRY(s);
     if (pm == HC_PROGRESS_BAR && pending) {
-        draw_bar(done, pending, "", now_s() - t0, 0);
+        draw_bar(rs.done, pending, "", now_s() - t0, 0);
         fputc('\n', stderr);
     }
     if (rep->loaded + rep->computed < e->n_cells) return HC_OK; /* stopped by max_cells */
