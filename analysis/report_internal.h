@@ -8,22 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "report.h"
-
-/* ---- a growing text buffer (report.c) ---- */
-
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sbuf;
-
-void sb_printf(sbuf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-/* Write the text to `path` and free it. */
-hc_status sb_write(sbuf *b, const char *path);
+#include "sbuf.h"
 
 /* ---- tables (tables.c) ---- */
 
