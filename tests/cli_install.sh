@@ -60,6 +60,7 @@ traj: 3 modules, 5 steps, t = 1 .. 0.2
   double/0/img_attn [5, 3, 4]
   double/0/txt_mlp [5, 3, 4]
   single/2/total [5, 3, 4]
+driver: reuse:N=2,W=1 on double/0/img_attn: 3 full of 5 steps, 2 forecasts equal the last full row
 EOF
 # run_outside WHAT BINARY: the checks pass, the output is want.txt, and
 # OpenBLAS comes before libgslcblas in the load order (so that every cblas_*

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "flux.h"
+#include "model.h"
 #include "safetensors.h"
 
 /* Write [u64 len][header][data] (len may lie: `claimed` >= 0 overrides). */
@@ -69,7 +70,18 @@ static void valid_file(void **state)
     hc_flux *m;
     assert_int_equal(hc_flux_load("ok.safetensors", 1, &m), HC_EFORMAT);
     assert_non_null(strstr(hc_errmsg(), "config key"));
+    /* the model registry: a config without "arch", or with an unknown one, is
+     * one line naming the file, the value and the known architectures */
+    hc_model *gm;
+    assert_int_equal(hc_model_open("ok.safetensors", 1, &gm), HC_EFORMAT);
+    assert_string_equal(hc_errmsg(), "ok.safetensors: config has no \"arch\" string (known architectures: flux-mmdit)");
+    write_st("arch.safetensors", "{\"__metadata__\":{\"config\":\"{\\\"arch\\\": \\\"dit\\\"}\"}}", -1, NULL, 0);
+    assert_int_equal(hc_model_open("arch.safetensors", 1, &gm), HC_EFORMAT);
+    assert_string_equal(hc_errmsg(),
+                        "arch.safetensors: config arch \"dit\" is not a known architecture (known: flux-mmdit)");
+    hc_model_close(NULL);
     remove("ok.safetensors");
+    remove("arch.safetensors");
 }
 
 typedef struct bad { const char *name, *header; long long claimed; size_t data; hc_status st; const char *msg; } bad;

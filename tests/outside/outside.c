@@ -10,7 +10,9 @@
  *      on lines), F(last full step) before that (only D_0 is known);
  *   3. metrics.h: rel_l2 of the exact forecasts is 0;
  *   4. traj.h: opens the trajectory given on the command line and prints
- *      its feature modules and steps.
+ *      its feature modules and steps;
+ *   5. driver.h: the cache driver replays the file's first module under
+ *      FORA (reuse): every forecast equals the row of the last full step.
  * Tolerance 0: a, b are multiples of 1/8 below 16 and the full steps are 3
  * apart, so every float operation of the forecast (F - D_0, / 3, D_0 + x D_1)
  * is exact.  Exit 0 only if every check holds. */
@@ -18,6 +20,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
+#include "driver.h"
 #include "metrics.h"
 #include "predictor.h"
 #include "status.h"
@@ -118,6 +123,46 @@ static void trajectory(const char *path)
     hc_traj_close(t);
 }
 
+static void driver(const char *path)
+{
+    hc_traj *t;
+    hc_method m;
+    hc_driver *d = NULL;
+    if (hc_traj_open(path, &t) != HC_OK || hc_method_parse("reuse:N=2,W=1", &m) != HC_OK) {
+        check(0, hc_errmsg());
+        return;
+    }
+    const hc_traj_entry *e = hc_traj_entry_at(t, 0);
+    const int steps = hc_traj_get_meta(t)->num_steps;
+    hc_driver_point pt = {.name = e->name, .module = e->module, .tokens = (size_t)e->dims[1],
+                          .channels = (size_t)e->dims[2], .cluster = HC_CLUSTER_NONE};
+    float *row = malloc(e->row_elems * sizeof *row), *last = malloc(e->row_elems * sizeof *row),
+          *out = malloc(e->row_elems * sizeof *row);
+    int p = -1, full = 0, equal = 0, ok = row && last && out;
+    ok = ok && hc_driver_alloc(&m, steps, 1, &d) == HC_OK && hc_driver_begin(d) == HC_OK &&
+         hc_driver_add_point(d, &pt, &p) == HC_OK;
+    for (int s = 0; ok && s < steps; s++) {
+        ok = hc_traj_read_row(t, 0, s, row) == HC_OK;
+        if (ok && hc_driver_compute(d, p, s)) {
+            ok = hc_driver_observe(d, p, s, row) == HC_OK;
+            memcpy(last, row, e->row_elems * sizeof *row);
+            full++;
+        } else if (ok) {
+            ok = hc_driver_forecast(d, p, s, NULL, NULL, out) == HC_OK;
+            equal += ok && memcmp(out, last, e->row_elems * sizeof *out) == 0;
+            check(ok && memcmp(out, last, e->row_elems * sizeof *out) == 0, "reuse forecasts the last full row");
+        }
+    }
+    check(ok, hc_errmsg());
+    printf("driver: reuse:N=2,W=1 on %s: %d full of %d steps, %d forecasts equal the last full row\n", e->name, full,
+           steps, equal);
+    hc_driver_free(d);
+    free(row);
+    free(last);
+    free(out);
+    hc_traj_close(t);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -128,6 +173,7 @@ int main(int argc, char **argv)
     methods();
     forecast();
     trajectory(argv[1]);
+    driver(argv[1]);
     if (failures) fprintf(stderr, "outside: %d check(s) failed\n", failures);
     return failures ? 1 : 0;
 }
