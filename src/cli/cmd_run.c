@@ -9,20 +9,16 @@
 #include "cli.h"
 #include "exp_gauss.h"
 #include "experiment.h"
+#include "outfile.h"
 
 /* A config whose top level has "gauss" is a Gaussianity experiment. */
 static int run_gauss(const char *config, const char *out_dir, int quiet, hc_status *st)
 {
-    FILE *f = fopen(config, "rb");
-    if (!f) return 0; /* the experiment loader reports it */
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *text = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    size_t got = text ? fread(text, 1, (size_t)n, f) : 0;
-    fclose(f);
-    if (!text) return 0;
-    text[got] = 0;
+    char *text = NULL;
+    if (hc_read_text(config, &text, NULL) != HC_OK) {
+        hc_errclear(); /* the experiment loader reports it */
+        return 0;
+    }
     cJSON *doc = cJSON_Parse(text);
     free(text);
     if (!doc || !hc_exp_is_gauss(doc)) {

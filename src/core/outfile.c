@@ -125,3 +125,31 @@ hc_status hc_path_join(char *buf, size_t n, const char *dir, const char *name)
     if (len < 0 || (size_t)len >= n) return hc_fail(HC_EINVAL, "%s/%s: path too long", dir, name);
     return HC_OK;
 }
+
+hc_status hc_read_text(const char *path, char **text, size_t *len)
+{
+    *text = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return hc_fail(HC_EIO, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t r = fread(buf + n, 1, cap - n - 1, f);
+        n += r;
+        if (n + 1 < cap) break;
+        char *nb = realloc(buf, cap *= 2);
+        if (!nb) free(buf);
+        buf = nb;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (!buf) return hc_fail(HC_ENOMEM, "out of memory reading %s", path);
+    if (err) {
+        free(buf);
+        return hc_fail(HC_EIO, "%s: read error", path);
+    }
+    buf[n] = 0;
+    *text = buf;
+    if (len) *len = n;
+    return HC_OK;
+}

@@ -1,4 +1,4 @@
-/* outfile.h: atomic result files.  Every output is written to
+/* outfile.h: atomic result files (and whole small files read back).  Every output is written to
  * "<path>.partial" and renamed into place only when complete, so an
  * interrupted run never leaves a half-written file under the final name. */
 #ifndef HC_OUTFILE_H
@@ -28,6 +28,11 @@ hc_status hc_write_text(const char *path, const char *text);
 /* Write s as one CSV field (RFC 4180): quoted, with quotes doubled, when it
  * holds a comma, a quote or a line break. */
 void hc_csv_field(FILE *f, const char *s);
+
+/* Read a whole file (regular or not) into a NUL-terminated buffer the caller
+ * frees; *len (may be NULL) gets its length.  HC_EIO naming the file when it
+ * cannot be opened or read, HC_ENOMEM. */
+hc_status hc_read_text(const char *path, char **text, size_t *len);
 
 /* mkdir -p; HC_EIO naming the directory on failure. */
 hc_status hc_mkdir_p(const char *dir);

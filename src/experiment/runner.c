@@ -198,16 +198,11 @@ static cJSON *cell_header(const hc_experiment *e, const exp_cell *c)
 static int try_load(const char *path, const exp_cell *c, cJSON **out)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = n > 0 ? malloc((size_t)n + 1) : NULL;
-    size_t got = buf ? fread(buf, 1, (size_t)n, f) : 0;
-    fclose(f);
-    if (!buf) return 0;
-    buf[got] = 0;
+    char *buf = NULL;
+    if (hc_read_text(path, &buf, NULL) != HC_OK) {
+        hc_errclear(); /* not finished: computed again */
+        return 0;
+    }
     cJSON *doc = cJSON_Parse(buf);
     free(buf);
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(doc, "key");
@@ -286,25 +281,11 @@ static hc_status finish_cell(run_state *rs, exp_cell *c, cJSON *cell, double sec
     return HC_OK;
 }
 
-void hc_experiment_run_defaults(hc_experiment_run_opts *o)
+/* Load every finished cell; a reference whose samples are gone is computed
+ * again for its dependants. */
+static void load_finished(hc_experiment *e, const char *dir, const char *cells_dir, hc_experiment_report *rep)
 {
-    memset(o, 0, sizeof *o);
-    o->progress = HC_PROGRESS_AUTO;
-    o->render = 1;
-}
-
-hc_status hc_experiment_run(hc_experiment *e, const hc_experiment_run_opts *o, hc_experiment_report *rep)
-{
-    memset(rep, 0, sizeof *rep);
-    if (o->out_dir) snprintf(rep->out_dir, sizeof rep->out_dir, "%s", o->out_dir);
-    else snprintf(rep->out_dir, sizeof rep->out_dir, "out/%s", e->name);
-    const char *dir = rep->out_dir;
-    char cells_dir[1100], path[1300];
-    HC_TRY(hc_path_join(cells_dir, sizeof cells_dir, dir, "cells"));
-    HC_TRY(hc_mkdir_p(cells_dir));
-    hc_progress pm = o->progress;
-    if (pm == HC_PROGRESS_AUTO) pm = isatty(2) ? HC_PROGRESS_BAR : HC_PROGRESS_LINES;
-    rep->cells = e->n_cells;
+    char path[1300];
     /* finished cells first */
     for (int i = 0; i < e->n_cells; i++) {
         exp_cell *c = &e->cells[i];
@@ -326,6 +307,28 @@ hc_status hc_experiment_run(hc_experiment *e, const hc_experiment_run_opts *o, h
             rep->loaded--;
         }
     }
+}
+
+void hc_experiment_run_defaults(hc_experiment_run_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->progress = HC_PROGRESS_AUTO;
+    o->render = 1;
+}
+
+hc_status hc_experiment_run(hc_experiment *e, const hc_experiment_run_opts *o, hc_experiment_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    if (o->out_dir) snprintf(rep->out_dir, sizeof rep->out_dir, "%s", o->out_dir);
+    else snprintf(rep->out_dir, sizeof rep->out_dir, "out/%s", e->name);
+    const char *dir = rep->out_dir;
+    char cells_dir[1100];
+    HC_TRY(hc_path_join(cells_dir, sizeof cells_dir, dir, "cells"));
+    HC_TRY(hc_mkdir_p(cells_dir));
+    hc_progress pm = o->progress;
+    if (pm == HC_PROGRESS_AUTO) pm = isatty(2) ? HC_PROGRESS_BAR : HC_PROGRESS_LINES;
+    rep->cells = e->n_cells;
+    load_finished(e, dir, cells_dir, rep);
     int pending = e->n_cells - rep->loaded;
     if (pm != HC_PROGRESS_NONE && rep->loaded)
         fprintf(stderr, "run: %s: %d of %d cells finished earlier (%s), %d to compute\n", e->name, rep->loaded,
