@@ -100,26 +100,15 @@ static hc_status pareto_front(const hc_fig_decl *f, const pt *p, int np, pt **ou
     return HC_OK;
 }
 
-/* Write BASE.csv (blocks of points per series, separated by two blank
- * lines; gnuplot `index i`) and BASE.gp, render, record.  The last `consts`
- * series are baselines drawn as horizontal lines over the others' x range. */
-static hc_status emit_figure(figctx *fx, const hc_fig_decl *f, const char *base, pt *p, int np, char names[][128],
-                             int ns, int consts, const char *title, const char *xl, const char *yl, int pareto)
+/* Write the points p (sorted by series, then x) to fp as CSV blocks, one
+ * per series with points (separated by two blank lines; gnuplot `index i`),
+ * then the Pareto front if any.  The last `consts` series are baselines:
+ * their first point becomes a horizontal line over the others' x range.
+ * count[sr] gets the rows of series sr, block_of[sr] its block (-1: none);
+ * returns the front's block, or -1. */
+static int write_points(FILE *fp, const pt *p, int np, char names[][128], int ns, int consts, const pt *front,
+                        int nfront, int *count, int *block_of)
 {
-    qsort(p, (size_t)np, sizeof *p, cmp_pt);
-    pt *front = NULL;
-    int nfront = 0;
-    if (pareto && np) HC_TRY(pareto_front(f, p, np, &front, &nfront));
-    int *count = calloc((size_t)ns + 1, sizeof *count);
-    int *block_of = calloc((size_t)ns + 1, sizeof *block_of);
-    hc_outfile *of = NULL;
-    hc_status s = count && block_of ? hc_plot_csv_open(fx->dir, base, &of) : hc_fail(HC_ENOMEM, "out of memory");
-    if (s != HC_OK) {
-        free(front), free(count), free(block_of);
-        return s;
-    }
-    /* 1. data */
-    FILE *fp = hc_outfile_fp(of);
     fprintf(fp, "series,label,x,y\n");
     int blocks = 0;
     double xmin = INFINITY, xmax = -INFINITY;
@@ -155,38 +144,43 @@ static hc_status emit_figure(figctx *fx, const hc_fig_decl *f, const char *base,
             csv_plain(fp, front[i].label);
             fprintf(fp, ",%.9g,%.9g\n", front[i].x, front[i].y);
         }
-        free(front);
     }
-    s = hc_outfile_commit(of);
-    /* 2. script */
-    sbuf b = {0};
-    sb_printf(&b, "# experiment %s, figure %s: hicache %s, commit %s\n", fx->r->name, base, hc_version(), hc_git_commit());
-    sb_printf(&b, "set title \"%s\" noenhanced\nset xlabel \"%s\" noenhanced\nset ylabel \"%s\" noenhanced\n", title, xl, yl);
-    sb_printf(&b, "set key outside right top noenhanced\nset grid\n%s%s", f->logx ? "set logscale x\n" : "",
+    return front_block;
+}
+
+/* The gnuplot commands of figure f into b: titles, axes, then one plot
+ * clause per block written by write_points (count, block_of, front_block). */
+static void plot_script(sbuf *b, const figctx *fx, const hc_fig_decl *f, const char *base, char names[][128], int ns,
+                        int consts, const int *count, const int *block_of, int front_block, const char *title,
+                        const char *xl, const char *yl)
+{
+    sb_printf(b, "# experiment %s, figure %s: hicache %s, commit %s\n", fx->r->name, base, hc_version(), hc_git_commit());
+    sb_printf(b, "set title \"%s\" noenhanced\nset xlabel \"%s\" noenhanced\nset ylabel \"%s\" noenhanced\n", title, xl, yl);
+    sb_printf(b, "set key outside right top noenhanced\nset grid\n%s%s", f->logx ? "set logscale x\n" : "",
               f->logy ? "set logscale y\n" : "");
-    sb_printf(&b, "plot");
+    sb_printf(b, "plot");
     int first = 1;
     for (int sr = 0; sr < ns; sr++) {
         if (block_of[sr] < 0) continue;
         int is_const = sr >= ns - consts;
         const char *style = is_const ? "lines dt 2 lw 2" : count[sr] > 1 ? "linespoints pt 7 ps 1 lw 2" : "points pt 7 ps 1.5";
-        sb_printf(&b, "%s \"%s.csv\" index %d using 3:4 with %s title \"%s\"", first ? "" : ", \\\n    ", base,
+        sb_printf(b, "%s \"%s.csv\" index %d using 3:4 with %s title \"%s\"", first ? "" : ", \\\n    ", base,
                   block_of[sr], style, names[sr]);
         first = 0;
     }
     if (front_block >= 0) {
-        sb_printf(&b, "%s \"%s.csv\" index %d using 3:4 with lines lw 3 lc \"black\" dt 3 title \"Pareto front\"",
+        sb_printf(b, "%s \"%s.csv\" index %d using 3:4 with lines lw 3 lc \"black\" dt 3 title \"Pareto front\"",
                   first ? "" : ", \\\n    ", base, front_block);
         first = 0;
     }
-    if (first) sb_printf(&b, " NaN title \"no data\"");
-    sb_printf(&b, "\n");
-    free(count);
-    free(block_of);
-    if (s == HC_OK) s = b.oom ? hc_fail(HC_ENOMEM, "out of memory") : hc_plot_write_script(fx->dir, base, HC_PLOT_DEFAULT_SIZE, b.p);
-    free(b.p);
-    if (s != HC_OK) return s;
-    /* 3. render */
+    if (first) sb_printf(b, " NaN title \"no data\"");
+    sb_printf(b, "\n");
+}
+
+/* Render BASE.png + BASE.pdf when asked and gnuplot is there (warning
+ * once otherwise), count the figure and record it in fx->out. */
+static hc_status render_figure(figctx *fx, const hc_fig_decl *f, const char *base, int np)
+{
     fx->out->counts.figures++;
     int rendered = 0;
     if (fx->render && fx->gnuplot && np) {
@@ -198,6 +192,39 @@ static hc_status emit_figure(figctx *fx, const hc_fig_decl *f, const char *base,
         fx->warned = 1;
     }
     return record(fx, f, base, np, rendered);
+}
+
+/* Write BASE.csv (write_points) and BASE.gp (plot_script) for the points p
+ * of series names[0..ns), the last `consts` of them baselines; render, record. */
+static hc_status emit_figure(figctx *fx, const hc_fig_decl *f, const char *base, pt *p, int np, char names[][128],
+                             int ns, int consts, const char *title, const char *xl, const char *yl, int pareto)
+{
+    qsort(p, (size_t)np, sizeof *p, cmp_pt);
+    pt *front = NULL;
+    int nfront = 0;
+    if (pareto && np) HC_TRY(pareto_front(f, p, np, &front, &nfront));
+    int *count = calloc((size_t)ns + 1, sizeof *count);
+    int *block_of = calloc((size_t)ns + 1, sizeof *block_of);
+    hc_outfile *of = NULL;
+    hc_status s = count && block_of ? hc_plot_csv_open(fx->dir, base, &of) : hc_fail(HC_ENOMEM, "out of memory");
+    if (s != HC_OK) {
+        free(front), free(count), free(block_of);
+        return s;
+    }
+    /* 1. data */
+    int front_block = write_points(hc_outfile_fp(of), p, np, names, ns, consts, front, nfront, count, block_of);
+    free(front);
+    s = hc_outfile_commit(of);
+    /* 2. script */
+    sbuf b = {0};
+    plot_script(&b, fx, f, base, names, ns, consts, count, block_of, front_block, title, xl, yl);
+    free(count);
+    free(block_of);
+    if (s == HC_OK) s = b.oom ? hc_fail(HC_ENOMEM, "out of memory") : hc_plot_write_script(fx->dir, base, HC_PLOT_DEFAULT_SIZE, b.p);
+    free(b.p);
+    if (s != HC_OK) return s;
+    /* 3. render */
+    return render_figure(fx, f, base, np);
 }
 
 /* ---- scatter, pareto and line figures: one point per row ------------------------------------------ */

@@ -77,34 +77,12 @@ static int bench_predict(int argc, char **argv)
     return 0;
 }
 
-static int bench_forward(int argc, char **argv)
+/* The forward at batch B on inputs x (B x image, float32), t, lab against
+ * cblas_sgemm alone on the architecture's own GEMM shapes and counts,
+ * interleaved over reps rounds; prints GFLOP/s of both and their ratio. */
+static void forward_vs_sgemm(hc_model *m, const hc_model_info *info, const float *x, const float *t, const int *lab,
+                             int B, float *v, long images, long reps)
 {
-    const char *model = "data/models/flux_mini.safetensors";
-    long images = 16, reps = 5, steps = 50, N = 7;
-    hc_status st = HC_OK;
-    for (int i = 1; i < argc && st == HC_OK; i++) {
-        if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) model = argv[++i];
-        else if (strcmp(argv[i], "--images") == 0 && i + 1 < argc) st = cli_int("--images", argv[++i], 1, 1024, &images);
-        else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) st = cli_int("--reps", argv[++i], 1, 1000, &reps);
-        else if (strcmp(argv[i], "--steps") == 0 && i + 1 < argc) st = cli_int("--steps", argv[++i], 2, 1000, &steps);
-        else if (strcmp(argv[i], "--N") == 0 && i + 1 < argc) st = cli_int("--N", argv[++i], 2, 100, &N);
-        else st = hc_fail(HC_EINVAL, "unknown or incomplete option '%s'", argv[i]);
-    }
-    hc_model *m = NULL;
-    if (st == HC_OK) st = hc_model_open(model, 2 * (int)images, &m);
-    if (st != HC_OK) return cli_error("bench forward", st);
-    hc_model_info info;
-    hc_model_get_info(m, &info);
-    const hc_model_info *c = &info;
-    int B = 2 * (int)images;
-    size_t img = (size_t)c->image_channels * c->image_size * c->image_size;
-    float *x = malloc((size_t)B * img * sizeof *x), *v = malloc((size_t)B * img * sizeof *v), *t = malloc((size_t)B * sizeof *t);
-    int *lab = malloc((size_t)B * sizeof *lab);
-    for (size_t i = 0; i < (size_t)B * img; i++) x[i] = (float)((i * 7919) % 1000) / 500.0f - 1.0f;
-    for (int b = 0; b < B; b++) {
-        t[b] = 0.5f;
-        lab[b] = b < B / 2 ? b % c->num_classes : c->null_class;
-    }
     /* the architecture's own description: MACs of a full forward and its GEMM shapes */
     const hc_model_config *mc = m->config;
     hc_point_plan *plan = calloc((size_t)mc->n_points, sizeof *plan);
@@ -139,16 +117,26 @@ static int bench_forward(int argc, char **argv)
         if (dt < best_g) best_g = dt;
     }
     double fwd = 2.0 * fm * B / best_f / 1e9, gem = gemm_flops / best_g / 1e9;
-    printf("%s forward, batch %d (%ld images x CFG), %d OpenBLAS threads, best of %ld\n", info.arch, B, images,
+    printf("%s forward, batch %d (%ld images x CFG), %d OpenBLAS threads, best of %ld\n", info->arch, B, images,
            openblas_get_num_threads(), reps);
     printf("%-34s %10.2f GFLOP/s  (%.1f ms, %.2f GFLOP)\n", "forward (analytic FLOPs / time)", fwd, best_f * 1e3,
            2.0 * fm * B / 1e9);
     printf("%-34s %10.2f GFLOP/s  (%.1f ms, same GEMM shapes and counts)\n", "sgemm alone", gem, best_g * 1e3);
     printf("%-34s %10.2f  (target >= 0.6)\n", "forward / sgemm", fwd / gem);
-    /* cached sampling at N: wall-clock speedup over its FLOPs speedup */
+    free(A);
+    free(Bm);
+    free(Cm);
+}
+
+/* Cached sampling at N: `images` images (each img floats, starting from
+ * the first images rows of x) x `steps` steps, full compute and
+ * hicache:N=N,O=2, best of two rounds; prints the wall-clock speedup over
+ * the FLOPs speedup. */
+static hc_status cached_sampling(hc_model *m, const float *x, const int *lab, size_t img, long images, long steps,
+                                 long N)
+{
     hc_sampler *smp;
-    st = hc_sampler_alloc(m, (int)images, &smp);
-    if (st != HC_OK) return cli_error("bench forward", st);
+    HC_TRY(hc_sampler_alloc(m, (int)images, &smp));
     hc_method full, meth;
     char spec[64];
     snprintf(spec, sizeof spec, "hicache:N=%ld,O=2", N);
@@ -172,9 +160,44 @@ static int bench_forward(int argc, char **argv)
     printf("%-34s %10.2f\n%-34s %10.2f\n%-34s %10.2f  (target >= 0.9)\n", "FLOPs speedup", fs, "wall-clock speedup", ws,
            "wall / FLOPs speedup", ws / fs);
     hc_sampler_free(smp);
+    free(xs);
+    return HC_OK;
+}
+
+static int bench_forward(int argc, char **argv)
+{
+    const char *model = "data/models/flux_mini.safetensors";
+    long images = 16, reps = 5, steps = 50, N = 7;
+    hc_status st = HC_OK;
+    for (int i = 1; i < argc && st == HC_OK; i++) {
+        if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) model = argv[++i];
+        else if (strcmp(argv[i], "--images") == 0 && i + 1 < argc) st = cli_int("--images", argv[++i], 1, 1024, &images);
+        else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) st = cli_int("--reps", argv[++i], 1, 1000, &reps);
+        else if (strcmp(argv[i], "--steps") == 0 && i + 1 < argc) st = cli_int("--steps", argv[++i], 2, 1000, &steps);
+        else if (strcmp(argv[i], "--N") == 0 && i + 1 < argc) st = cli_int("--N", argv[++i], 2, 100, &N);
+        else st = hc_fail(HC_EINVAL, "unknown or incomplete option '%s'", argv[i]);
+    }
+    hc_model *m = NULL;
+    if (st == HC_OK) st = hc_model_open(model, 2 * (int)images, &m);
+    if (st != HC_OK) return cli_error("bench forward", st);
+    hc_model_info info;
+    hc_model_get_info(m, &info);
+    /* inputs: B = 2 x images (CFG), fixed pseudo-noise, t = 0.5, class labels then the null class */
+    int B = 2 * (int)images;
+    size_t img = (size_t)info.image_channels * info.image_size * info.image_size;
+    float *x = malloc((size_t)B * img * sizeof *x), *v = malloc((size_t)B * img * sizeof *v), *t = malloc((size_t)B * sizeof *t);
+    int *lab = malloc((size_t)B * sizeof *lab);
+    for (size_t i = 0; i < (size_t)B * img; i++) x[i] = (float)((i * 7919) % 1000) / 500.0f - 1.0f;
+    for (int b = 0; b < B; b++) {
+        t[b] = 0.5f;
+        lab[b] = b < B / 2 ? b % info.num_classes : info.null_class;
+    }
+    forward_vs_sgemm(m, &info, x, t, lab, B, v, images, reps);
+    st = cached_sampling(m, x, lab, img, images, steps, N);
+    int rc = st == HC_OK ? 0 : cli_error("bench forward", st);
     hc_model_close(m);
-    free(x); free(v); free(t); free(lab); free(A); free(Bm); free(Cm); free(xs);
-    return 0;
+    free(x); free(v); free(t); free(lab);
+    return rc;
 }
 
 static const struct { const char *name; int (*fn)(int, char **); const char *summary; } benches[] = {

@@ -74,6 +74,96 @@ static char *dup_header_cell(const char *s)
     return r;
 }
 
+/* The reader's state between lines. */
+typedef struct csv_state {
+    const char *path;
+    char **cells;       /* cols cell pointers into the current line */
+    char **header;      /* cols names, or NULL */
+    double *data;       /* rows x cols, room for data_cap rows */
+    size_t cols, rows, data_cap;
+    size_t lineno;      /* of the current line, 1-based */
+    size_t header_line; /* 0 if there is no header */
+} csv_state;
+
+/* Drop the line ending of line (len bytes, NUL-terminated); true if what
+ * is left is empty or only blanks. */
+static bool strip_line(char *line, ssize_t len)
+{
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+    bool blank = true;
+    for (ssize_t i = 0; i < len && blank; i++)
+        if (!is_blank(line[i])) blank = false;
+    return blank;
+}
+
+/* The first non-blank line (k cells): fixes the width and splits it into
+ * c->cells; *is_header when a cell is not a number (then the names are
+ * kept in c->header if want_header). */
+static hc_status first_line(csv_state *c, char *line, size_t k, bool want_header, bool *is_header)
+{
+    c->cols = k;
+    c->cells = malloc(c->cols * sizeof *c->cells);
+    if (!c->cells) return hc_fail(HC_ENOMEM, "%s: cannot allocate %zu cell pointers", c->path, c->cols);
+    split_cells(line, c->cells, c->cols);
+    bool numeric = true;
+    double v;
+    for (size_t j = 0; j < c->cols && numeric; j++)
+        if (!parse_number(c->cells[j], &v)) numeric = false;
+    *is_header = !numeric;
+    if (numeric) return HC_OK;
+    c->header_line = c->lineno;
+    if (!want_header) return HC_OK;
+    c->header = calloc(c->cols, sizeof *c->header);
+    if (!c->header) return hc_fail(HC_ENOMEM, "%s: cannot allocate the header", c->path);
+    for (size_t j = 0; j < c->cols; j++)
+        if (!(c->header[j] = dup_header_cell(c->cells[j])))
+            return hc_fail(HC_ENOMEM, "%s: cannot allocate the header", c->path);
+    return HC_OK;
+}
+
+/* A later line of k cells: must have the first line's width; split into c->cells. */
+static hc_status next_line(csv_state *c, char *line, size_t k)
+{
+    if (k != c->cols) {
+        if (c->header_line)
+            return hc_fail(HC_EFORMAT, "%s: line %zu: ragged row: %zu columns, but the "
+                           "header on line %zu has %zu", c->path, c->lineno, k, c->header_line, c->cols);
+        return hc_fail(HC_EFORMAT, "%s: line %zu: ragged row: %zu columns, expected %zu",
+                       c->path, c->lineno, k, c->cols);
+    }
+    split_cells(line, c->cells, c->cols);
+    return HC_OK;
+}
+
+/* Parse c->cells as one more data row, growing c->data (doubling) as needed. */
+static hc_status append_row(csv_state *c)
+{
+    const size_t cols = c->cols;
+    if (c->rows == c->data_cap) {
+        size_t ncap = c->data_cap ? 2 * c->data_cap : 64;
+        if (ncap > SIZE_MAX / sizeof(double) / cols)
+            return hc_fail(HC_ENOMEM, "%s: too many rows at line %zu", c->path, c->lineno);
+        double *nd = realloc(c->data, ncap * cols * sizeof *nd);
+        if (!nd)
+            return hc_fail(HC_ENOMEM, "%s: cannot allocate %zu rows of %zu columns", c->path,
+                           ncap, cols);
+        c->data = nd;
+        c->data_cap = ncap;
+    }
+    double *row = c->data + c->rows * cols;
+    for (size_t j = 0; j < cols; j++) {
+        if (!parse_number(c->cells[j], &row[j])) {
+            if (c->cells[j][0] == '\0')
+                return hc_fail(HC_EFORMAT, "%s: line %zu, column %zu: empty cell", c->path,
+                               c->lineno, j + 1);
+            return hc_fail(HC_EFORMAT, "%s: line %zu, column %zu: \"%.40s\" is not a number",
+                           c->path, c->lineno, j + 1, c->cells[j]);
+        }
+    }
+    c->rows++;
+    return HC_OK;
+}
+
 hc_status hc_csv_read_matrix(const char *path, double **data_out, size_t *n_rows,
                              size_t *n_cols, char ***header_out)
 {
@@ -82,123 +172,53 @@ hc_status hc_csv_read_matrix(const char *path, double **data_out, size_t *n_rows
     if (!f) return hc_fail(HC_EIO, "%s: cannot open: %s", path, strerror(errno));
 
     hc_status st = HC_OK;
+    csv_state c = {.path = path};
     char *line = NULL;
     size_t line_cap = 0;
-    char **cells = NULL;
-    char **header = NULL;
-    double *data = NULL;
-    size_t cols = 0, rows = 0, data_cap = 0, lineno = 0, header_line = 0;
     ssize_t len;
 
     while ((len = getline(&line, &line_cap, f)) != -1) {
-        lineno++;
+        c.lineno++;
         if (memchr(line, '\0', (size_t)len)) {
             st = hc_fail(HC_EFORMAT, "%s: line %zu: contains a NUL byte (not a text CSV)",
-                         path, lineno);
+                         path, c.lineno);
             goto fail;
         }
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
-        bool blank = true;
-        for (ssize_t i = 0; i < len && blank; i++)
-            if (!is_blank(line[i])) blank = false;
-        if (blank) continue;
-
+        if (strip_line(line, len)) continue;
         size_t k = count_cells(line);
-        if (cols == 0) {
-            /* first non-blank line: fixes the width; header if non-numeric */
-            cols = k;
-            cells = malloc(cols * sizeof *cells);
-            if (!cells) {
-                st = hc_fail(HC_ENOMEM, "%s: cannot allocate %zu cell pointers", path, cols);
-                goto fail;
-            }
-            split_cells(line, cells, cols);
-            bool numeric = true;
-            double v;
-            for (size_t j = 0; j < cols && numeric; j++)
-                if (!parse_number(cells[j], &v)) numeric = false;
-            if (!numeric) {
-                header_line = lineno;
-                if (header_out) {
-                    header = calloc(cols, sizeof *header);
-                    if (!header) {
-                        st = hc_fail(HC_ENOMEM, "%s: cannot allocate the header", path);
-                        goto fail;
-                    }
-                    for (size_t j = 0; j < cols; j++)
-                        if (!(header[j] = dup_header_cell(cells[j]))) {
-                            st = hc_fail(HC_ENOMEM, "%s: cannot allocate the header", path);
-                            goto fail;
-                        }
-                }
-                continue;
-            }
-        } else {
-            if (k != cols) {
-                if (header_line)
-                    st = hc_fail(HC_EFORMAT, "%s: line %zu: ragged row: %zu columns, but the "
-                                 "header on line %zu has %zu", path, lineno, k, header_line, cols);
-                else
-                    st = hc_fail(HC_EFORMAT, "%s: line %zu: ragged row: %zu columns, expected %zu",
-                                 path, lineno, k, cols);
-                goto fail;
-            }
-            split_cells(line, cells, cols);
+        if (c.cols == 0) {
+            bool is_header;
+            if ((st = first_line(&c, line, k, header_out != NULL, &is_header)) != HC_OK) goto fail;
+            if (is_header) continue;
+        } else if ((st = next_line(&c, line, k)) != HC_OK) {
+            goto fail;
         }
-
-        if (rows == data_cap) {
-            size_t ncap = data_cap ? 2 * data_cap : 64;
-            if (ncap > SIZE_MAX / sizeof(double) / cols) {
-                st = hc_fail(HC_ENOMEM, "%s: too many rows at line %zu", path, lineno);
-                goto fail;
-            }
-            double *nd = realloc(data, ncap * cols * sizeof *nd);
-            if (!nd) {
-                st = hc_fail(HC_ENOMEM, "%s: cannot allocate %zu rows of %zu columns", path,
-                             ncap, cols);
-                goto fail;
-            }
-            data = nd;
-            data_cap = ncap;
-        }
-        double *row = data + rows * cols;
-        for (size_t j = 0; j < cols; j++) {
-            if (!parse_number(cells[j], &row[j])) {
-                if (cells[j][0] == '\0')
-                    st = hc_fail(HC_EFORMAT, "%s: line %zu, column %zu: empty cell", path,
-                                 lineno, j + 1);
-                else
-                    st = hc_fail(HC_EFORMAT, "%s: line %zu, column %zu: \"%.40s\" is not a number",
-                                 path, lineno, j + 1, cells[j]);
-                goto fail;
-            }
-        }
-        rows++;
+        if ((st = append_row(&c)) != HC_OK) goto fail;
     }
     if (ferror(f)) {
-        st = hc_fail(HC_EIO, "%s: read error after line %zu: %s", path, lineno, strerror(errno));
+        st = hc_fail(HC_EIO, "%s: read error after line %zu: %s", path, c.lineno, strerror(errno));
         goto fail;
     }
-    if (rows == 0) {
+    if (c.rows == 0) {
         st = hc_fail(HC_EFORMAT, "%s: no data rows%s", path,
-                     header_line ? " after the header" : " (empty file)");
+                     c.header_line ? " after the header" : " (empty file)");
         goto fail;
     }
 
     free(line);
-    free(cells);
+    free(c.cells);
     fclose(f);
-    *data_out = data;
-    *n_rows = rows;
-    *n_cols = cols;
-    if (header_out) *header_out = header;
+    *data_out = c.data;
+    *n_rows = c.rows;
+    *n_cols = c.cols;
+    if (header_out) *header_out = c.header;
     return HC_OK;
 
 fail:
     free(line);
-    free(cells);
-    free(data);
-    hc_csv_header_free(header, header ? cols : 0);
+    free(c.cells);
+    free(c.data);
+    hc_csv_header_free(c.header, c.header ? c.cols : 0);
     fclose(f);
     return st;
 }

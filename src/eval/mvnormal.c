@@ -40,11 +40,9 @@ double hc_henze_zirkler_p(double hz, size_t p_, double beta)
     return gsl_cdf_lognormal_Q(hz, zeta, sqrt(s2));
 }
 
-hc_status hc_mvnormality_test(const double *x, size_t n, size_t p, size_t ld,
-                              hc_mvnormality_result *out)
+/* The argument and value checks of hc_mvnormality_test. */
+static hc_status check_sample(const double *x, size_t n, size_t p, size_t ld)
 {
-    HC_ASSERT(out != NULL);
-    HC_ASSERT(x != NULL || n == 0);
     if (p == 0) return hc_fail(HC_EINVAL, "mvnormality: need p >= 1 variables");
     if (ld < p) return hc_fail(HC_EINVAL, "mvnormality: ld=%zu is smaller than p=%zu", ld, p);
     if (n <= p || n < 3)
@@ -56,22 +54,15 @@ hc_status hc_mvnormality_test(const double *x, size_t n, size_t p, size_t ld,
             if (!isfinite(x[i * ld + j]))
                 return hc_fail(HC_EINVAL, "mvnormality: value (%zu, %zu) is not finite (%g)",
                                i, j, x[i * ld + j]);
+    return HC_OK;
+}
 
-    const double dn = (double)n, dp = (double)p;
-    const size_t blk = n < GRAM_BLOCK ? n : GRAM_BLOCK;
-    hc_status st = HC_OK;
-    gsl_matrix *z = gsl_matrix_alloc(n, p);   /* centred, then whitened rows */
-    gsl_matrix *s = gsl_matrix_alloc(p, p);   /* covariance, then its Cholesky factor */
-    gsl_matrix *g = gsl_matrix_alloc(blk, n); /* one row block of the Gram matrix */
-    gsl_vector *mean = gsl_vector_calloc(p);
-    gsl_vector *diag = gsl_vector_alloc(n);   /* G_ii */
-    gsl_vector *work = gsl_vector_alloc(3 * p);
-    if (!z || !s || !g || !mean || !diag || !work) {
-        st = hc_fail(HC_ENOMEM, "mvnormality: cannot allocate work space for n=%zu, p=%zu", n, p);
-        goto done;
-    }
-
-    /* centre (two-pass mean with one compensation step) */
+/* z <- the rows of x (n x p, stride ld) minus their mean: a two-pass mean
+ * with one compensation step.  mean (length p) must come zeroed. */
+static void centre_rows(const double *x, size_t n, size_t p, size_t ld, gsl_vector *mean,
+                        gsl_matrix *z)
+{
+    const double dn = (double)n;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < p; j++) mean->data[j] += x[i * ld + j];
     gsl_vector_scale(mean, 1.0 / dn);
@@ -83,21 +74,23 @@ hc_status hc_mvnormality_test(const double *x, size_t n, size_t p, size_t ld,
         c /= dn;
         for (size_t i = 0; i < n; i++) *gsl_matrix_ptr(z, i, j) -= c;
     }
+}
 
-    /* S = Z^T Z / n (lower triangle), Cholesky S = L L^T */
-    gsl_blas_dsyrk(CblasLower, CblasTrans, 1.0 / dn, z, 0.0, s);
-    if (gsl_linalg_cholesky_decomp1(s) != GSL_SUCCESS) {
-        st = hc_fail(HC_ENUM, "mvnormality: covariance of the %zu x %zu sample is not "
-                     "positive definite (constant or collinear columns?)", n, p);
-        goto done;
-    }
+/* Whiten the centred rows z (n x p) in place: S = Z^T Z / n (lower
+ * triangle, in s), Cholesky S = L L^T, Z <- Z L^-T, so that
+ * z_i . z_j = (x_i - m)^T S^-1 (x_j - m); diag_i <- G_ii = z_i . z_i.
+ * work holds 3p doubles.  HC_ENUM if S is not (numerically) positive definite. */
+static hc_status whiten(gsl_matrix *z, gsl_matrix *s, gsl_vector *work, gsl_vector *diag)
+{
+    const size_t n = z->size1, p = z->size2;
+    gsl_blas_dsyrk(CblasLower, CblasTrans, 1.0 / (double)n, z, 0.0, s);
+    if (gsl_linalg_cholesky_decomp1(s) != GSL_SUCCESS)
+        return hc_fail(HC_ENUM, "mvnormality: covariance of the %zu x %zu sample is not "
+                       "positive definite (constant or collinear columns?)", n, p);
     double rcond = 0.0;
-    if (gsl_linalg_cholesky_rcond(s, &rcond, work) != GSL_SUCCESS || !(rcond >= HC_MV_MIN_RCOND)) {
-        st = hc_fail(HC_ENUM, "mvnormality: covariance of the %zu x %zu sample is "
-                     "numerically singular (rcond %.3g < %g)", n, p, rcond, HC_MV_MIN_RCOND);
-        goto done;
-    }
-    /* whiten: Z <- Z L^-T, so that z_i . z_j = (x_i - m)^T S^-1 (x_j - m) */
+    if (gsl_linalg_cholesky_rcond(s, &rcond, work) != GSL_SUCCESS || !(rcond >= HC_MV_MIN_RCOND))
+        return hc_fail(HC_ENUM, "mvnormality: covariance of the %zu x %zu sample is "
+                       "numerically singular (rcond %.3g < %g)", n, p, rcond, HC_MV_MIN_RCOND);
     gsl_blas_dtrsm(CblasRight, CblasLower, CblasTrans, CblasNonUnit, 1.0, s, z);
     for (size_t i = 0; i < n; i++) {
         gsl_vector_const_view row = gsl_matrix_const_row(z, i);
@@ -105,14 +98,25 @@ hc_status hc_mvnormality_test(const double *x, size_t n, size_t p, size_t ld,
         gsl_blas_ddot(&row.vector, &row.vector, &d);
         gsl_vector_set(diag, i, d);
     }
+    return HC_OK;
+}
 
-    const double beta = M_SQRT1_2 * pow(dn * (2.0 * dp + 1.0) / 4.0, 1.0 / (dp + 4.0));
-    const double bb = beta * beta;
-    const double hz_pair = -0.5 * bb;
-    const double hz_diag = -bb / (2.0 * (1.0 + bb));
+/* Sums over the Gram matrix G of the whitened rows that the statistics need. */
+typedef struct gram_sums {
+    double cube_off;  /* sum_{i>j} G_ij^3 */
+    double cube_diag; /* sum_i G_ii^3 */
+    double kurt;      /* sum_i G_ii^2 */
+    double pair_off;  /* sum_{i>j} exp(hz_pair D_ij) */
+    double dsum;      /* sum_i exp(hz_diag G_ii) */
+} gram_sums;
 
-    /* Sums over the strict lower triangle (i > j), doubled afterwards, plus
-     * the diagonal.  Block rows [i0, i1) against columns [0, i1). */
+/* The sums over the strict lower triangle (i > j), to be doubled by the
+ * caller, plus the diagonal, forming G in row blocks [i0, i1) against
+ * columns [0, i1) in g (blk x n) with one dgemm each. */
+static void gram_pass(const gsl_matrix *z, const gsl_vector *diag, gsl_matrix *g, size_t blk,
+                      double hz_pair, double hz_diag, gram_sums *out)
+{
+    const size_t n = z->size1, p = z->size2;
     double cube_off = 0.0, cube_diag = 0.0, kurt = 0.0, pair_off = 0.0, dsum = 0.0;
     for (size_t i0 = 0; i0 < n; i0 += blk) {
         size_t i1 = i0 + blk < n ? i0 + blk : n;
@@ -138,12 +142,20 @@ hc_status hc_mvnormality_test(const double *x, size_t n, size_t p, size_t ld,
             dsum += exp(hz_diag * dii);
         }
     }
+    *out = (gram_sums){cube_off, cube_diag, kurt, pair_off, dsum};
+}
 
+/* The statistics and p-values from the Gram sums (formulas in mvnormal.h). */
+static void finish_result(const gram_sums *g, size_t n, size_t p, double beta,
+                          hc_mvnormality_result *out)
+{
+    const double dn = (double)n, dp = (double)p;
+    const double bb = beta * beta;
     hc_mvnormality_result r = {0};
     r.n = n;
     r.p = p;
-    r.mardia_b1 = (2.0 * cube_off + cube_diag) / (dn * dn);
-    r.mardia_b2 = kurt / dn;
+    r.mardia_b1 = (2.0 * g->cube_off + g->cube_diag) / (dn * dn);
+    r.mardia_b2 = g->kurt / dn;
     r.mardia_skew = dn * r.mardia_b1 / 6.0;
     r.mardia_skew_df = dp * (dp + 1.0) * (dp + 2.0) / 6.0;
     r.mardia_skew_p = gsl_cdf_chisq_Q(r.mardia_skew, r.mardia_skew_df);
@@ -154,11 +166,42 @@ hc_status hc_mvnormality_test(const double *x, size_t n, size_t p, size_t ld,
     r.mardia_kurt_z = (r.mardia_b2 - dp * (dp + 2.0)) / sqrt(8.0 * dp * (dp + 2.0) / dn);
     r.mardia_kurt_p = 2.0 * gsl_cdf_ugaussian_Q(fabs(r.mardia_kurt_z));
     r.hz_beta = beta;
-    r.hz = dn * ((dn + 2.0 * pair_off) / (dn * dn) -
-                 2.0 * pow(1.0 + bb, -dp / 2.0) * dsum / dn +
+    r.hz = dn * ((dn + 2.0 * g->pair_off) / (dn * dn) -
+                 2.0 * pow(1.0 + bb, -dp / 2.0) * g->dsum / dn +
                  pow(1.0 + 2.0 * bb, -dp / 2.0));
     r.hz_p = hc_henze_zirkler_p(r.hz, p, beta);
     *out = r;
+}
+
+hc_status hc_mvnormality_test(const double *x, size_t n, size_t p, size_t ld,
+                              hc_mvnormality_result *out)
+{
+    HC_ASSERT(out != NULL);
+    HC_ASSERT(x != NULL || n == 0);
+    HC_TRY(check_sample(x, n, p, ld));
+
+    const double dn = (double)n, dp = (double)p;
+    const size_t blk = n < GRAM_BLOCK ? n : GRAM_BLOCK;
+    hc_status st = HC_OK;
+    gsl_matrix *z = gsl_matrix_alloc(n, p);   /* centred, then whitened rows */
+    gsl_matrix *s = gsl_matrix_alloc(p, p);   /* covariance, then its Cholesky factor */
+    gsl_matrix *g = gsl_matrix_alloc(blk, n); /* one row block of the Gram matrix */
+    gsl_vector *mean = gsl_vector_calloc(p);
+    gsl_vector *diag = gsl_vector_alloc(n);   /* G_ii */
+    gsl_vector *work = gsl_vector_alloc(3 * p);
+    if (!z || !s || !g || !mean || !diag || !work) {
+        st = hc_fail(HC_ENOMEM, "mvnormality: cannot allocate work space for n=%zu, p=%zu", n, p);
+        goto done;
+    }
+
+    centre_rows(x, n, p, ld, mean, z);
+    if ((st = whiten(z, s, work, diag)) != HC_OK) goto done;
+
+    const double beta = M_SQRT1_2 * pow(dn * (2.0 * dp + 1.0) / 4.0, 1.0 / (dp + 4.0));
+    const double bb = beta * beta;
+    gram_sums sums;
+    gram_pass(z, diag, g, blk, -0.5 * bb, -bb / (2.0 * (1.0 + bb)), &sums);
+    finish_result(&sums, n, p, beta, out);
 
 done:
     gsl_matrix_free(z);

@@ -290,6 +290,126 @@ static hc_status parse_live(const vctx *v, hc_experiment *e, const cJSON *l)
     return HC_OK;
 }
 
+/* $.methods[i].engines (path is "$.methods[i]"): the engines of the entry, each configured. */
+static hc_status entry_engines(const vctx *v, const hc_experiment *e, const cJSON *y, const char *path, exp_entry *en)
+{
+    char p[128];
+    subpath(p, sizeof p, path, "engines");
+    HC_TRY(want_array(v, p, y, 1));
+    en->eng_mask = 0;
+    int k = 0;
+    const cJSON *z;
+    cJSON_ArrayForEach(z, y)
+    {
+        char q[160], name[32];
+        idxpath(q, sizeof q, p, k++);
+        HC_TRY(want_str(v, q, z, name, sizeof name, 1));
+        int found = -1;
+        for (int g = 0; g < HC_N_ENG; g++)
+            if (strcmp(name, hc_eng_names[g]) == 0) found = g;
+        if (found < 0) return verr(v, q, "unknown engine '%s' (valid: replay, live)", name);
+        if (!(e->eng_mask & (1u << found))) return verr(v, q, "engine '%s' is not configured (add \"%s\": {...})", name, name);
+        en->eng_mask |= 1u << found;
+    }
+    return HC_OK;
+}
+
+/* "steps" or "steps_matching" of the entry object x (spec parsed into m):
+ * either makes the entry live-only, named "Fewer steps" when it is full
+ * compute without a name of its own. */
+static hc_status entry_steps(const vctx *v, const hc_experiment *e, const cJSON *x, const char *path, const hc_method *m,
+                             exp_entry *en)
+{
+    char p[128];
+    int live_only = 0;
+    long iv;
+    const cJSON *y;
+    if ((y = cJSON_GetObjectItemCaseSensitive(x, "steps"))) {
+        subpath(p, sizeof p, path, "steps");
+        HC_TRY(want_int(v, p, y, 1, 10000, &iv));
+        en->steps = (int)iv;
+        live_only = 1;
+    }
+    if ((y = cJSON_GetObjectItemCaseSensitive(x, "steps_matching"))) {
+        subpath(p, sizeof p, path, "steps_matching");
+        if (en->steps) return verr(v, p, "give either \"steps\" or \"steps_matching\", not both");
+        HC_TRY(want_str(v, p, y, en->matching, sizeof en->matching, 1));
+        hc_method mm;
+        if (hc_method_parse(en->matching, &mm) != HC_OK) return verr(v, p, "%s", hc_errmsg());
+        if (!(hc_method_caps(m) & HC_PRED_NO_CACHE)) return verr(v, p, "only valid with \"spec\": \"full\"");
+        live_only = 1;
+    }
+    if (live_only && !cJSON_GetObjectItemCaseSensitive(x, "name") && (hc_method_caps(m) & HC_PRED_NO_CACHE))
+        snprintf(en->name, sizeof en->name, "Fewer steps");
+    if (live_only) {
+        subpath(p, sizeof p, path, en->steps ? "steps" : "steps_matching");
+        if (!(e->eng_mask & (1u << HC_ENG_LIVE))) return verr(v, p, "needs the live engine (replay steps are fixed by the files)");
+        en->eng_mask &= 1u << HC_ENG_LIVE;
+        if (!en->eng_mask) return verr(v, p, "needs the live engine in \"engines\"");
+    }
+    return HC_OK;
+}
+
+/* One value (at JSON path q) of the grid key `key`: a token the spec
+ * template accepts, checked by resolving the template with it. */
+static hc_status grid_value(const vctx *v, const exp_entry *en, const char *key, const cJSON *val, const char *q)
+{
+    char txt[64], one[HC_SPEC_MAX];
+    if (cJSON_IsString(val)) {
+        if (!val->valuestring[0] || strpbrk(val->valuestring, ",:= ")) return verr(v, q, "bad value \"%s\"", val->valuestring);
+    } else if (!cJSON_IsNumber(val)) {
+        jshow(val, txt, sizeof txt);
+        return verr(v, q, "expected a number or a string, got %s", txt);
+    }
+    exp_grid_text(val, txt, sizeof txt);
+    const char *tmpl = en->matching[0] ? en->matching : en->spec;
+    hc_method mm;
+    if (exp_spec_set(tmpl, key, txt, one, sizeof one) != HC_OK || hc_method_parse(one, &mm) != HC_OK)
+        return verr(v, q, "%s", hc_errmsg());
+    return HC_OK;
+}
+
+/* "grid" of the entry object x (spec parsed into m): keys with non-empty
+ * value lists; a grid over steps makes the entry live-only. */
+static hc_status entry_grid(const vctx *v, const hc_experiment *e, const cJSON *x, const cJSON *y, const char *path,
+                            const hc_method *m, exp_entry *en)
+{
+    char gp[128], p[128];
+    long iv;
+    subpath(gp, sizeof gp, path, "grid");
+    HC_TRY(want_object(v, gp, y));
+    const cJSON *kv;
+    cJSON_ArrayForEach(kv, y)
+    {
+        subpath(p, sizeof p, gp, kv->string);
+        if (en->n_keys >= EXP_MAX_KEYS) return verr(v, p, "at most %d grid keys", EXP_MAX_KEYS);
+        if (strlen(kv->string) >= sizeof en->keys[0] || !kv->string[0]) return verr(v, p, "bad key name");
+        HC_TRY(want_array(v, p, kv, 1));
+        int is_steps = strcmp(kv->string, "steps") == 0;
+        if (is_steps) {
+            if (en->steps || en->matching[0]) return verr(v, p, "grid over steps conflicts with \"steps\"/\"steps_matching\"");
+            if (!(e->eng_mask & (1u << HC_ENG_LIVE))) return verr(v, p, "needs the live engine (replay steps are fixed by the files)");
+            en->eng_mask &= 1u << HC_ENG_LIVE;
+            if (!cJSON_GetObjectItemCaseSensitive(x, "name") && (hc_method_caps(m) & HC_PRED_NO_CACHE))
+                snprintf(en->name, sizeof en->name, "Fewer steps");
+        }
+        int k = 0;
+        const cJSON *val;
+        cJSON_ArrayForEach(val, kv)
+        {
+            char q[192];
+            idxpath(q, sizeof q, p, k++);
+            if (is_steps) HC_TRY(want_int(v, q, val, 1, 10000, &iv));
+            else HC_TRY(grid_value(v, en, kv->string, val, q));
+        }
+        snprintf(en->keys[en->n_keys], sizeof en->keys[0], "%s", kv->string);
+        en->values[en->n_keys++] = kv;
+    }
+    return HC_OK;
+}
+
+/* $.methods[i]: a spec string, or an object with "spec" and optional
+ * "name", "engines", "steps"/"steps_matching" and "grid". */
 static hc_status parse_entry(const vctx *v, hc_experiment *e, const cJSON *x, int i, exp_entry *en)
 {
     char path[64], p[128];
@@ -320,106 +440,17 @@ static hc_status parse_entry(const vctx *v, hc_experiment *e, const cJSON *x, in
         subpath(p, sizeof p, path, "name");
         HC_TRY(want_str(v, p, y, en->name, sizeof en->name, 1));
     }
-    if ((y = cJSON_GetObjectItemCaseSensitive(x, "engines"))) {
-        subpath(p, sizeof p, path, "engines");
-        HC_TRY(want_array(v, p, y, 1));
-        en->eng_mask = 0;
-        int k = 0;
-        const cJSON *z;
-        cJSON_ArrayForEach(z, y)
-        {
-            char q[160], name[32];
-            idxpath(q, sizeof q, p, k++);
-            HC_TRY(want_str(v, q, z, name, sizeof name, 1));
-            int found = -1;
-            for (int g = 0; g < HC_N_ENG; g++)
-                if (strcmp(name, hc_eng_names[g]) == 0) found = g;
-            if (found < 0) return verr(v, q, "unknown engine '%s' (valid: replay, live)", name);
-            if (!(e->eng_mask & (1u << found))) return verr(v, q, "engine '%s' is not configured (add \"%s\": {...})", name, name);
-            en->eng_mask |= 1u << found;
-        }
-    }
-    int live_only = 0;
-    long iv;
-    if ((y = cJSON_GetObjectItemCaseSensitive(x, "steps"))) {
-        subpath(p, sizeof p, path, "steps");
-        HC_TRY(want_int(v, p, y, 1, 10000, &iv));
-        en->steps = (int)iv;
-        live_only = 1;
-    }
-    if ((y = cJSON_GetObjectItemCaseSensitive(x, "steps_matching"))) {
-        subpath(p, sizeof p, path, "steps_matching");
-        if (en->steps) return verr(v, p, "give either \"steps\" or \"steps_matching\", not both");
-        HC_TRY(want_str(v, p, y, en->matching, sizeof en->matching, 1));
-        hc_method mm;
-        if (hc_method_parse(en->matching, &mm) != HC_OK) return verr(v, p, "%s", hc_errmsg());
-        if (!(hc_method_caps(&m) & HC_PRED_NO_CACHE)) return verr(v, p, "only valid with \"spec\": \"full\"");
-        live_only = 1;
-    }
-    if (live_only && !cJSON_GetObjectItemCaseSensitive(x, "name") && (hc_method_caps(&m) & HC_PRED_NO_CACHE))
-        snprintf(en->name, sizeof en->name, "Fewer steps");
-    if (live_only) {
-        subpath(p, sizeof p, path, en->steps ? "steps" : "steps_matching");
-        if (!(e->eng_mask & (1u << HC_ENG_LIVE))) return verr(v, p, "needs the live engine (replay steps are fixed by the files)");
-        en->eng_mask &= 1u << HC_ENG_LIVE;
-        if (!en->eng_mask) return verr(v, p, "needs the live engine in \"engines\"");
-    }
-    if ((y = cJSON_GetObjectItemCaseSensitive(x, "grid"))) {
-        char gp[128];
-        subpath(gp, sizeof gp, path, "grid");
-        HC_TRY(want_object(v, gp, y));
-        const cJSON *kv;
-        cJSON_ArrayForEach(kv, y)
-        {
-            subpath(p, sizeof p, gp, kv->string);
-            if (en->n_keys >= EXP_MAX_KEYS) return verr(v, p, "at most %d grid keys", EXP_MAX_KEYS);
-            if (strlen(kv->string) >= sizeof en->keys[0] || !kv->string[0]) return verr(v, p, "bad key name");
-            HC_TRY(want_array(v, p, kv, 1));
-            int is_steps = strcmp(kv->string, "steps") == 0;
-            if (is_steps) {
-                if (en->steps || en->matching[0]) return verr(v, p, "grid over steps conflicts with \"steps\"/\"steps_matching\"");
-                if (!(e->eng_mask & (1u << HC_ENG_LIVE))) return verr(v, p, "needs the live engine (replay steps are fixed by the files)");
-                en->eng_mask &= 1u << HC_ENG_LIVE;
-                if (!cJSON_GetObjectItemCaseSensitive(x, "name") && (hc_method_caps(&m) & HC_PRED_NO_CACHE))
-                    snprintf(en->name, sizeof en->name, "Fewer steps");
-            }
-            int k = 0;
-            const cJSON *val;
-            cJSON_ArrayForEach(val, kv)
-            {
-                char q[192], txt[64], one[HC_SPEC_MAX];
-                idxpath(q, sizeof q, p, k++);
-                if (is_steps) {
-                    HC_TRY(want_int(v, q, val, 1, 10000, &iv));
-                    continue;
-                }
-                if (cJSON_IsString(val)) {
-                    if (!val->valuestring[0] || strpbrk(val->valuestring, ",:= ")) return verr(v, q, "bad value \"%s\"", val->valuestring);
-                } else if (!cJSON_IsNumber(val)) {
-                    jshow(val, txt, sizeof txt);
-                    return verr(v, q, "expected a number or a string, got %s", txt);
-                }
-                exp_grid_text(val, txt, sizeof txt);
-                const char *tmpl = en->matching[0] ? en->matching : en->spec;
-                hc_method mm;
-                if (exp_spec_set(tmpl, kv->string, txt, one, sizeof one) != HC_OK || hc_method_parse(one, &mm) != HC_OK)
-                    return verr(v, q, "%s", hc_errmsg());
-            }
-            snprintf(en->keys[en->n_keys], sizeof en->keys[0], "%s", kv->string);
-            en->values[en->n_keys++] = kv;
-        }
-    }
+    if ((y = cJSON_GetObjectItemCaseSensitive(x, "engines"))) HC_TRY(entry_engines(v, e, y, path, en));
+    HC_TRY(entry_steps(v, e, x, path, &m, en));
+    if ((y = cJSON_GetObjectItemCaseSensitive(x, "grid"))) HC_TRY(entry_grid(v, e, x, y, path, &m, en));
     return HC_OK;
 }
 
-static hc_status parse_figure(const vctx *v, hc_experiment *e, const cJSON *x, int i, hc_fig_decl *f)
+/* $.figures[i].name (path is "$.figures[i]"): required, a safe file stem, unique. */
+static hc_status figure_name(const vctx *v, const hc_experiment *e, const cJSON *x, const char *path, int i,
+                             hc_fig_decl *f)
 {
-    char path[64], p[128];
-    idxpath(path, sizeof path, "$.figures", i);
-    memset(f, 0, sizeof *f);
-    f->by_entry = 1;
-    HC_TRY(want_object(v, path, x));
-    HC_TRY(check_keys(v, path, x, fig_keys));
+    char p[128];
     const cJSON *y = cJSON_GetObjectItemCaseSensitive(x, "name");
     subpath(p, sizeof p, path, "name");
     if (!y) return verr(v, path, "missing key 'name'");
@@ -429,6 +460,16 @@ static hc_status parse_figure(const vctx *v, hc_experiment *e, const cJSON *x, i
             return verr(v, p, "'%s': use letters, digits, '_' and '-' only", f->name);
     for (int k = 0; k < i; k++)
         if (strcmp(e->figs[k].name, f->name) == 0) return verr(v, p, "duplicate figure name '%s'", f->name);
+    return HC_OK;
+}
+
+/* "type" (default scatter) and "engine" (default: replay for curves or
+ * without live, else live), which must be configured. */
+static hc_status figure_type_engine(const vctx *v, const hc_experiment *e, const cJSON *x, const char *path,
+                                    hc_fig_decl *f)
+{
+    char p[128];
+    const cJSON *y;
     f->type = HC_FIG_SCATTER;
     if ((y = cJSON_GetObjectItemCaseSensitive(x, "type"))) {
         char t[32];
@@ -454,7 +495,16 @@ static hc_status parse_figure(const vctx *v, hc_experiment *e, const cJSON *x, i
         subpath(p, sizeof p, path, "engine");
         return verr(v, p, "engine '%s' is not configured", hc_eng_names[f->eng]);
     }
-    char list[512];
+    return HC_OK;
+}
+
+/* "x" and "y" with the type's defaults: curves plot a forecast metric
+ * against step or horizon, line figures a metric against a method key,
+ * the others one metric of the engine against another. */
+static hc_status figure_axes(const vctx *v, const cJSON *x, const char *path, hc_fig_decl *f)
+{
+    char p[128], list[512];
+    const cJSON *y;
     hc_report_metric_list(f->eng, list, sizeof list);
     const char *defx = f->type == HC_FIG_CURVE ? "step" : f->type == HC_FIG_LINE ? "N" : "flops_speedup";
     const char *defy = f->type == HC_FIG_CURVE || f->eng == HC_ENG_REPLAY ? "rel_l2" : "psnr";
@@ -485,6 +535,15 @@ static hc_status parse_figure(const vctx *v, hc_experiment *e, const cJSON *x, i
     } else if (!hc_report_metric_find(f->eng, f->y)) {
         return verr(v, p, "unknown %s metric '%s' (valid: %s)", hc_eng_names[f->eng], f->y, list);
     }
+    return HC_OK;
+}
+
+/* "series", "logx", "logy", "by_kind" (curves only) and "title" (quotes
+ * and backslashes become apostrophes). */
+static hc_status figure_style(const vctx *v, const cJSON *x, const char *path, hc_fig_decl *f)
+{
+    char p[128];
+    const cJSON *y;
     if ((y = cJSON_GetObjectItemCaseSensitive(x, "series"))) {
         char t[32];
         subpath(p, sizeof p, path, "series");
@@ -511,6 +570,21 @@ static hc_status parse_figure(const vctx *v, hc_experiment *e, const cJSON *x, i
             if (*c == '"' || *c == '\\') *c = '\'';
     }
     return HC_OK;
+}
+
+/* $.figures[i]: an object with the keys of fig_keys. */
+static hc_status parse_figure(const vctx *v, hc_experiment *e, const cJSON *x, int i, hc_fig_decl *f)
+{
+    char path[64];
+    idxpath(path, sizeof path, "$.figures", i);
+    memset(f, 0, sizeof *f);
+    f->by_entry = 1;
+    HC_TRY(want_object(v, path, x));
+    HC_TRY(check_keys(v, path, x, fig_keys));
+    HC_TRY(figure_name(v, e, x, path, i, f));
+    HC_TRY(figure_type_engine(v, e, x, path, f));
+    HC_TRY(figure_axes(v, x, path, f));
+    return figure_style(v, x, path, f);
 }
 
 hc_status hc_experiment_parse(const char *text, const char *origin, hc_experiment **out)

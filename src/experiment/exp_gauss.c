@@ -24,10 +24,9 @@ static hc_status verr(const char *origin, const char *path, const char *msg, con
     return hc_fail(HC_EINVAL, "%s: %s: %s%s", origin, path, msg, what ? what : "");
 }
 
-hc_status hc_exp_gauss_run(const cJSON *doc, const char *origin, const char *out_dir, int *skipped, char *dir_out,
-                           size_t dir_n)
+/* Only known keys at the top ($) and in $.gauss, which must be an object. */
+static hc_status check_doc(const cJSON *doc, const char *origin)
 {
-    *skipped = 0;
     static const char *const top[] = {"name", "description", "gauss", NULL};
     static const char *const keys[] = {"files", "modules", "order", "proj", "sample", "seed", "N", "W",
                                        "per_token", "alpha", "qq_proj", NULL};
@@ -46,13 +45,14 @@ hc_status hc_exp_gauss_run(const cJSON *doc, const char *origin, const char *out
         for (const char *const *k = keys; *k; k++) ok |= strcmp(*k, it->string) == 0;
         if (!ok) return verr(origin, "$.gauss", "unknown key: ", it->string);
     }
-    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "name"));
-    if (!name) name = "gaussianity";
-    if (out_dir) snprintf(dir_out, dir_n, "%s", out_dir);
-    else snprintf(dir_out, dir_n, "out/%s", name);
+    return HC_OK;
+}
 
-    hc_gauss_opts o;
-    hc_gauss_defaults(&o);
+/* The analysis options of the "gauss" object g over the defaults, validated
+ * (o->modules points into g). */
+static hc_status parse_opts(const cJSON *g, const char *origin, hc_gauss_opts *o)
+{
+    hc_gauss_defaults(o);
     char path[96];
     for (size_t i = 0; i < sizeof intkeys / sizeof intkeys[0]; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(g, intkeys[i].key);
@@ -60,38 +60,46 @@ hc_status hc_exp_gauss_run(const cJSON *doc, const char *origin, const char *out
         snprintf(path, sizeof path, "$.gauss.%s", intkeys[i].key);
         if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble != (double)(long)v->valuedouble)
             return verr(origin, path, "expected a non-negative integer", NULL);
-        if (intkeys[i].is_size) *(size_t *)(void *)((char *)&o + intkeys[i].off) = (size_t)v->valuedouble;
-        else *(int *)(void *)((char *)&o + intkeys[i].off) = (int)v->valuedouble;
+        if (intkeys[i].is_size) *(size_t *)(void *)((char *)o + intkeys[i].off) = (size_t)v->valuedouble;
+        else *(int *)(void *)((char *)o + intkeys[i].off) = (int)v->valuedouble;
     }
     const cJSON *v;
     if ((v = cJSON_GetObjectItemCaseSensitive(g, "seed"))) {
         if (!cJSON_IsNumber(v) || v->valuedouble < 0) return verr(origin, "$.gauss.seed", "expected a non-negative integer", NULL);
-        o.seed = (unsigned long)v->valuedouble;
+        o->seed = (unsigned long)v->valuedouble;
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(g, "alpha"))) {
         if (!cJSON_IsNumber(v)) return verr(origin, "$.gauss.alpha", "expected a number", NULL);
-        o.alpha = v->valuedouble;
+        o->alpha = v->valuedouble;
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(g, "per_token"))) {
         if (!cJSON_IsBool(v)) return verr(origin, "$.gauss.per_token", "expected true or false", NULL);
-        o.per_token = cJSON_IsTrue(v);
+        o->per_token = cJSON_IsTrue(v);
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(g, "modules"))) {
         if (!cJSON_IsString(v)) return verr(origin, "$.gauss.modules", "expected a string of globs", NULL);
-        o.modules = v->valuestring;
+        o->modules = v->valuestring;
     }
-    hc_status s = hc_gauss_validate(&o);
-    if (s != HC_OK) {
+    if (hc_gauss_validate(o) != HC_OK) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", hc_errmsg());
         return verr(origin, "$.gauss", msg, NULL);
     }
+    return HC_OK;
+}
+
+/* $.gauss.files expanded (globs, in order) into *paths_out (n_out strdup'd
+ * paths); on failure too the caller frees what is there. */
+static hc_status expand_files(const cJSON *g, const char *origin, char ***paths_out, size_t *n_out)
+{
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(g, "files");
     if (!cJSON_IsArray(files) || cJSON_GetArraySize(files) < 1)
         return verr(origin, "$.gauss.files", "expected a non-empty array of trajectory files or glob patterns", NULL);
-    char **paths = NULL;
+    hc_status s = HC_OK;
+    char **paths = NULL, path[96];
     size_t n = 0;
     int i = 0;
+    const cJSON *it;
     cJSON_ArrayForEach(it, files)
     {
         snprintf(path, sizeof path, "$.gauss.files[%d]", i++);
@@ -109,6 +117,27 @@ hc_status hc_exp_gauss_run(const cJSON *doc, const char *origin, const char *out
         }
         globfree(&gl);
     }
+    *paths_out = paths;
+    *n_out = n;
+    return s;
+}
+
+hc_status hc_exp_gauss_run(const cJSON *doc, const char *origin, const char *out_dir, int *skipped, char *dir_out,
+                           size_t dir_n)
+{
+    *skipped = 0;
+    HC_TRY(check_doc(doc, origin));
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(doc, "gauss");
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "name"));
+    if (!name) name = "gaussianity";
+    if (out_dir) snprintf(dir_out, dir_n, "%s", out_dir);
+    else snprintf(dir_out, dir_n, "out/%s", name);
+
+    hc_gauss_opts o;
+    HC_TRY(parse_opts(g, origin, &o));
+    char **paths = NULL;
+    size_t n = 0;
+    hc_status s = expand_files(g, origin, &paths, &n);
     char summary[1100];
     snprintf(summary, sizeof summary, "%s/summary.json", dir_out);
     if (s == HC_OK && access(summary, R_OK) == 0) *skipped = 1;

@@ -119,78 +119,82 @@ static hc_status parse_entry(hc_st *st, const cJSON *it, hc_st_tensor *t)
     return HC_OK;
 }
 
-hc_status hc_st_open(const char *path, hc_st **out)
+/* Map the file at path into st (map, size) and locate its data buffer
+ * after the 8-byte little-endian header length; *hdr_len gets that length. */
+static hc_status map_file(hc_st *st, const char *path, uint64_t *hdr_len)
 {
-    *out = NULL;
-    hc_st *st = calloc(1, sizeof *st);
-    if (!st) return hc_fail(HC_ENOMEM, "out of memory");
-    snprintf(st->path, sizeof st->path, "%s", path);
-    hc_status s = HC_OK;
-    cJSON *hdr = NULL;
     int fd = open(path, O_RDONLY);
-    if (fd < 0) { s = hc_fail(HC_EIO, "%s: cannot open: %s", path, strerror(errno)); goto fail; }
+    if (fd < 0) return hc_fail(HC_EIO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
-        s = hc_fail(HC_EIO, "%s: not a regular file", path);
-        goto fail;
+        return hc_fail(HC_EIO, "%s: not a regular file", path);
     }
     st->size = (size_t)sb.st_size;
     if (st->size < 8) {
         close(fd);
-        s = hc_fail(HC_EFORMAT, "%s: %zu bytes: too short for a safetensors file (8-byte header length)", path, st->size);
-        goto fail;
+        return hc_fail(HC_EFORMAT, "%s: %zu bytes: too short for a safetensors file (8-byte header length)", path, st->size);
     }
     st->map = mmap(NULL, st->size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (st->map == MAP_FAILED) {
         st->map = NULL;
-        s = hc_fail(HC_EIO, "%s: mmap failed: %s", path, strerror(errno));
-        goto fail;
+        return hc_fail(HC_EIO, "%s: mmap failed: %s", path, strerror(errno));
     }
     uint64_t N = 0;
     for (int i = 7; i >= 0; i--) N = (N << 8) | st->map[i];
-    if (N < 2 || N > HC_ST_MAX_HEADER || N > st->size - 8) {
-        s = hc_fail(HC_EFORMAT, "%s: header length %llu invalid (file has %zu bytes, limit 100 MiB)", path,
-                    (unsigned long long)N, st->size);
-        goto fail;
-    }
+    if (N < 2 || N > HC_ST_MAX_HEADER || N > st->size - 8)
+        return hc_fail(HC_EFORMAT, "%s: header length %llu invalid (file has %zu bytes, limit 100 MiB)", path,
+                       (unsigned long long)N, st->size);
     st->data = st->map + 8 + N;
     st->data_size = st->size - 8 - N;
-    hdr = cJSON_ParseWithLength((const char *)st->map + 8, (size_t)N);
-    if (!hdr || !cJSON_IsObject(hdr)) {
-        s = hc_fail(HC_EFORMAT, "%s: header is not a JSON object", path);
-        goto fail;
+    *hdr_len = N;
+    return HC_OK;
+}
+
+/* The header's "__metadata__" entry it: once, an object of strings, kept in st->meta. */
+static hc_status read_metadata(hc_st *st, const char *path, const cJSON *it)
+{
+    if (st->meta) return hc_fail(HC_EFORMAT, "%s: duplicate __metadata__", path);
+    if (!cJSON_IsObject(it)) return hc_fail(HC_EFORMAT, "%s: __metadata__ is not an object", path);
+    const cJSON *kv;
+    cJSON_ArrayForEach(kv, it)
+    {
+        if (!cJSON_IsString(kv)) return hc_fail(HC_EFORMAT, "%s: __metadata__['%s'] is not a string", path, kv->string);
     }
+    st->meta = cJSON_Duplicate(it, 1);
+    return HC_OK;
+}
+
+/* Every entry of the header object hdr: the metadata and the tensors
+ * (unique names, parsed into st->t, st->n). */
+static hc_status read_entries(hc_st *st, const char *path, const cJSON *hdr)
+{
     size_t cap = (size_t)cJSON_GetArraySize(hdr);
     st->t = calloc(cap ? cap : 1, sizeof *st->t);
-    if (!st->t) { s = hc_fail(HC_ENOMEM, "out of memory"); goto fail; }
+    if (!st->t) return hc_fail(HC_ENOMEM, "out of memory");
     const cJSON *it;
     cJSON_ArrayForEach(it, hdr)
     {
         if (strcmp(it->string, "__metadata__") == 0) {
-            if (st->meta) { s = hc_fail(HC_EFORMAT, "%s: duplicate __metadata__", path); goto fail; }
-            if (!cJSON_IsObject(it)) { s = hc_fail(HC_EFORMAT, "%s: __metadata__ is not an object", path); goto fail; }
-            const cJSON *kv;
-            cJSON_ArrayForEach(kv, it) if (!cJSON_IsString(kv))
-            {
-                s = hc_fail(HC_EFORMAT, "%s: __metadata__['%s'] is not a string", path, kv->string);
-                goto fail;
-            }
-            st->meta = cJSON_Duplicate(it, 1);
+            HC_TRY(read_metadata(st, path, it));
             continue;
         }
         for (size_t i = 0; i < st->n; i++)
-            if (strcmp(st->t[i].name, it->string) == 0) {
-                s = hc_fail(HC_EFORMAT, "%s: duplicate tensor name '%s'", path, it->string);
-                goto fail;
-            }
-        if ((s = parse_entry(st, it, &st->t[st->n])) != HC_OK) goto fail;
+            if (strcmp(st->t[i].name, it->string) == 0)
+                return hc_fail(HC_EFORMAT, "%s: duplicate tensor name '%s'", path, it->string);
+        HC_TRY(parse_entry(st, it, &st->t[st->n]));
         st->n++;
     }
-    /* ranges must not overlap */
+    return HC_OK;
+}
+
+/* The tensors' byte ranges must not overlap. */
+static hc_status check_overlaps(const hc_st *st, const char *path)
+{
+    hc_status s = HC_OK;
     hc_st_tensor *sorted = malloc((st->n ? st->n : 1) * sizeof *sorted);
-    if (!sorted) { s = hc_fail(HC_ENOMEM, "out of memory"); goto fail; }
+    if (!sorted) return hc_fail(HC_ENOMEM, "out of memory");
     memcpy(sorted, st->t, st->n * sizeof *sorted);
     qsort(sorted, st->n, sizeof *sorted, cmp_begin);
     /* sorted by begin: a range overlaps an earlier one iff it starts before
@@ -208,14 +212,31 @@ hc_status hc_st_open(const char *path, hc_st **out)
         }
     }
     free(sorted);
-    if (s != HC_OK) goto fail;
+    return s;
+}
+
+hc_status hc_st_open(const char *path, hc_st **out)
+{
+    *out = NULL;
+    hc_st *st = calloc(1, sizeof *st);
+    if (!st) return hc_fail(HC_ENOMEM, "out of memory");
+    snprintf(st->path, sizeof st->path, "%s", path);
+    cJSON *hdr = NULL;
+    uint64_t N = 0;
+    hc_status s = map_file(st, path, &N);
+    if (s == HC_OK) {
+        hdr = cJSON_ParseWithLength((const char *)st->map + 8, (size_t)N);
+        if (!hdr || !cJSON_IsObject(hdr)) s = hc_fail(HC_EFORMAT, "%s: header is not a JSON object", path);
+    }
+    if (s == HC_OK) s = read_entries(st, path, hdr);
+    if (s == HC_OK) s = check_overlaps(st, path);
     cJSON_Delete(hdr);
+    if (s != HC_OK) {
+        hc_st_close(st);
+        return s;
+    }
     *out = st;
     return HC_OK;
-fail:
-    cJSON_Delete(hdr);
-    hc_st_close(st);
-    return s;
 }
 
 float hc_f16_to_f32(uint16_t h)
