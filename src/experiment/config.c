@@ -14,148 +14,10 @@
 #include <unistd.h>
 
 #include "exp_internal.h"
+#include "exp_validate.h"
 #include "live.h"
 #include "metrics.h"
-
-/* ---- validation helpers --------------------------------------------------------------- */
-
-typedef struct vctx {
-    const char *origin;
-} vctx;
-
-static hc_status verr(const vctx *v, const char *path, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-static hc_status verr(const vctx *v, const char *path, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return hc_fail(HC_EINVAL, "%s: %s: %s", v->origin, path, msg);
-}
-
-/* A short rendering of a JSON value for messages: "ten", 3.5, [...]. */
-static void jshow(const cJSON *x, char *buf, size_t n)
-{
-    char *s = cJSON_PrintUnformatted(x);
-    if (!s) {
-        snprintf(buf, n, "?");
-        return;
-    }
-    if (strlen(s) > 60) strcpy(s + 57, "...");
-    snprintf(buf, n, "%s", s);
-    cJSON_free(s);
-}
-
-static void subpath(char *buf, size_t n, const char *path, const char *key)
-{
-    int k = snprintf(buf, n, "%s.%s", path, key);
-    if (k < 0 || (size_t)k >= n) snprintf(buf, n, "%.*s...", (int)(n > 8 ? n - 8 : 0), path);
-}
-
-static void idxpath(char *buf, size_t n, const char *path, int i)
-{
-    snprintf(buf, n, "%s[%d]", path, i);
-}
-
-/* Reject keys not in `allowed` (NULL-terminated). */
-static hc_status check_keys(const vctx *v, const char *path, const cJSON *obj, const char *const *allowed)
-{
-    const cJSON *it;
-    cJSON_ArrayForEach(it, obj)
-    {
-        int ok = 0;
-        for (const char *const *a = allowed; *a && !ok; a++) ok = strcmp(*a, it->string) == 0;
-        if (!ok) {
-            char list[512] = "", p[512];
-            for (const char *const *a = allowed; *a; a++) {
-                size_t l = strlen(list);
-                snprintf(list + l, sizeof list - l, "%s%s", a == allowed ? "" : ", ", *a);
-            }
-            subpath(p, sizeof p, path, it->string);
-            return verr(v, p, "unknown key (valid: %s)", list);
-        }
-    }
-    return HC_OK;
-}
-
-static hc_status want_int(const vctx *v, const char *path, const cJSON *x, long lo, long hi, long *out)
-{
-    char s[96];
-    jshow(x, s, sizeof s);
-    const char *what = lo == 1 ? "a positive integer" : lo == 0 ? "a non-negative integer" : "an integer";
-    if (!cJSON_IsNumber(x) || x->valuedouble != floor(x->valuedouble) || fabs(x->valuedouble) > 9e15)
-        return verr(v, path, "expected %s, got %s", what, s);
-    if (x->valuedouble < (double)lo || x->valuedouble > (double)hi)
-        return verr(v, path, "%s out of range [%ld, %ld]", s, lo, hi);
-    *out = (long)x->valuedouble;
-    return HC_OK;
-}
-
-static hc_status want_num(const vctx *v, const char *path, const cJSON *x, double lo, double hi, double *out)
-{
-    char s[96];
-    jshow(x, s, sizeof s);
-    if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble)) return verr(v, path, "expected a number, got %s", s);
-    if (x->valuedouble < lo || x->valuedouble > hi) return verr(v, path, "%s out of range [%g, %g]", s, lo, hi);
-    *out = x->valuedouble;
-    return HC_OK;
-}
-
-static hc_status want_str(const vctx *v, const char *path, const cJSON *x, char *out, size_t n, int nonempty)
-{
-    char s[96];
-    jshow(x, s, sizeof s);
-    if (!cJSON_IsString(x)) return verr(v, path, "expected a string, got %s", s);
-    if (nonempty && !x->valuestring[0]) return verr(v, path, "must not be empty");
-    if (strlen(x->valuestring) >= n) return verr(v, path, "longer than %zu characters", n - 1);
-    snprintf(out, n, "%s", x->valuestring);
-    return HC_OK;
-}
-
-static hc_status want_bool(const vctx *v, const char *path, const cJSON *x, int *out)
-{
-    char s[96];
-    jshow(x, s, sizeof s);
-    if (!cJSON_IsBool(x)) return verr(v, path, "expected true or false, got %s", s);
-    *out = cJSON_IsTrue(x);
-    return HC_OK;
-}
-
-static hc_status want_array(const vctx *v, const char *path, const cJSON *x, int nonempty)
-{
-    char s[96];
-    jshow(x, s, sizeof s);
-    if (!cJSON_IsArray(x)) return verr(v, path, "expected an array, got %s", s);
-    if (nonempty && cJSON_GetArraySize(x) == 0) return verr(v, path, "must not be empty");
-    return HC_OK;
-}
-
-static hc_status want_object(const vctx *v, const char *path, const cJSON *x)
-{
-    char s[96];
-    jshow(x, s, sizeof s);
-    if (!cJSON_IsObject(x)) return verr(v, path, "expected an object, got %s", s);
-    return HC_OK;
-}
-
-static hc_status want_file(const vctx *v, const char *path, const char *file)
-{
-    if (access(file, R_OK) != 0) return verr(v, path, "%s: cannot open: %s", file, strerror(errno));
-    return HC_OK;
-}
-
-static hc_status want_dir(const vctx *v, const char *path, const char *dir)
-{
-    struct stat st;
-    if (stat(dir, &st) != 0) return verr(v, path, "%s: cannot open: %s", dir, strerror(errno));
-    if (!S_ISDIR(st.st_mode)) return verr(v, path, "%s: not a directory", dir);
-    return HC_OK;
-}
+#include "outfile.h"
 
 /* ---- config ----------------------------------------------------------------------------- */
 
@@ -170,23 +32,23 @@ static const char *const fig_keys[] = {"name", "type", "engine", "x", "y", "seri
 static const int default_cols_live[] = {0, 1, 2, 3, 4, 5, 6, 7, 8};  /* flops .. class_acc */
 static const int default_cols_replay[] = {7, 6, 0, 1, 2, 4, 5};      /* full_steps, speedup, rel_l2 .. max_abs */
 
-static hc_status parse_columns(const vctx *v, hc_experiment *e, hc_eng eng, const cJSON *cols, const char *path)
+static hc_status parse_columns(const exp_vctx *v, hc_experiment *e, hc_eng eng, const cJSON *cols, const char *path)
 {
-    HC_TRY(want_array(v, path, cols, 1));
+    HC_TRY(exp_want_array(v, path, cols, 1));
     int n = cJSON_GetArraySize(cols);
-    if (n > EXP_MAX_COLS) return verr(v, path, "at most %d columns", EXP_MAX_COLS);
+    if (n > EXP_MAX_COLS) return exp_verr(v, path, "at most %d columns", EXP_MAX_COLS);
     int nm, i = 0;
     const hc_report_metric *all = hc_report_metrics(eng, &nm);
     const cJSON *c;
     cJSON_ArrayForEach(c, cols)
     {
         char p[512], key[64], list[512];
-        idxpath(p, sizeof p, path, i);
-        HC_TRY(want_str(v, p, c, key, sizeof key, 1));
+        exp_idxpath(p, sizeof p, path, i);
+        HC_TRY(exp_want_str(v, p, c, key, sizeof key, 1));
         const hc_report_metric *m = hc_report_metric_find(eng, key);
         if (!m) {
             hc_report_metric_list(eng, list, sizeof list);
-            return verr(v, p, "unknown %s metric '%s' (valid: %s)", hc_eng_names[eng], key, list);
+            return exp_verr(v, p, "unknown %s metric '%s' (valid: %s)", hc_eng_names[eng], key, list);
         }
         e->cols[eng][i++] = (int)(m - all);
     }
@@ -194,31 +56,31 @@ static hc_status parse_columns(const vctx *v, hc_experiment *e, hc_eng eng, cons
     return HC_OK;
 }
 
-static hc_status parse_replay(const vctx *v, hc_experiment *e, const cJSON *r)
+static hc_status parse_replay(const exp_vctx *v, hc_experiment *e, const cJSON *r)
 {
     const char *path = "$.replay";
-    HC_TRY(want_object(v, path, r));
-    HC_TRY(check_keys(v, path, r, replay_keys));
+    HC_TRY(exp_want_object(v, path, r));
+    HC_TRY(exp_check_keys(v, path, r, replay_keys));
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(r, "files");
-    if (!files) return verr(v, path, "missing key 'files' (trajectory files or glob patterns)");
-    HC_TRY(want_array(v, "$.replay.files", files, 1));
+    if (!files) return exp_verr(v, path, "missing key 'files' (trajectory files or glob patterns)");
+    HC_TRY(exp_want_array(v, "$.replay.files", files, 1));
     int i = 0;
     const cJSON *f;
     cJSON_ArrayForEach(f, files)
     {
         char p[512], pat[1024];
-        idxpath(p, sizeof p, "$.replay.files", i++);
-        HC_TRY(want_str(v, p, f, pat, sizeof pat, 1));
+        exp_idxpath(p, sizeof p, "$.replay.files", i++);
+        HC_TRY(exp_want_str(v, p, f, pat, sizeof pat, 1));
         glob_t g;
         int gr = glob(pat, GLOB_NOCHECK, NULL, &g);
-        if (gr != 0) return verr(v, p, "cannot expand '%s'", pat);
+        if (gr != 0) return exp_verr(v, p, "cannot expand '%s'", pat);
         for (size_t k = 0; k < g.gl_pathc; k++) {
             const char *fn = g.gl_pathv[k];
             if (access(fn, R_OK) != 0) {
                 int err = errno;
                 globfree(&g);
-                if (strpbrk(pat, "*?[")) return verr(v, p, "no file matches '%s'", pat);
-                return verr(v, p, "%s: cannot open: %s", pat, strerror(err));
+                if (strpbrk(pat, "*?[")) return exp_verr(v, p, "no file matches '%s'", pat);
+                return exp_verr(v, p, "%s: cannot open: %s", pat, strerror(err));
             }
             char **nf = realloc(e->files, (size_t)(e->n_files + 1) * sizeof *nf);
             if (!nf || !(nf[e->n_files] = strdup(fn))) {
@@ -232,17 +94,17 @@ static hc_status parse_replay(const vctx *v, hc_experiment *e, const cJSON *r)
         globfree(&g);
     }
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(r, "modules");
-    if (x) HC_TRY(want_str(v, "$.replay.modules", x, e->modules, sizeof e->modules, 1));
+    if (x) HC_TRY(exp_want_str(v, "$.replay.modules", x, e->modules, sizeof e->modules, 1));
     if ((x = cJSON_GetObjectItemCaseSensitive(r, "columns"))) HC_TRY(parse_columns(v, e, HC_ENG_REPLAY, x, "$.replay.columns"));
     e->eng_mask |= 1u << HC_ENG_REPLAY;
     return HC_OK;
 }
 
-static hc_status parse_live(const vctx *v, hc_experiment *e, const cJSON *l)
+static hc_status parse_live(const exp_vctx *v, hc_experiment *e, const cJSON *l)
 {
     const char *path = "$.live";
-    HC_TRY(want_object(v, path, l));
-    HC_TRY(check_keys(v, path, l, live_keys));
+    HC_TRY(exp_want_object(v, path, l));
+    HC_TRY(exp_check_keys(v, path, l, live_keys));
     hc_live_opts d;
     hc_live_defaults(&d);
     snprintf(e->model, sizeof e->model, "%s", d.model_path);
@@ -256,33 +118,33 @@ static hc_status parse_live(const vctx *v, hc_experiment *e, const cJSON *l)
     e->n_real = d.n_real;
     const cJSON *x;
     long iv;
-    if ((x = cJSON_GetObjectItemCaseSensitive(l, "model"))) HC_TRY(want_str(v, "$.live.model", x, e->model, sizeof e->model, 1));
-    HC_TRY(want_file(v, "$.live.model", e->model));
+    if ((x = cJSON_GetObjectItemCaseSensitive(l, "model"))) HC_TRY(exp_want_str(v, "$.live.model", x, e->model, sizeof e->model, 1));
+    HC_TRY(exp_want_file(v, "$.live.model", e->model));
     if ((x = cJSON_GetObjectItemCaseSensitive(l, "classifier")))
-        HC_TRY(want_str(v, "$.live.classifier", x, e->classifier, sizeof e->classifier, 0));
-    if (e->classifier[0]) HC_TRY(want_file(v, "$.live.classifier", e->classifier));
+        HC_TRY(exp_want_str(v, "$.live.classifier", x, e->classifier, sizeof e->classifier, 0));
+    if (e->classifier[0]) HC_TRY(exp_want_file(v, "$.live.classifier", e->classifier));
     if ((x = cJSON_GetObjectItemCaseSensitive(l, "data_dir")))
-        HC_TRY(want_str(v, "$.live.data_dir", x, e->data_dir, sizeof e->data_dir, 1));
-    if (e->classifier[0]) HC_TRY(want_dir(v, "$.live.data_dir", e->data_dir));
-    if ((x = cJSON_GetObjectItemCaseSensitive(l, "n"))) { HC_TRY(want_int(v, "$.live.n", x, 1, 100000, &iv)); e->n = (int)iv; }
-    if ((x = cJSON_GetObjectItemCaseSensitive(l, "steps"))) { HC_TRY(want_int(v, "$.live.steps", x, 1, 10000, &iv)); e->steps = (int)iv; }
-    if ((x = cJSON_GetObjectItemCaseSensitive(l, "batch"))) { HC_TRY(want_int(v, "$.live.batch", x, 1, 4096, &iv)); e->batch = (int)iv; }
-    if ((x = cJSON_GetObjectItemCaseSensitive(l, "n_real"))) { HC_TRY(want_int(v, "$.live.n_real", x, 2, 10000, &iv)); e->n_real = (int)iv; }
-    if ((x = cJSON_GetObjectItemCaseSensitive(l, "guidance"))) HC_TRY(want_num(v, "$.live.guidance", x, 0, 100, &e->guidance));
-    if ((x = cJSON_GetObjectItemCaseSensitive(l, "shift"))) HC_TRY(want_bool(v, "$.live.shift", x, &e->shift));
+        HC_TRY(exp_want_str(v, "$.live.data_dir", x, e->data_dir, sizeof e->data_dir, 1));
+    if (e->classifier[0]) HC_TRY(exp_want_dir(v, "$.live.data_dir", e->data_dir));
+    if ((x = cJSON_GetObjectItemCaseSensitive(l, "n"))) { HC_TRY(exp_want_int(v, "$.live.n", x, 1, 100000, &iv)); e->n = (int)iv; }
+    if ((x = cJSON_GetObjectItemCaseSensitive(l, "steps"))) { HC_TRY(exp_want_int(v, "$.live.steps", x, 1, 10000, &iv)); e->steps = (int)iv; }
+    if ((x = cJSON_GetObjectItemCaseSensitive(l, "batch"))) { HC_TRY(exp_want_int(v, "$.live.batch", x, 1, 4096, &iv)); e->batch = (int)iv; }
+    if ((x = cJSON_GetObjectItemCaseSensitive(l, "n_real"))) { HC_TRY(exp_want_int(v, "$.live.n_real", x, 2, 10000, &iv)); e->n_real = (int)iv; }
+    if ((x = cJSON_GetObjectItemCaseSensitive(l, "guidance"))) HC_TRY(exp_want_num(v, "$.live.guidance", x, 0, 100, &e->guidance));
+    if ((x = cJSON_GetObjectItemCaseSensitive(l, "shift"))) HC_TRY(exp_want_bool(v, "$.live.shift", x, &e->shift));
     e->n_seeds = 1;
     if ((x = cJSON_GetObjectItemCaseSensitive(l, "seeds"))) {
-        HC_TRY(want_array(v, "$.live.seeds", x, 1));
+        HC_TRY(exp_want_array(v, "$.live.seeds", x, 1));
         e->n_seeds = cJSON_GetArraySize(x);
     }
     e->seeds = calloc((size_t)e->n_seeds, sizeof *e->seeds);
     if (!e->seeds) return hc_fail(HC_ENOMEM, "out of memory");
     for (int i = 0; x && i < e->n_seeds; i++) {
         char p[64];
-        idxpath(p, sizeof p, "$.live.seeds", i);
-        HC_TRY(want_int(v, p, cJSON_GetArrayItem(x, i), 0, 2147483647L, &iv));
+        exp_idxpath(p, sizeof p, "$.live.seeds", i);
+        HC_TRY(exp_want_int(v, p, cJSON_GetArrayItem(x, i), 0, 2147483647L, &iv));
         for (int j = 0; j < i; j++)
-            if (e->seeds[j] == (unsigned long)iv) return verr(v, p, "duplicate seed %ld", iv);
+            if (e->seeds[j] == (unsigned long)iv) return exp_verr(v, p, "duplicate seed %ld", iv);
         e->seeds[i] = (unsigned long)iv;
     }
     if ((x = cJSON_GetObjectItemCaseSensitive(l, "columns"))) HC_TRY(parse_columns(v, e, HC_ENG_LIVE, x, "$.live.columns"));
@@ -291,24 +153,24 @@ static hc_status parse_live(const vctx *v, hc_experiment *e, const cJSON *l)
 }
 
 /* $.methods[i].engines (path is "$.methods[i]"): the engines of the entry, each configured. */
-static hc_status entry_engines(const vctx *v, const hc_experiment *e, const cJSON *y, const char *path, exp_entry *en)
+static hc_status entry_engines(const exp_vctx *v, const hc_experiment *e, const cJSON *y, const char *path, exp_entry *en)
 {
     char p[128];
-    subpath(p, sizeof p, path, "engines");
-    HC_TRY(want_array(v, p, y, 1));
+    exp_subpath(p, sizeof p, path, "engines");
+    HC_TRY(exp_want_array(v, p, y, 1));
     en->eng_mask = 0;
     int k = 0;
     const cJSON *z;
     cJSON_ArrayForEach(z, y)
     {
         char q[160], name[32];
-        idxpath(q, sizeof q, p, k++);
-        HC_TRY(want_str(v, q, z, name, sizeof name, 1));
+        exp_idxpath(q, sizeof q, p, k++);
+        HC_TRY(exp_want_str(v, q, z, name, sizeof name, 1));
         int found = -1;
         for (int g = 0; g < HC_N_ENG; g++)
             if (strcmp(name, hc_eng_names[g]) == 0) found = g;
-        if (found < 0) return verr(v, q, "unknown engine '%s' (valid: replay, live)", name);
-        if (!(e->eng_mask & (1u << found))) return verr(v, q, "engine '%s' is not configured (add \"%s\": {...})", name, name);
+        if (found < 0) return exp_verr(v, q, "unknown engine '%s' (valid: replay, live)", name);
+        if (!(e->eng_mask & (1u << found))) return exp_verr(v, q, "engine '%s' is not configured (add \"%s\": {...})", name, name);
         en->eng_mask |= 1u << found;
     }
     return HC_OK;
@@ -317,7 +179,7 @@ static hc_status entry_engines(const vctx *v, const hc_experiment *e, const cJSO
 /* "steps" or "steps_matching" of the entry object x (spec parsed into m):
  * either makes the entry live-only, named "Fewer steps" when it is full
  * compute without a name of its own. */
-static hc_status entry_steps(const vctx *v, const hc_experiment *e, const cJSON *x, const char *path, const hc_method *m,
+static hc_status entry_steps(const exp_vctx *v, const hc_experiment *e, const cJSON *x, const char *path, const hc_method *m,
                              exp_entry *en)
 {
     char p[128];
@@ -325,70 +187,70 @@ static hc_status entry_steps(const vctx *v, const hc_experiment *e, const cJSON 
     long iv;
     const cJSON *y;
     if ((y = cJSON_GetObjectItemCaseSensitive(x, "steps"))) {
-        subpath(p, sizeof p, path, "steps");
-        HC_TRY(want_int(v, p, y, 1, 10000, &iv));
+        exp_subpath(p, sizeof p, path, "steps");
+        HC_TRY(exp_want_int(v, p, y, 1, 10000, &iv));
         en->steps = (int)iv;
         live_only = 1;
     }
     if ((y = cJSON_GetObjectItemCaseSensitive(x, "steps_matching"))) {
-        subpath(p, sizeof p, path, "steps_matching");
-        if (en->steps) return verr(v, p, "give either \"steps\" or \"steps_matching\", not both");
-        HC_TRY(want_str(v, p, y, en->matching, sizeof en->matching, 1));
+        exp_subpath(p, sizeof p, path, "steps_matching");
+        if (en->steps) return exp_verr(v, p, "give either \"steps\" or \"steps_matching\", not both");
+        HC_TRY(exp_want_str(v, p, y, en->matching, sizeof en->matching, 1));
         hc_method mm;
-        if (hc_method_parse(en->matching, &mm) != HC_OK) return verr(v, p, "%s", hc_errmsg());
-        if (!(hc_method_caps(m) & HC_PRED_NO_CACHE)) return verr(v, p, "only valid with \"spec\": \"full\"");
+        if (hc_method_parse(en->matching, &mm) != HC_OK) return exp_verr(v, p, "%s", hc_errmsg());
+        if (!(hc_method_caps(m) & HC_PRED_NO_CACHE)) return exp_verr(v, p, "only valid with \"spec\": \"full\"");
         live_only = 1;
     }
     if (live_only && !cJSON_GetObjectItemCaseSensitive(x, "name") && (hc_method_caps(m) & HC_PRED_NO_CACHE))
         snprintf(en->name, sizeof en->name, "Fewer steps");
     if (live_only) {
-        subpath(p, sizeof p, path, en->steps ? "steps" : "steps_matching");
-        if (!(e->eng_mask & (1u << HC_ENG_LIVE))) return verr(v, p, "needs the live engine (replay steps are fixed by the files)");
+        exp_subpath(p, sizeof p, path, en->steps ? "steps" : "steps_matching");
+        if (!(e->eng_mask & (1u << HC_ENG_LIVE))) return exp_verr(v, p, "needs the live engine (replay steps are fixed by the files)");
         en->eng_mask &= 1u << HC_ENG_LIVE;
-        if (!en->eng_mask) return verr(v, p, "needs the live engine in \"engines\"");
+        if (!en->eng_mask) return exp_verr(v, p, "needs the live engine in \"engines\"");
     }
     return HC_OK;
 }
 
 /* One value (at JSON path q) of the grid key `key`: a token the spec
  * template accepts, checked by resolving the template with it. */
-static hc_status grid_value(const vctx *v, const exp_entry *en, const char *key, const cJSON *val, const char *q)
+static hc_status grid_value(const exp_vctx *v, const exp_entry *en, const char *key, const cJSON *val, const char *q)
 {
     char txt[64], one[HC_SPEC_MAX];
     if (cJSON_IsString(val)) {
-        if (!val->valuestring[0] || strpbrk(val->valuestring, ",:= ")) return verr(v, q, "bad value \"%s\"", val->valuestring);
+        if (!val->valuestring[0] || strpbrk(val->valuestring, ",:= ")) return exp_verr(v, q, "bad value \"%s\"", val->valuestring);
     } else if (!cJSON_IsNumber(val)) {
-        jshow(val, txt, sizeof txt);
-        return verr(v, q, "expected a number or a string, got %s", txt);
+        exp_jshow(val, txt, sizeof txt);
+        return exp_verr(v, q, "expected a number or a string, got %s", txt);
     }
     exp_grid_text(val, txt, sizeof txt);
     const char *tmpl = en->matching[0] ? en->matching : en->spec;
     hc_method mm;
     if (exp_spec_set(tmpl, key, txt, one, sizeof one) != HC_OK || hc_method_parse(one, &mm) != HC_OK)
-        return verr(v, q, "%s", hc_errmsg());
+        return exp_verr(v, q, "%s", hc_errmsg());
     return HC_OK;
 }
 
 /* "grid" of the entry object x (spec parsed into m): keys with non-empty
  * value lists; a grid over steps makes the entry live-only. */
-static hc_status entry_grid(const vctx *v, const hc_experiment *e, const cJSON *x, const cJSON *y, const char *path,
+static hc_status entry_grid(const exp_vctx *v, const hc_experiment *e, const cJSON *x, const cJSON *y, const char *path,
                             const hc_method *m, exp_entry *en)
 {
     char gp[128], p[128];
     long iv;
-    subpath(gp, sizeof gp, path, "grid");
-    HC_TRY(want_object(v, gp, y));
+    exp_subpath(gp, sizeof gp, path, "grid");
+    HC_TRY(exp_want_object(v, gp, y));
     const cJSON *kv;
     cJSON_ArrayForEach(kv, y)
     {
-        subpath(p, sizeof p, gp, kv->string);
-        if (en->n_keys >= EXP_MAX_KEYS) return verr(v, p, "at most %d grid keys", EXP_MAX_KEYS);
-        if (strlen(kv->string) >= sizeof en->keys[0] || !kv->string[0]) return verr(v, p, "bad key name");
-        HC_TRY(want_array(v, p, kv, 1));
+        exp_subpath(p, sizeof p, gp, kv->string);
+        if (en->n_keys >= EXP_MAX_KEYS) return exp_verr(v, p, "at most %d grid keys", EXP_MAX_KEYS);
+        if (strlen(kv->string) >= sizeof en->keys[0] || !kv->string[0]) return exp_verr(v, p, "bad key name");
+        HC_TRY(exp_want_array(v, p, kv, 1));
         int is_steps = strcmp(kv->string, "steps") == 0;
         if (is_steps) {
-            if (en->steps || en->matching[0]) return verr(v, p, "grid over steps conflicts with \"steps\"/\"steps_matching\"");
-            if (!(e->eng_mask & (1u << HC_ENG_LIVE))) return verr(v, p, "needs the live engine (replay steps are fixed by the files)");
+            if (en->steps || en->matching[0]) return exp_verr(v, p, "grid over steps conflicts with \"steps\"/\"steps_matching\"");
+            if (!(e->eng_mask & (1u << HC_ENG_LIVE))) return exp_verr(v, p, "needs the live engine (replay steps are fixed by the files)");
             en->eng_mask &= 1u << HC_ENG_LIVE;
             if (!cJSON_GetObjectItemCaseSensitive(x, "name") && (hc_method_caps(m) & HC_PRED_NO_CACHE))
                 snprintf(en->name, sizeof en->name, "Fewer steps");
@@ -398,8 +260,8 @@ static hc_status entry_grid(const vctx *v, const hc_experiment *e, const cJSON *
         cJSON_ArrayForEach(val, kv)
         {
             char q[192];
-            idxpath(q, sizeof q, p, k++);
-            if (is_steps) HC_TRY(want_int(v, q, val, 1, 10000, &iv));
+            exp_idxpath(q, sizeof q, p, k++);
+            if (is_steps) HC_TRY(exp_want_int(v, q, val, 1, 10000, &iv));
             else HC_TRY(grid_value(v, en, kv->string, val, q));
         }
         snprintf(en->keys[en->n_keys], sizeof en->keys[0], "%s", kv->string);
@@ -410,35 +272,35 @@ static hc_status entry_grid(const vctx *v, const hc_experiment *e, const cJSON *
 
 /* $.methods[i]: a spec string, or an object with "spec" and optional
  * "name", "engines", "steps"/"steps_matching" and "grid". */
-static hc_status parse_entry(const vctx *v, hc_experiment *e, const cJSON *x, int i, exp_entry *en)
+static hc_status parse_entry(const exp_vctx *v, hc_experiment *e, const cJSON *x, int i, exp_entry *en)
 {
     char path[64], p[128];
-    idxpath(path, sizeof path, "$.methods", i);
+    exp_idxpath(path, sizeof path, "$.methods", i);
     memset(en, 0, sizeof *en);
     en->eng_mask = e->eng_mask;
     hc_method m;
     if (cJSON_IsString(x)) {
-        HC_TRY(want_str(v, path, x, en->spec, sizeof en->spec, 1));
-        if (hc_method_parse(en->spec, &m) != HC_OK) return verr(v, path, "%s", hc_errmsg());
+        HC_TRY(exp_want_str(v, path, x, en->spec, sizeof en->spec, 1));
+        if (hc_method_parse(en->spec, &m) != HC_OK) return exp_verr(v, path, "%s", hc_errmsg());
         snprintf(en->name, sizeof en->name, "%s", m.type->display);
         return HC_OK;
     }
     if (!cJSON_IsObject(x)) {
         char s[96];
-        jshow(x, s, sizeof s);
-        return verr(v, path, "expected a method spec string or an object with \"spec\", got %s", s);
+        exp_jshow(x, s, sizeof s);
+        return exp_verr(v, path, "expected a method spec string or an object with \"spec\", got %s", s);
     }
-    HC_TRY(check_keys(v, path, x, entry_keys));
+    HC_TRY(exp_check_keys(v, path, x, entry_keys));
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(x, "spec");
-    subpath(p, sizeof p, path, "spec");
-    if (!s) return verr(v, path, "missing key 'spec'");
-    HC_TRY(want_str(v, p, s, en->spec, sizeof en->spec, 1));
-    if (hc_method_parse(en->spec, &m) != HC_OK) return verr(v, p, "%s", hc_errmsg());
+    exp_subpath(p, sizeof p, path, "spec");
+    if (!s) return exp_verr(v, path, "missing key 'spec'");
+    HC_TRY(exp_want_str(v, p, s, en->spec, sizeof en->spec, 1));
+    if (hc_method_parse(en->spec, &m) != HC_OK) return exp_verr(v, p, "%s", hc_errmsg());
     snprintf(en->name, sizeof en->name, "%s", m.type->display);
     const cJSON *y;
     if ((y = cJSON_GetObjectItemCaseSensitive(x, "name"))) {
-        subpath(p, sizeof p, path, "name");
-        HC_TRY(want_str(v, p, y, en->name, sizeof en->name, 1));
+        exp_subpath(p, sizeof p, path, "name");
+        HC_TRY(exp_want_str(v, p, y, en->name, sizeof en->name, 1));
     }
     if ((y = cJSON_GetObjectItemCaseSensitive(x, "engines"))) HC_TRY(entry_engines(v, e, y, path, en));
     HC_TRY(entry_steps(v, e, x, path, &m, en));
@@ -447,25 +309,25 @@ static hc_status parse_entry(const vctx *v, hc_experiment *e, const cJSON *x, in
 }
 
 /* $.figures[i].name (path is "$.figures[i]"): required, a safe file stem, unique. */
-static hc_status figure_name(const vctx *v, const hc_experiment *e, const cJSON *x, const char *path, int i,
+static hc_status figure_name(const exp_vctx *v, const hc_experiment *e, const cJSON *x, const char *path, int i,
                              hc_fig_decl *f)
 {
     char p[128];
     const cJSON *y = cJSON_GetObjectItemCaseSensitive(x, "name");
-    subpath(p, sizeof p, path, "name");
-    if (!y) return verr(v, path, "missing key 'name'");
-    HC_TRY(want_str(v, p, y, f->name, sizeof f->name, 1));
+    exp_subpath(p, sizeof p, path, "name");
+    if (!y) return exp_verr(v, path, "missing key 'name'");
+    HC_TRY(exp_want_str(v, p, y, f->name, sizeof f->name, 1));
     for (const char *c = f->name; *c; c++)
         if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-'))
-            return verr(v, p, "'%s': use letters, digits, '_' and '-' only", f->name);
+            return exp_verr(v, p, "'%s': use letters, digits, '_' and '-' only", f->name);
     for (int k = 0; k < i; k++)
-        if (strcmp(e->figs[k].name, f->name) == 0) return verr(v, p, "duplicate figure name '%s'", f->name);
+        if (strcmp(e->figs[k].name, f->name) == 0) return exp_verr(v, p, "duplicate figure name '%s'", f->name);
     return HC_OK;
 }
 
 /* "type" (default scatter) and "engine" (default: replay for curves or
  * without live, else live), which must be configured. */
-static hc_status figure_type_engine(const vctx *v, const hc_experiment *e, const cJSON *x, const char *path,
+static hc_status figure_type_engine(const exp_vctx *v, const hc_experiment *e, const cJSON *x, const char *path,
                                     hc_fig_decl *f)
 {
     char p[128];
@@ -473,27 +335,27 @@ static hc_status figure_type_engine(const vctx *v, const hc_experiment *e, const
     f->type = HC_FIG_SCATTER;
     if ((y = cJSON_GetObjectItemCaseSensitive(x, "type"))) {
         char t[32];
-        subpath(p, sizeof p, path, "type");
-        HC_TRY(want_str(v, p, y, t, sizeof t, 1));
+        exp_subpath(p, sizeof p, path, "type");
+        HC_TRY(exp_want_str(v, p, y, t, sizeof t, 1));
         int found = -1;
         for (int k = 0; k < HC_FIG_N_TYPES; k++)
             if (strcmp(t, hc_fig_type_names[k]) == 0) found = k;
-        if (found < 0) return verr(v, p, "unknown figure type '%s' (valid: scatter, pareto, line, curve)", t);
+        if (found < 0) return exp_verr(v, p, "unknown figure type '%s' (valid: scatter, pareto, line, curve)", t);
         f->type = (hc_fig_type)found;
     }
     f->eng = f->type == HC_FIG_CURVE || !(e->eng_mask & (1u << HC_ENG_LIVE)) ? HC_ENG_REPLAY : HC_ENG_LIVE;
     if ((y = cJSON_GetObjectItemCaseSensitive(x, "engine"))) {
         char t[32];
-        subpath(p, sizeof p, path, "engine");
-        HC_TRY(want_str(v, p, y, t, sizeof t, 1));
+        exp_subpath(p, sizeof p, path, "engine");
+        HC_TRY(exp_want_str(v, p, y, t, sizeof t, 1));
         if (strcmp(t, "live") == 0) f->eng = HC_ENG_LIVE;
         else if (strcmp(t, "replay") == 0) f->eng = HC_ENG_REPLAY;
-        else return verr(v, p, "unknown engine '%s' (valid: replay, live)", t);
-        if (f->type == HC_FIG_CURVE && f->eng != HC_ENG_REPLAY) return verr(v, p, "curve figures need the replay engine");
+        else return exp_verr(v, p, "unknown engine '%s' (valid: replay, live)", t);
+        if (f->type == HC_FIG_CURVE && f->eng != HC_ENG_REPLAY) return exp_verr(v, p, "curve figures need the replay engine");
     }
     if (!(e->eng_mask & (1u << f->eng))) {
-        subpath(p, sizeof p, path, "engine");
-        return verr(v, p, "engine '%s' is not configured", hc_eng_names[f->eng]);
+        exp_subpath(p, sizeof p, path, "engine");
+        return exp_verr(v, p, "engine '%s' is not configured", hc_eng_names[f->eng]);
     }
     return HC_OK;
 }
@@ -501,7 +363,7 @@ static hc_status figure_type_engine(const vctx *v, const hc_experiment *e, const
 /* "x" and "y" with the type's defaults: curves plot a forecast metric
  * against step or horizon, line figures a metric against a method key,
  * the others one metric of the engine against another. */
-static hc_status figure_axes(const vctx *v, const cJSON *x, const char *path, hc_fig_decl *f)
+static hc_status figure_axes(const exp_vctx *v, const cJSON *x, const char *path, hc_fig_decl *f)
 {
     char p[128], list[512];
     const cJSON *y;
@@ -511,61 +373,61 @@ static hc_status figure_axes(const vctx *v, const cJSON *x, const char *path, hc
     snprintf(f->x, sizeof f->x, "%s", defx);
     snprintf(f->y, sizeof f->y, "%s", defy);
     if ((y = cJSON_GetObjectItemCaseSensitive(x, "x"))) {
-        subpath(p, sizeof p, path, "x");
-        HC_TRY(want_str(v, p, y, f->x, sizeof f->x, 1));
+        exp_subpath(p, sizeof p, path, "x");
+        HC_TRY(exp_want_str(v, p, y, f->x, sizeof f->x, 1));
     }
-    subpath(p, sizeof p, path, "x");
+    exp_subpath(p, sizeof p, path, "x");
     if (f->type == HC_FIG_CURVE) {
         if (strcmp(f->x, "step") != 0 && strcmp(f->x, "horizon") != 0)
-            return verr(v, p, "curve figures plot against 'step' or 'horizon', got '%s'", f->x);
+            return exp_verr(v, p, "curve figures plot against 'step' or 'horizon', got '%s'", f->x);
     } else if (f->type == HC_FIG_LINE) {
-        if (hc_res_row_key_index(f->x) < 0) return verr(v, p, "line figures plot against a method key (N, W, O, sigma, K, gamma, steps), got '%s'", f->x);
+        if (hc_res_row_key_index(f->x) < 0) return exp_verr(v, p, "line figures plot against a method key (N, W, O, sigma, K, gamma, steps), got '%s'", f->x);
     } else if (!hc_report_metric_find(f->eng, f->x)) {
-        return verr(v, p, "unknown %s metric '%s' (valid: %s)", hc_eng_names[f->eng], f->x, list);
+        return exp_verr(v, p, "unknown %s metric '%s' (valid: %s)", hc_eng_names[f->eng], f->x, list);
     }
     if ((y = cJSON_GetObjectItemCaseSensitive(x, "y"))) {
-        subpath(p, sizeof p, path, "y");
-        HC_TRY(want_str(v, p, y, f->y, sizeof f->y, 1));
+        exp_subpath(p, sizeof p, path, "y");
+        HC_TRY(exp_want_str(v, p, y, f->y, sizeof f->y, 1));
     }
-    subpath(p, sizeof p, path, "y");
+    exp_subpath(p, sizeof p, path, "y");
     if (f->type == HC_FIG_CURVE) {
         int ok = 0;
         for (int k = 0; k < HC_N_METRICS; k++) ok |= strcmp(f->y, hc_metric_names[k]) == 0;
-        if (!ok) return verr(v, p, "curve figures plot rel_l1, rel_l2, cosine or max_abs, got '%s'", f->y);
+        if (!ok) return exp_verr(v, p, "curve figures plot rel_l1, rel_l2, cosine or max_abs, got '%s'", f->y);
     } else if (!hc_report_metric_find(f->eng, f->y)) {
-        return verr(v, p, "unknown %s metric '%s' (valid: %s)", hc_eng_names[f->eng], f->y, list);
+        return exp_verr(v, p, "unknown %s metric '%s' (valid: %s)", hc_eng_names[f->eng], f->y, list);
     }
     return HC_OK;
 }
 
 /* "series", "logx", "logy", "by_kind" (curves only) and "title" (quotes
  * and backslashes become apostrophes). */
-static hc_status figure_style(const vctx *v, const cJSON *x, const char *path, hc_fig_decl *f)
+static hc_status figure_style(const exp_vctx *v, const cJSON *x, const char *path, hc_fig_decl *f)
 {
     char p[128];
     const cJSON *y;
     if ((y = cJSON_GetObjectItemCaseSensitive(x, "series"))) {
         char t[32];
-        subpath(p, sizeof p, path, "series");
-        HC_TRY(want_str(v, p, y, t, sizeof t, 1));
+        exp_subpath(p, sizeof p, path, "series");
+        HC_TRY(exp_want_str(v, p, y, t, sizeof t, 1));
         if (strcmp(t, "method") == 0) f->by_entry = 1;
         else if (strcmp(t, "none") == 0) f->by_entry = 0;
-        else return verr(v, p, "unknown series '%s' (valid: method, none)", t);
+        else return exp_verr(v, p, "unknown series '%s' (valid: method, none)", t);
     }
     static const char *const bools[] = {"logx", "logy", "by_kind"};
     int *dst[] = {&f->logx, &f->logy, &f->by_kind};
     for (int k = 0; k < 3; k++)
         if ((y = cJSON_GetObjectItemCaseSensitive(x, bools[k]))) {
-            subpath(p, sizeof p, path, bools[k]);
-            HC_TRY(want_bool(v, p, y, dst[k]));
+            exp_subpath(p, sizeof p, path, bools[k]);
+            HC_TRY(exp_want_bool(v, p, y, dst[k]));
         }
     if (f->by_kind && f->type != HC_FIG_CURVE) {
-        subpath(p, sizeof p, path, "by_kind");
-        return verr(v, p, "only for curve figures");
+        exp_subpath(p, sizeof p, path, "by_kind");
+        return exp_verr(v, p, "only for curve figures");
     }
     if ((y = cJSON_GetObjectItemCaseSensitive(x, "title"))) {
-        subpath(p, sizeof p, path, "title");
-        HC_TRY(want_str(v, p, y, f->title, sizeof f->title, 0));
+        exp_subpath(p, sizeof p, path, "title");
+        HC_TRY(exp_want_str(v, p, y, f->title, sizeof f->title, 0));
         for (char *c = f->title; *c; c++)
             if (*c == '"' || *c == '\\') *c = '\'';
     }
@@ -573,14 +435,14 @@ static hc_status figure_style(const vctx *v, const cJSON *x, const char *path, h
 }
 
 /* $.figures[i]: an object with the keys of fig_keys. */
-static hc_status parse_figure(const vctx *v, hc_experiment *e, const cJSON *x, int i, hc_fig_decl *f)
+static hc_status parse_figure(const exp_vctx *v, hc_experiment *e, const cJSON *x, int i, hc_fig_decl *f)
 {
     char path[64];
-    idxpath(path, sizeof path, "$.figures", i);
+    exp_idxpath(path, sizeof path, "$.figures", i);
     memset(f, 0, sizeof *f);
     f->by_entry = 1;
-    HC_TRY(want_object(v, path, x));
-    HC_TRY(check_keys(v, path, x, fig_keys));
+    HC_TRY(exp_want_object(v, path, x));
+    HC_TRY(exp_check_keys(v, path, x, fig_keys));
     HC_TRY(figure_name(v, e, x, path, i, f));
     HC_TRY(figure_type_engine(v, e, x, path, f));
     HC_TRY(figure_axes(v, x, path, f));
@@ -590,7 +452,7 @@ static hc_status parse_figure(const vctx *v, hc_experiment *e, const cJSON *x, i
 hc_status hc_experiment_parse(const char *text, const char *origin, hc_experiment **out)
 {
     *out = NULL;
-    vctx v = {origin};
+    exp_vctx v = {origin};
     const char *end = NULL;
     cJSON *doc = cJSON_ParseWithOpts(text, &end, 1);
     if (!doc) {
@@ -609,14 +471,14 @@ hc_status hc_experiment_parse(const char *text, const char *origin, hc_experimen
     }
     e->config = doc;
     snprintf(e->origin, sizeof e->origin, "%s", origin);
-    hc_status s = want_object(&v, "$", doc);
-    if (s == HC_OK) s = check_keys(&v, "$", doc, top_keys);
+    hc_status s = exp_want_object(&v, "$", doc);
+    if (s == HC_OK) s = exp_check_keys(&v, "$", doc, top_keys);
     const cJSON *x;
     /* name: given or the file's stem */
     if (s == HC_OK && (x = cJSON_GetObjectItemCaseSensitive(doc, "name"))) {
-        s = want_str(&v, "$.name", x, e->name, sizeof e->name, 1);
+        s = exp_want_str(&v, "$.name", x, e->name, sizeof e->name, 1);
         for (const char *c = e->name; s == HC_OK && *c; c++)
-            if (*c == '/' || *c == '"' || *c == '\\' || (unsigned char)*c < 32) s = verr(&v, "$.name", "'%s': no slashes, quotes or control characters", e->name);
+            if (*c == '/' || *c == '"' || *c == '\\' || (unsigned char)*c < 32) s = exp_verr(&v, "$.name", "'%s': no slashes, quotes or control characters", e->name);
     } else if (s == HC_OK) {
         const char *b = strrchr(origin, '/');
         snprintf(e->name, sizeof e->name, "%s", b ? b + 1 : origin);
@@ -624,10 +486,10 @@ hc_status hc_experiment_parse(const char *text, const char *origin, hc_experimen
         if (dot && dot != e->name) *dot = 0;
     }
     if (s == HC_OK && (x = cJSON_GetObjectItemCaseSensitive(doc, "description")))
-        s = want_str(&v, "$.description", x, e->description, sizeof e->description, 0);
+        s = exp_want_str(&v, "$.description", x, e->description, sizeof e->description, 0);
     if (s == HC_OK && (x = cJSON_GetObjectItemCaseSensitive(doc, "replay"))) s = parse_replay(&v, e, x);
     if (s == HC_OK && (x = cJSON_GetObjectItemCaseSensitive(doc, "live"))) s = parse_live(&v, e, x);
-    if (s == HC_OK && !e->eng_mask) s = verr(&v, "$", "no engine: add \"replay\": {\"files\": [...]} and/or \"live\": {...}");
+    if (s == HC_OK && !e->eng_mask) s = exp_verr(&v, "$", "no engine: add \"replay\": {\"files\": [...]} and/or \"live\": {...}");
     for (int g = 0; g < HC_N_ENG && s == HC_OK; g++) {
         if (e->n_cols[g]) continue;
         const int *d = g == HC_ENG_LIVE ? default_cols_live : default_cols_replay;
@@ -640,8 +502,8 @@ hc_status hc_experiment_parse(const char *text, const char *origin, hc_experimen
     }
     if (s == HC_OK) {
         x = cJSON_GetObjectItemCaseSensitive(doc, "methods");
-        if (!x) s = verr(&v, "$", "missing key 'methods' (a list of method specs)");
-        else s = want_array(&v, "$.methods", x, 1);
+        if (!x) s = exp_verr(&v, "$", "missing key 'methods' (a list of method specs)");
+        else s = exp_want_array(&v, "$.methods", x, 1);
     }
     if (s == HC_OK) {
         e->n_entries = cJSON_GetArraySize(x);
@@ -650,7 +512,7 @@ hc_status hc_experiment_parse(const char *text, const char *origin, hc_experimen
         for (int i = 0; i < e->n_entries && s == HC_OK; i++) s = parse_entry(&v, e, cJSON_GetArrayItem(x, i), i, &e->entries[i]);
     }
     if (s == HC_OK && (x = cJSON_GetObjectItemCaseSensitive(doc, "figures"))) {
-        s = want_array(&v, "$.figures", x, 0);
+        s = exp_want_array(&v, "$.figures", x, 0);
         if (s == HC_OK && cJSON_GetArraySize(x) > 0) {
             e->figs = calloc((size_t)cJSON_GetArraySize(x), sizeof *e->figs);
             if (!e->figs) s = hc_fail(HC_ENOMEM, "out of memory");
@@ -672,26 +534,8 @@ hc_status hc_experiment_parse(const char *text, const char *origin, hc_experimen
 hc_status hc_experiment_load(const char *path, hc_experiment **out)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return hc_fail(HC_EIO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (n + 1 < cap) break;
-        char *nb = realloc(buf, cap *= 2);
-        if (!nb) free(buf);
-        buf = nb;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (!buf) return hc_fail(HC_ENOMEM, "out of memory reading %s", path);
-    if (err) {
-        free(buf);
-        return hc_fail(HC_EIO, "%s: read error", path);
-    }
-    buf[n] = 0;
+    char *buf = NULL;
+    HC_TRY(hc_read_text(path, &buf, NULL));
     hc_status s = hc_experiment_parse(buf, path, out);
     free(buf);
     return s;
