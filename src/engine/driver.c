@@ -184,6 +184,7 @@ int hc_driver_cluster_sources(const hc_driver *d) { return d->sources; }
 
 int hc_driver_compute(const hc_driver *d, int p, int step)
 {
+    HC_ASSERT(p >= 0 && p < d->n_pts && step >= 0 && step < d->S);
     (void)p; /* fixed schedules decide per step; a policy may decide per point */
     return d->full[step];
 }
@@ -196,6 +197,7 @@ void hc_driver_forecast_cost(const hc_driver *d, const hc_driver_point *pt, doub
 
 void hc_driver_cluster(hc_driver *d, int j, int step, const float *x)
 {
+    HC_ASSERT(j >= 0 && j < d->n_in && step >= 0 && step < d->S);
     if (!d->needs_labels || !d->full[step]) return;
     input *in = &d->in[j];
     size_t T = in->tokens, rows = (size_t)d->groups * T;
