@@ -1,6 +1,10 @@
 /* method.c: method spec strings `name:key=value,...` <-> hc_method.
  * One table of keys drives parsing, validation, error messages and the
- * canonical description. */
+ * canonical description.  A spec is refused (one line naming it and the
+ * problem) for spaces or control characters, a ':' with nothing after it,
+ * an empty pair (doubled, leading or trailing comma), a key given twice, a
+ * key the type does not take (full has no schedule: it takes only N=1), or
+ * a value out of range. */
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
@@ -35,6 +39,7 @@ static const keydef keydefs[] = {
     {"iters", K_INT, OFF(kmeans_iters), 1, 1000, "max k-means iterations per full step"},
 };
 #define N_KEYS (sizeof keydefs / sizeof keydefs[0])
+_Static_assert(N_KEYS <= 32, "apply_pairs keeps one bit per key");
 static const char *const common_keys = "N,W,sched";
 
 static const keydef *key_find(const char *name)
@@ -116,19 +121,58 @@ static hc_status set_key(hc_method *m, const char *key, const char *val, const c
     return HC_OK;
 }
 
-/* Apply "k=v,k=v" from `list` (a type's defaults or the user's keys). */
-static hc_status apply_pairs(hc_method *m, const char *list, const char *spec)
+/* Apply "k=v,k=v" from `list`: a type's defaults (seen NULL), or the
+ * user's keys (seen non-NULL: then no pair may be empty and no key may be
+ * given twice; *seen collects one bit per keydefs row given). */
+static hc_status apply_pairs(hc_method *m, const char *list, const char *spec, unsigned *seen)
 {
     char buf[HC_SPEC_MAX];
     snprintf(buf, sizeof buf, "%s", list);
-    char *save = NULL;
-    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    if (!buf[0]) return HC_OK;
+    int first = 1;
+    for (char *tok = buf, *next; tok; tok = next, first = 0) {
+        next = strchr(tok, ',');
+        if (next) *next++ = '\0';
+        if (!*tok)
+            return hc_fail(HC_EINVAL, "method '%s': empty key=value pair (%s comma)", spec,
+                           first ? "a leading" : next ? "a doubled" : "a trailing");
         char *eq = strchr(tok, '=');
         if (!eq || eq == tok || !eq[1])
             return hc_fail(HC_EINVAL, "method '%s': '%s' is not key=value", spec, tok);
         *eq = '\0';
+        const keydef *k = key_find(tok);
+        if (seen && (m->type->caps & HC_PRED_NO_CACHE) && strcmp(tok, "N") != 0)
+            return hc_fail(HC_EINVAL, "method '%s': %s computes every step and has no schedule or other keys (only N=1 "
+                           "is accepted)", spec, m->type->name);
+        if (seen && k) {
+            unsigned bit = 1u << (unsigned)(k - keydefs);
+            if (*seen & bit) return hc_fail(HC_EINVAL, "method '%s': key '%s' given twice", spec, tok);
+            *seen |= bit;
+        }
         HC_TRY(set_key(m, tok, eq + 1, spec));
     }
+    return HC_OK;
+}
+
+/* The characters of spec: no control characters (named escaped, so the
+ * message stays one line), no spaces. */
+static hc_status check_chars(const char *spec)
+{
+    for (const char *p = spec; *p; p++)
+        if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f) {
+            char esc[4 * HC_SPEC_MAX];
+            size_t n = 0;
+            for (const char *q = spec; *q && n + 5 < sizeof esc; q++) {
+                unsigned char c = (unsigned char)*q;
+                if (c < 0x20 || c == 0x7f) n += (size_t)snprintf(esc + n, sizeof esc - n, "\\x%02x", c);
+                else esc[n++] = (char)c;
+            }
+            esc[n] = '\0';
+            return hc_fail(HC_EINVAL, "method '%s': control character 0x%02x at offset %zu", esc,
+                           (unsigned)(unsigned char)*p, (size_t)(p - spec));
+        }
+    if (strpbrk(spec, " \t"))
+        return hc_fail(HC_EINVAL, "method '%s': no spaces allowed (write name:key=value,...)", spec);
     return HC_OK;
 }
 
@@ -137,9 +181,7 @@ hc_status hc_method_parse(const char *spec, hc_method *m)
     memset(m, 0, sizeof *m);
     if (!spec || !*spec) return hc_fail(HC_EINVAL, "empty method spec");
     if (strlen(spec) >= HC_SPEC_MAX) return hc_fail(HC_EINVAL, "method spec longer than %d characters", HC_SPEC_MAX - 1);
-    for (const char *p = spec; *p; p++)
-        if (*p == ' ' || *p == '\t')
-            return hc_fail(HC_EINVAL, "method '%s': no spaces allowed (write name:key=value,...)", spec);
+    HC_TRY(check_chars(spec));
     snprintf(m->spec, sizeof m->spec, "%s", spec);
     char name[64];
     const char *colon = strchr(spec, ':');
@@ -154,6 +196,8 @@ hc_status hc_method_parse(const char *spec, hc_method *m)
         return hc_fail(HC_EINVAL, "unknown method '%s' (valid: %s)", name, list);
     }
     const char *pairs = colon ? colon + 1 : "";
+    if (colon && !*pairs)
+        return hc_fail(HC_EINVAL, "method '%s': no key=value pairs after ':' (write '%s' for the defaults)", spec, name);
     /* defaults: paper's main setting N=7, W=3, O=2, sigma=0.5 */
     m->sched.kind = HC_SCHED_FLUX;
     m->sched.N = 7;
@@ -179,13 +223,17 @@ hc_status hc_method_parse(const char *spec, hc_method *m)
             return hc_fail(HC_EINVAL,
                            "method '%s': base=%s (valid: a predictor with an order-0 cache: reuse, taylor, "
                            "hermite, hicache, hermite-arg, hermite-coef, hitaylor)", spec, bname);
-        HC_TRY(apply_pairs(m, m->base->defaults, spec));
+        HC_TRY(apply_pairs(m, m->base->defaults, spec, NULL));
     }
-    HC_TRY(apply_pairs(m, m->type->defaults, spec));
+    HC_TRY(apply_pairs(m, m->type->defaults, spec, NULL));
     /* the DiT code's own warm-up is 2 full steps; an explicit W wins */
     if (strstr(pairs, "sched=dit")) m->sched.W = 2;
-    HC_TRY(apply_pairs(m, pairs, spec));
-    if (m->type->caps & HC_PRED_NO_CACHE) m->sched.N = 1;
+    if (m->type->caps & HC_PRED_NO_CACHE) m->sched.N = 1; /* every step full */
+    unsigned seen = 0;
+    HC_TRY(apply_pairs(m, pairs, spec, &seen));
+    if ((m->type->caps & HC_PRED_NO_CACHE) && m->sched.N != 1)
+        return hc_fail(HC_EINVAL, "method '%s': %s computes every step: N=%d cannot apply (only N=1 is accepted)", spec,
+                       m->type->name, m->sched.N);
     if (m->K < 1) return hc_fail(HC_EINVAL, "method '%s': K must be >= 1", spec);
     return HC_OK;
 }

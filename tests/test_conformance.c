@@ -126,10 +126,13 @@ static const setting settings[] = {
 };
 #define N_SETTINGS (sizeof settings / sizeof settings[0])
 
+/* id's method at the given setting; a type without a cache (full) takes no
+ * schedule and parses bare whatever the setting. */
 static hc_method method_at(const method_id *id, int N, int W, int O, const char *sched)
 {
     char spec[HC_SPEC_MAX];
     int len = snprintf(spec, sizeof spec, "%s:N=%d,W=%d,sched=%s", id->type->name, N, W, sched);
+    if (id->type->caps & HC_PRED_NO_CACHE) len = snprintf(spec, sizeof spec, "%s", id->type->name);
     if (id->base) len += snprintf(spec + len, sizeof spec - (size_t)len, ",base=%s", id->base->name);
     if (in_list(id->type->keys, "O") || (id->base && in_list(id->base->keys, "O")))
         snprintf(spec + len, sizeof spec - (size_t)len, ",O=%d", O);
@@ -256,13 +259,15 @@ static void capabilities_coherent(void **state)
         }
         /* a wrapper's own caps are a subset of what hc_method_caps reports */
         assert_int_equal(hc_method_caps(&m) & t->caps, t->caps);
-        if (t->caps & HC_PRED_NO_CACHE) {
-            static const char *const given[] = {"N=5", "N=1", "N=1000,W=2,sched=mod", "N=3,sched=dit"};
+        if (t->caps & HC_PRED_NO_CACHE) { /* no schedule: N=1 is the only key it takes */
+            static const char *const given[] = {"N=5", "N=1000,W=2,sched=mod", "N=3,sched=dit", "W=2", "N=1,sched=dit"};
             for (size_t i = 0; i < sizeof given / sizeof given[0]; i++) {
                 snprintf(spec, sizeof spec, "%s:%s", t->name, given[i]);
-                parses(spec, &m);
-                if (m.sched.N != 1) fail_msg("'%s' (HC_PRED_NO_CACHE) parsed to N=%d, want 1", spec, m.sched.N);
+                if (hc_method_parse(spec, &m) != HC_EINVAL) fail_msg("'%s' (HC_PRED_NO_CACHE) was accepted", spec);
             }
+            snprintf(spec, sizeof spec, "%s:N=1", t->name);
+            parses(spec, &m);
+            if (m.sched.N != 1) fail_msg("'%s' (HC_PRED_NO_CACHE) parsed to N=%d, want 1", spec, m.sched.N);
         }
         if (t->caps & HC_PRED_WRAPS_BASE) /* base=u parses iff u is a valid base */
             for (const hc_pred_type *const *u = hc_pred_types; *u; u++) {
@@ -295,7 +300,7 @@ static void n1_is_full_compute(void **state)
                 assert_memory_equal(out, traj_a, (size_t)S * TD * sizeof *out);
                 hc_predictor_free(p);
             }
-    /* HC_PRED_NO_CACHE: every step full at any requested N */
+    /* HC_PRED_NO_CACHE: every step full at any setting */
     for (int i = 0; i < n_methods; i++)
         for (size_t j = 0; j < N_SETTINGS; j++) {
             const setting *st = &settings[j];

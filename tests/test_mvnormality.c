@@ -521,6 +521,35 @@ static void test_csv_errors(void **state)
     expect_error("", HC_EFORMAT, (const char *const[]){"no data rows", NULL});
 }
 
+/* A UTF-8 byte-order mark before the first line (spreadsheet exports) is
+ * skipped: the first row stays data, or the header keeps its first name. */
+static void test_csv_bom(void **state)
+{
+    (void)state;
+    const char *path = "test_mvnormality_bom.csv";
+    double *d = NULL;
+    size_t rows = 0, cols = 0;
+    char **hdr = NULL;
+    write_file(path, "\xEF\xBB\xBF" "1.5,2\n3,4\n");
+    assert_int_equal(hc_csv_read_matrix(path, &d, &rows, &cols, &hdr), HC_OK);
+    assert_null(hdr);
+    assert_int_equal(rows, 2);
+    assert_int_equal(cols, 2);
+    assert_true(d[0] == 1.5 && d[1] == 2 && d[2] == 3 && d[3] == 4);
+    free(d);
+    write_file(path, "\xEF\xBB\xBF" "alpha,beta\r\n1,2\r\n");
+    assert_int_equal(hc_csv_read_matrix(path, &d, &rows, &cols, &hdr), HC_OK);
+    assert_int_equal(rows, 1);
+    assert_non_null(hdr);
+    assert_string_equal(hdr[0], "alpha");
+    free(d);
+    hc_csv_header_free(hdr, cols);
+    remove(path);
+    /* only at the start of the file: elsewhere it is not a number */
+    expect_error("1,2\n\xEF\xBB\xBF" "3,4\n", HC_EFORMAT, (const char *const[]){"line 2", "column 1", NULL});
+    expect_error("\xEF\xBB\xBF", HC_EFORMAT, (const char *const[]){"no data rows", NULL});
+}
+
 /* covariance.h (OpenBLAS): centring, covariance and projection against
  * naive double loops, with a leading dimension larger than p. */
 static void test_covariance_blas(void **state)
@@ -572,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_csv_header_and_values),
         cmocka_unit_test(test_csv_no_header_roundtrip),
         cmocka_unit_test(test_csv_errors),
+        cmocka_unit_test(test_csv_bom),
         cmocka_unit_test(test_covariance_blas),
     };
     return cmocka_run_group_tests(tests, hc_test_setup, NULL);

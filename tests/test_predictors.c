@@ -81,6 +81,12 @@ static void spec_parsing(void **state)
     assert_string_equal(buf, "Hi-ClusCa (N=7, O=1, σ=0.5, K=8)");
     m = parse("full");
     assert_int_equal(m.sched.N, 1);
+    hc_method_describe(&m, buf, sizeof buf);
+    assert_string_equal(buf, "full:N=1,W=3,sched=flux");
+    m = parse("full:N=1");
+    assert_int_equal(m.sched.N, 1);
+    hc_method_describe(&m, buf, sizeof buf);
+    assert_string_equal(buf, "full:N=1,W=3,sched=flux");
     m = parse("taylor:sched=dit");
     assert_int_equal(m.sched.W, 2);
     m = parse("reuse:N=4");
@@ -101,12 +107,73 @@ static void spec_parsing(void **state)
         {"clusca:gamma=2", "gamma=2 out of range"},
         {"reuse:O=2", "unknown key 'O' for reuse"},
         {"", "empty method spec"},
+        /* the shape of the key list (issue 13) */
+        {"taylor:N=7,N=8", "method 'taylor:N=7,N=8': key 'N' given twice"},
+        {"taylor:O=2,O=2", "method 'taylor:O=2,O=2': key 'O' given twice"},
+        {"hicache:sigma=0.5,N=7,sigma=0.5", "key 'sigma' given twice"},
+        {"taylor:sched=flux,sched=dit", "key 'sched' given twice"},
+        {"clusca:base=taylor,base=hicache", "key 'base' given twice"},
+        {"taylor:N=7,,O=2", "method 'taylor:N=7,,O=2': empty key=value pair (a doubled comma)"},
+        {"taylor:N=7,", "method 'taylor:N=7,': empty key=value pair (a trailing comma)"},
+        {"taylor:,N=7", "method 'taylor:,N=7': empty key=value pair (a leading comma)"},
+        {"taylor:,", "empty key=value pair (a leading comma)"},
+        {"taylor:", "method 'taylor:': no key=value pairs after ':' (write 'taylor' for the defaults)"},
+        {"full:N=5", "method 'full:N=5': full computes every step: N=5 cannot apply (only N=1 is accepted)"},
+        {"full:N=2,N=1", "key 'N' given twice"},
+        {"full:W=3", "method 'full:W=3': full computes every step and has no schedule or other keys (only N=1 is accepted)"},
+        {"full:N=1,sched=dit", "full computes every step and has no schedule or other keys"},
+        {"full:O=2", "full computes every step and has no schedule or other keys"},
+        {"full:", "method 'full:': no key=value pairs after ':'"},
+        {"taylor:N=7 ", "method 'taylor:N=7 ': no spaces allowed"},
+        {"taylor: N=7", "no spaces allowed"},
+        {"taylor:N=7,\tO=2", "no spaces allowed"},
+        {"taylor:N=7\n", "method 'taylor:N=7\\x0a': control character 0x0a at offset 10"},
+        {"taylor:\x7f\rN=7", "method 'taylor:\\x7f\\x0dN=7': control character 0x7f at offset 7"},
+        {"taylor:=7", "'=7' is not key=value"},
+        {"taylor:N=", "'N=' is not key=value"},
+        {"taylor:N=99999999999999999999", "N=99999999999999999999 is not an integer"},
+        {"taylor:N=7.0", "N=7.0 is not an integer"},
+        {"hicache:sigma=nan", "sigma=nan is not a number"},
+        {"hicache:sigma=1e999", "sigma=1e999 is not a number"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         hc_method x;
         assert_int_equal(hc_method_parse(bad[i].spec, &x), HC_EINVAL);
         if (!strstr(hc_errmsg(), bad[i].msg))
             fail_msg("'%s': message '%s' lacks '%s'", bad[i].spec, hc_errmsg(), bad[i].msg);
+    }
+}
+
+/* Every spec written in experiments/, README.md and docs/ (found
+ * with grep; placeholders such as N=N and deliberate errors left out)
+ * parses. */
+static void documented_specs(void **state)
+{
+    (void)state;
+    static const char *const specs[] = {
+        "full", "reuse", "taylor", "hermite", "hicache", "hermite-arg", "hermite-coef", "hitaylor", "lagrange", "clusca",
+        "clusca:base=hicache,N=7,K=16", "clusca:base=hicache,N=7,W=3,O=2,sigma=0.5,K=16,gamma=0.005",
+        "clusca:base=hicache,W=3,O=2,sigma=0.5,K=16,gamma=0.005", "clusca:base=hicache", "clusca:base=taylor",
+        "clusca:base=taylor,K=16,gamma=0.005", "clusca:base=taylor,K=16,gamma=0.005,seed=0,fresh=mlp,iters=10",
+        "clusca:base=taylor,N=7,W=3,O=2,K=16,gamma=0.005", "clusca:base=taylor,W=3,O=2,K=16,gamma=0.005",
+        "hermite:O=2", "hicache:N=7,O=2,sigma=0.5", "hicache:N=7,O=2", "hicache:N=7,W=3,O=2",
+        "hicache:N=7,W=3,O=2,sigma=0.5", "hicache:N=7,W=3,sigma=0.5", "hicache:O=2", "hicache:O=2,sigma=0.5",
+        "hicache:W=3,O=2,sigma=0.5", "hitaylor:N=7,W=3,O=2,sigma=0.5", "hitaylor:O=2,sigma=0.5", "lagrange:N=6,O=2",
+        "lagrange:N=6,W=3,sched=flux,O=2", "lagrange:N=7,W=3", "lagrange:N=7,W=3,O=2", "lagrange:O=2", "reuse:N=2,W=1",
+        "reuse:N=7,W=3", "reuse:W=3", "taylor:N=3,O=1", "taylor:N=3,O=2", "taylor:N=3,W=1,O=1",
+        "taylor:N=3,W=1,sched=flux,O=1", "taylor:N=5,O=2", "taylor:N=6,O=2", "taylor:N=6,W=3,sched=flux,O=2", "taylor:N=7",
+        "taylor:N=7,O=2", "taylor:N=7,W=3", "taylor:N=7,W=3,O=2", "taylor:O=2", "taylor:W=3", "taylor:W=3,O=2",
+        "taylor:N=5,W=3,O=2", "hicache:N=5,W=2,O=3,sigma=0.4", "taylor:sched=dit", "clusca:base=hicache,K=8,O=1",
+    };
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        hc_method m = parse(specs[i]);
+        /* the canonical description of a caching method parses back to itself */
+        char d1[256], d2[256];
+        hc_method_describe(&m, d1, sizeof d1);
+        if (hc_method_caps(&m) & HC_PRED_NO_CACHE) continue; /* full takes only N=1, not W and sched */
+        hc_method r = parse(d1);
+        hc_method_describe(&r, d2, sizeof d2);
+        assert_string_equal(d1, d2);
     }
 }
 
@@ -502,6 +569,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(schedule_tables),
         cmocka_unit_test(spec_parsing),
+        cmocka_unit_test(documented_specs),
         cmocka_unit_test(hicache_coefficients),
         cmocka_unit_test(warmup_gap_mixing),
         cmocka_unit_test(exact_on_polynomials),

@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "classifier.h"
 #include "flux.h"
 #include "model.h"
 #include "safetensors.h"
@@ -102,6 +104,28 @@ static const bad cases[] = {
     {"overlap", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", -1, 12, HC_EFORMAT, "overlap"},
     {"duplicate", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", -1, 8, HC_EFORMAT, "duplicate tensor name 'a'"},
     {"meta_not_str", "{\"__metadata__\":{\"k\":1}}", -1, 0, HC_EFORMAT, "__metadata__['k'] is not a string"},
+    /* header length: too small, and as large as a u64 allows */
+    {"len_one", "{}", 1, 0, HC_EFORMAT, "header length 1 invalid"},
+    {"len_max", "{}", 0x7fffffffffffffffLL, 0, HC_EFORMAT, "header length 9223372036854775807 invalid"},
+    /* numbers no integer type can hold are refused before any conversion */
+#define T1(shape, offs) "{\"a\":{\"dtype\":\"F32\",\"shape\":" shape ",\"data_offsets\":" offs "}}"
+    {"off_1e300", T1("[1]", "[0,1e300]"), -1, 4, HC_EFORMAT, "tensor 'a': data_offsets [0, 1e+300] run past the data buffer (4 bytes)"},
+    {"off_begin_1e300", T1("[1]", "[1e300,1e300]"), -1, 4, HC_EFORMAT, "data_offsets [1e+300, 1e+300] run past the data buffer"},
+    {"off_2p63", T1("[1]", "[0,9223372036854775808]"), -1, 4, HC_EFORMAT, "run past the data buffer"},
+    {"off_2p64", T1("[1]", "[18446744073709551616,18446744073709551620]"), -1, 4, HC_EFORMAT, "run past the data buffer"},
+    {"off_inf", T1("[1]", "[0,1e400]"), -1, 4, HC_EFORMAT, "tensor 'a': data_offsets[1] is inf; expected an integer >= 0"},
+    {"off_neg", T1("[1]", "[-4,0]"), -1, 4, HC_EFORMAT, "tensor 'a': data_offsets[0] is -4; expected an integer >= 0"},
+    {"off_neg_huge", T1("[1]", "[-1e300,4]"), -1, 4, HC_EFORMAT, "data_offsets[0] is -1e+300; expected an integer >= 0"},
+    {"off_frac", T1("[1]", "[0.5,4.5]"), -1, 4, HC_EFORMAT, "data_offsets[0] is 0.5; expected an integer >= 0"},
+    {"off_string", T1("[1]", "[\"0\",4]"), -1, 4, HC_EFORMAT, "tensor 'a': data_offsets[0] is not a number"},
+    {"shape_1e300", T1("[1e300]", "[0,4]"), -1, 4, HC_EFORMAT, "tensor 'a': shape[0] is 1e+300; expected an integer in [0, 1e15]"},
+    {"shape_2p64", T1("[1,18446744073709551616]", "[0,4]"), -1, 4, HC_EFORMAT, "shape[1] is 1.84467440737096e+19"},
+    {"shape_inf", T1("[1e400]", "[0,4]"), -1, 4, HC_EFORMAT, "tensor 'a': shape[0] is inf"},
+    {"shape_frac", T1("[0.5]", "[0,4]"), -1, 4, HC_EFORMAT, "tensor 'a': shape[0] is 0.5"},
+    {"shape_neg_huge", T1("[-1e300]", "[0,4]"), -1, 4, HC_EFORMAT, "tensor 'a': shape[0] is -1e+300"},
+    {"shape_string", T1("[\"1\"]", "[0,4]"), -1, 4, HC_EFORMAT, "tensor 'a': shape[0] is not a number"},
+    {"shape_product", T1("[1e15,1e15]", "[0,4]"), -1, 4, HC_EFORMAT, "tensor 'a' is impossibly large"},
+#undef T1
 };
 
 static void malformed_files(void **state)
@@ -156,6 +180,68 @@ static void model_validation(void **state)
     remove("cut.safetensors");
 }
 
+/* Copy the safetensors file src to dst with element `elem` of tensor
+ * `tensor` (F32) set to the float bits `bits`: the offset is found from the
+ * header, independently of the reader under test. */
+static void patch_f32(const char *src, const char *dst, const char *tensor, size_t elem, uint32_t bits)
+{
+    FILE *f = fopen(src, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = malloc((size_t)n);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    uint64_t len = 0;
+    for (int i = 7; i >= 0; i--) len = len << 8 | buf[i];
+    cJSON *hdr = cJSON_ParseWithLength((const char *)buf + 8, (size_t)len);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(hdr, tensor);
+    assert_non_null(t);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "dtype")), "F32");
+    size_t begin = (size_t)cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(t, "data_offsets"), 0)->valuedouble;
+    cJSON_Delete(hdr);
+    memcpy(buf + 8 + len + begin + 4 * elem, &bits, 4); /* little-endian host */
+    f = fopen(dst, "wb");
+    assert_int_equal(fwrite(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    free(buf);
+}
+
+/* NaN or Inf in the weights is refused at load, naming the file, the tensor
+ * and the count (the flux model, the registry, the classifier). */
+static void nonfinite_weights(void **state)
+{
+    (void)state;
+    static const char *tiny = HC_TEST_DATA "/golden_flux_tiny.safetensors";
+    static const char *cls = HC_TEST_DATA "/../../data/models/fmnist_classifier.safetensors";
+    const char *t = "double_blocks.0.img_attn.proj.bias";
+    hc_flux *m;
+    hc_model *gm;
+    hc_classifier *c;
+    patch_f32(tiny, "nan.safetensors", t, 5, 0x7fc00000u);
+    assert_int_equal(hc_flux_load("nan.safetensors", 1, &m), HC_EFORMAT);
+    assert_null(m);
+    assert_string_equal(hc_errmsg(), "nan.safetensors: tensor 'double_blocks.0.img_attn.proj.bias' has 1 non-finite "
+                                     "value (NaN or Inf) among 32; weights must be finite");
+    assert_int_equal(hc_model_open("nan.safetensors", 1, &gm), HC_EFORMAT);
+    assert_non_null(strstr(hc_errmsg(), "tensor 'double_blocks.0.img_attn.proj.bias' has 1 non-finite"));
+    patch_f32(tiny, "inf.safetensors", "final_layer.linear.weight", 0, 0xff800000u); /* -Inf */
+    assert_int_equal(hc_flux_load("inf.safetensors", 1, &m), HC_EFORMAT);
+    assert_non_null(strstr(hc_errmsg(), "inf.safetensors: tensor 'final_layer.linear.weight' has 1 non-finite"));
+    /* the classifier: the bundled file loads; with a NaN it is refused */
+    assert_int_equal(hc_classifier_load(cls, &c), HC_OK);
+    hc_classifier_free(c);
+    patch_f32(cls, "nan_cls.safetensors", "fc1.weight", 100, 0x7f800001u); /* a signalling NaN */
+    assert_int_equal(hc_classifier_load("nan_cls.safetensors", &c), HC_EFORMAT);
+    assert_string_equal(hc_errmsg(), "nan_cls.safetensors: tensor 'fc1.weight' has 1 non-finite value (NaN or Inf) "
+                                     "among 401408; weights must be finite");
+    remove("nan.safetensors");
+    remove("inf.safetensors");
+    remove("nan_cls.safetensors");
+}
+
 int main(void)
 {
     hc_init();
@@ -163,6 +249,7 @@ int main(void)
         cmocka_unit_test(valid_file),
         cmocka_unit_test(malformed_files),
         cmocka_unit_test(model_validation),
+        cmocka_unit_test(nonfinite_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

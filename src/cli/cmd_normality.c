@@ -2,6 +2,8 @@
  * univariate and multivariate normality tests of src/eval on a plain
  * numeric CSV file, printed as one JSON object (the numerical contract of
  * the statistics module, checked against scipy / R in the tests). */
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +45,9 @@ static hc_status find_column(const char *path, const char *spec, char **header, 
                 return HC_OK;
             }
     char *end;
+    errno = 0;
     long v = strtol(spec, &end, 10);
-    if (end == spec || *end) {
+    if (end == spec || *end || !(isdigit((unsigned char)spec[0]) || spec[0] == '-')) {
         char list[256] = "";
         size_t len = 0;
         for (size_t j = 0; header && j < n_cols && len < sizeof list; j++)
@@ -52,8 +55,8 @@ static hc_status find_column(const char *path, const char *spec, char **header, 
         return hc_fail(HC_EINVAL, "--column '%s': %s has no such column (%s)", spec, path,
                        header ? list : "no header: give a 0-based index");
     }
-    if (v < 0 || (size_t)v >= n_cols)
-        return hc_fail(HC_EINVAL, "--column %ld out of range: %s has %zu column%s (0-based, 0..%zu)", v, path,
+    if (errno || v < 0 || (size_t)v >= n_cols)
+        return hc_fail(HC_EINVAL, "--column %s out of range: %s has %zu column%s (0-based, 0..%zu)", spec, path,
                        n_cols, n_cols == 1 ? "" : "s", n_cols - 1);
     *col = (size_t)v;
     return HC_OK;

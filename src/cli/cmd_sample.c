@@ -9,30 +9,21 @@
 #include "cli.h"
 #include "live.h"
 
+/* --labels "L,L,...": every item one class digit 0..9 (no empty item, no
+ * sign or space), at most n of them, repeated to n. */
 static hc_status parse_labels(const char *s, int n, int **out)
 {
+    int k = 0, bad = !*s;
+    for (const char *p = s; *p && !bad; p += 2) {
+        bad = *p < '0' || *p > '9' || (p[1] && p[1] != ',') || (p[1] == ',' && !p[2]);
+        k++;
+        if (!p[1]) break;
+    }
+    if (bad) return hc_fail(HC_EINVAL, "--labels: '%s' must be comma-separated classes 0..9", s);
+    if (k > n) return hc_fail(HC_EINVAL, "--labels: %d classes given for --n %d samples", k, n);
     int *l = malloc((size_t)n * sizeof *l);
     if (!l) return hc_fail(HC_ENOMEM, "out of memory");
-    int k = 0;
-    const char *p = s;
-    while (*p && k < n) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 0 || v > 9) {
-            free(l);
-            return hc_fail(HC_EINVAL, "--labels: '%s' must be comma-separated classes 0..9", s);
-        }
-        l[k++] = (int)v;
-        p = *end == ',' ? end + 1 : end;
-        if (*end && *end != ',') {
-            free(l);
-            return hc_fail(HC_EINVAL, "--labels: '%s' must be comma-separated classes 0..9", s);
-        }
-    }
-    if (k == 0) {
-        free(l);
-        return hc_fail(HC_EINVAL, "--labels: empty");
-    }
+    for (int i = 0; i < k; i++) l[i] = s[2 * i] - '0';
     for (int i = k; i < n; i++) l[i] = l[i % k]; /* repeat the given list */
     *out = l;
     return HC_OK;
@@ -123,7 +114,7 @@ const hc_command hc_cmd_sample = {
     "  --method SPEC    caching method as for replay (default full); e.g.\n"
     "                   hicache:N=7,O=2,sigma=0.5  clusca:base=hicache,N=7,K=16\n"
     "  --n N            samples (default 64); --batch B images per run (default 16)\n"
-    "  --labels L,...   classes 0..9, repeated to n (default i mod 10)\n"
+    "  --labels L,...   classes 0..9, at most n, repeated to n (default i mod 10)\n"
     "  --seed S         noise seed (default 0): sample i uses mt19937 seeded\n"
     "                   S*1000003+i, so a sample does not depend on n or batch\n"
     "  --guidance G     CFG scale (default 2.5; 1 = conditional only)\n"

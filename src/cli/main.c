@@ -1,4 +1,5 @@
 /* main.c: `hicache <command> [options]`: dispatch through the command table. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -36,8 +37,9 @@ hc_status cli_int(const char *opt, const char *val, long lo, long hi, long *out)
     char *end;
     errno = 0;
     long v = strtol(val, &end, 10);
-    if (errno || end == val || *end)
+    if (end == val || *end || isspace((unsigned char)val[0]))
         return hc_fail(HC_EINVAL, "%s: '%s' is not an integer", opt, val);
+    if (errno) return hc_fail(HC_EINVAL, "%s: %s out of range [%ld, %ld]", opt, val, lo, hi);
     if (v < lo || v > hi) return hc_fail(HC_EINVAL, "%s: %ld out of range [%ld, %ld]", opt, v, lo, hi);
     *out = v;
     return HC_OK;
@@ -46,10 +48,11 @@ hc_status cli_int(const char *opt, const char *val, long lo, long hi, long *out)
 hc_status cli_double(const char *opt, const char *val, double lo, double hi, double *out)
 {
     char *end;
-    errno = 0;
     double v = strtod(val, &end);
-    if (errno || end == val || *end || !isfinite(v))
+    if (end == val || *end || isspace((unsigned char)val[0]) || isnan(v))
         return hc_fail(HC_EINVAL, "%s: '%s' is not a number", opt, val);
+    /* an overflow is +-inf (out of range); an underflow is a tiny number that the range decides */
+    if (isinf(v)) return hc_fail(HC_EINVAL, "%s: %s out of range [%g, %g]", opt, val, lo, hi);
     if (v < lo || v > hi) return hc_fail(HC_EINVAL, "%s: %g out of range [%g, %g]", opt, v, lo, hi);
     *out = v;
     return HC_OK;

@@ -184,6 +184,11 @@ hc_status hc_csv_read_matrix(const char *path, double **data_out, size_t *n_rows
                          path, c.lineno);
             goto fail;
         }
+        if (c.lineno == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+            /* a UTF-8 byte-order mark (spreadsheet exports) is not part of the first cell */
+            memmove(line, line + 3, (size_t)len - 2);
+            len -= 3;
+        }
         if (strip_line(line, len)) continue;
         size_t k = count_cells(line);
         if (c.cols == 0) {

@@ -1,7 +1,8 @@
 /* csvread.h: read a plain numeric CSV file into a row-major double matrix.
  *
  * Format: comma-separated cells, one row per line ('\n' or "\r\n"), every
- * row with the same number of cells.  Cells are parsed with strtod (so
+ * row with the same number of cells; a UTF-8 byte-order mark at the start
+ * of the file is skipped.  Cells are parsed with strtod (so
  * "1e-3", "-0.5", "nan" and "inf" are numbers) after trimming spaces and
  * tabs; an empty cell is an error.  Lines that are empty or only
  * whitespace are skipped.  The first non-blank line is a header when any

@@ -23,6 +23,10 @@ hc_status exp_verr(const exp_vctx *v, const char *path, const char *fmt, ...)
 /* A short rendering of a JSON value for messages: "ten", 3.5, [...]. */
 void exp_jshow(const cJSON *x, char *buf, size_t n)
 {
+    if (cJSON_IsNumber(x) && !isfinite(x->valuedouble)) { /* cJSON would print null */
+        snprintf(buf, n, "%s", x->valuedouble > 0 ? "a value beyond 1.8e308" : "a value beyond -1.8e308");
+        return;
+    }
     char *s = cJSON_PrintUnformatted(x);
     if (!s) {
         snprintf(buf, n, "?");
@@ -70,9 +74,10 @@ hc_status exp_want_int(const exp_vctx *v, const char *path, const cJSON *x, long
     char s[96];
     exp_jshow(x, s, sizeof s);
     const char *what = lo == 1 ? "a positive integer" : lo == 0 ? "a non-negative integer" : "an integer";
-    if (!cJSON_IsNumber(x) || x->valuedouble != floor(x->valuedouble) || fabs(x->valuedouble) > 9e15)
+    if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble) || x->valuedouble != floor(x->valuedouble))
         return exp_verr(v, path, "expected %s, got %s", what, s);
-    if (x->valuedouble < (double)lo || x->valuedouble > (double)hi)
+    /* compared as doubles before the conversion (9e15: exact, and in range of long whatever hi is) */
+    if (x->valuedouble < (double)lo || x->valuedouble > (double)hi || fabs(x->valuedouble) > 9e15)
         return exp_verr(v, path, "%s out of range [%ld, %ld]", s, lo, hi);
     *out = (long)x->valuedouble;
     return HC_OK;

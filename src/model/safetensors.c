@@ -67,6 +67,65 @@ static int cmp_begin(const void *a, const void *b)
     return x->begin < y->begin ? -1 : x->begin > y->begin;
 }
 
+/* Largest shape entry and element count accepted (exact in a double). */
+#define MAX_DIM 1e15
+
+/* x (a JSON number) is finite, integral and in [0, max]: safe to convert. */
+static int json_int_in(const cJSON *x, double max)
+{
+    double v = x->valuedouble;
+    return isfinite(v) && v >= 0 && v == floor(v) && v <= max;
+}
+
+/* t->shape, t->rank and t->n_elem from the JSON array sh (file f). */
+static hc_status parse_shape(const char *f, const cJSON *sh, hc_st_tensor *t)
+{
+    t->rank = cJSON_GetArraySize(sh);
+    if (t->rank > HC_ST_MAX_RANK) return hc_fail(HC_EFORMAT, "%s: tensor '%s' has rank %d > %d", f, t->name, t->rank, HC_ST_MAX_RANK);
+    double n = 1;
+    for (int i = 0; i < t->rank; i++) {
+        const cJSON *d = cJSON_GetArrayItem(sh, i);
+        if (!cJSON_IsNumber(d)) return hc_fail(HC_EFORMAT, "%s: tensor '%s': shape[%d] is not a number", f, t->name, i);
+        if (!json_int_in(d, MAX_DIM))
+            return hc_fail(HC_EFORMAT, "%s: tensor '%s': shape[%d] is %.15g; expected an integer in [0, 1e15]", f,
+                           t->name, i, d->valuedouble);
+        t->shape[i] = (int64_t)d->valuedouble;
+        n *= d->valuedouble;
+    }
+    if (n > MAX_DIM) return hc_fail(HC_EFORMAT, "%s: tensor '%s' is impossibly large (%.15g elements)", f, t->name, n);
+    t->n_elem = (size_t)n;
+    return HC_OK;
+}
+
+/* t->begin, t->end from the JSON pair of (st's) tensor t: every check is
+ * made on the double before it is converted to an integer. */
+static hc_status parse_offsets(const hc_st *st, const cJSON *of, hc_st_tensor *t)
+{
+    const char *f = st->path;
+    const cJSON *be[2] = {cJSON_GetArrayItem(of, 0), cJSON_GetArrayItem(of, 1)};
+    for (int i = 0; i < 2; i++) {
+        if (!cJSON_IsNumber(be[i]))
+            return hc_fail(HC_EFORMAT, "%s: tensor '%s': data_offsets[%d] is not a number", f, t->name, i);
+        if (!json_int_in(be[i], INFINITY))
+            return hc_fail(HC_EFORMAT, "%s: tensor '%s': data_offsets[%d] is %.15g; expected an integer >= 0", f,
+                           t->name, i, be[i]->valuedouble);
+    }
+    double b = be[0]->valuedouble, e = be[1]->valuedouble;
+    if (b > (double)st->data_size || e > (double)st->data_size)
+        return hc_fail(HC_EFORMAT, "%s: tensor '%s': data_offsets [%.15g, %.15g] run past the data buffer (%llu bytes)",
+                       f, t->name, b, e, (unsigned long long)st->data_size);
+    if (e < b)
+        return hc_fail(HC_EFORMAT, "%s: tensor '%s': data_offsets [%.15g, %.15g]: must be 0 <= begin <= end", f, t->name,
+                       b, e);
+    t->begin = (uint64_t)b; /* both now in [0, data_size]: in range of the type */
+    t->end = (uint64_t)e;
+    if (t->end > st->data_size) /* a data size over 2^53 rounds in the double test */
+        return hc_fail(HC_EFORMAT, "%s: tensor '%s': data_offsets [%llu, %llu] run past the data buffer (%llu bytes)", f,
+                       t->name, (unsigned long long)t->begin, (unsigned long long)t->end,
+                       (unsigned long long)st->data_size);
+    return HC_OK;
+}
+
 static hc_status parse_entry(hc_st *st, const cJSON *it, hc_st_tensor *t)
 {
     const char *f = st->path;
@@ -91,27 +150,8 @@ static hc_status parse_entry(hc_st *st, const cJSON *it, hc_st_tensor *t)
                 return hc_fail(HC_EUNSUP, "%s: tensor '%s' has dtype %s; supported: F32, F16, BF16", f, t->name, dt->valuestring);
         return hc_fail(HC_EFORMAT, "%s: tensor '%s' has unknown dtype '%s'", f, t->name, dt->valuestring);
     }
-    t->rank = cJSON_GetArraySize(sh);
-    if (t->rank > HC_ST_MAX_RANK) return hc_fail(HC_EFORMAT, "%s: tensor '%s' has rank %d > %d", f, t->name, t->rank, HC_ST_MAX_RANK);
-    double n = 1;
-    for (int i = 0; i < t->rank; i++) {
-        const cJSON *d = cJSON_GetArrayItem(sh, i);
-        if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble != floor(d->valuedouble) || d->valuedouble > 1e15)
-            return hc_fail(HC_EFORMAT, "%s: tensor '%s': shape[%d] is not a non-negative integer", f, t->name, i);
-        t->shape[i] = (int64_t)d->valuedouble;
-        n *= d->valuedouble;
-    }
-    if (n > 1e15) return hc_fail(HC_EFORMAT, "%s: tensor '%s' is impossibly large", f, t->name);
-    t->n_elem = (size_t)n;
-    const cJSON *b = cJSON_GetArrayItem(of, 0), *e = cJSON_GetArrayItem(of, 1);
-    if (!cJSON_IsNumber(b) || !cJSON_IsNumber(e) || b->valuedouble < 0 || e->valuedouble < b->valuedouble ||
-        b->valuedouble != floor(b->valuedouble) || e->valuedouble != floor(e->valuedouble))
-        return hc_fail(HC_EFORMAT, "%s: tensor '%s': data_offsets must be integers 0 <= begin <= end", f, t->name);
-    t->begin = (uint64_t)b->valuedouble;
-    t->end = (uint64_t)e->valuedouble;
-    if (t->end > st->data_size)
-        return hc_fail(HC_EFORMAT, "%s: tensor '%s': data_offsets [%llu, %llu] run past the data buffer (%llu bytes)", f,
-                       t->name, (unsigned long long)t->begin, (unsigned long long)t->end, (unsigned long long)st->data_size);
+    HC_TRY(parse_shape(f, sh, t));
+    HC_TRY(parse_offsets(st, of, t));
     if (t->end - t->begin != (uint64_t)t->n_elem * dtype_size(t->dtype))
         return hc_fail(HC_EFORMAT, "%s: tensor '%s': %llu bytes for %zu %s elements (expected %zu)", f, t->name,
                        (unsigned long long)(t->end - t->begin), t->n_elem, dt->valuestring,
@@ -143,9 +183,13 @@ static hc_status map_file(hc_st *st, const char *path, uint64_t *hdr_len)
     }
     uint64_t N = 0;
     for (int i = 7; i >= 0; i--) N = (N << 8) | st->map[i];
-    if (N < 2 || N > HC_ST_MAX_HEADER || N > st->size - 8)
-        return hc_fail(HC_EFORMAT, "%s: header length %llu invalid (file has %zu bytes, limit 100 MiB)", path,
-                       (unsigned long long)N, st->size);
+    const char *why = N < 2                  ? "shorter than the 2 bytes of '{}'"
+                      : N > HC_ST_MAX_HEADER ? "over the 100 MiB limit"
+                      : N > st->size - 8     ? "runs past the end of the file"
+                                             : NULL;
+    if (why)
+        return hc_fail(HC_EFORMAT, "%s: header length %llu invalid: %s (file has %zu bytes)", path,
+                       (unsigned long long)N, why, st->size);
     st->data = st->map + 8 + N;
     st->data_size = st->size - 8 - N;
     *hdr_len = N;
@@ -284,5 +328,11 @@ hc_status hc_st_read_f32(const hc_st *st, const char *name, int rank, const int6
         for (size_t i = 0; i < t->n_elem; i++) out[i] = hc_bf16_to_f32((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
         break;
     }
+    /* weights must be finite: one NaN would make every sample NaN */
+    size_t bad = 0;
+    for (size_t i = 0; i < t->n_elem; i++) bad += !isfinite(out[i]);
+    if (bad)
+        return hc_fail(HC_EFORMAT, "%s: tensor '%s' has %zu non-finite value%s (NaN or Inf) among %zu; weights must be finite",
+                       st->path, name, bad, bad == 1 ? "" : "s", t->n_elem);
     return HC_OK;
 }

@@ -3,11 +3,14 @@
  * {"name": {"dtype", "shape", "data_offsets": [begin, end]}, ...,
  *  "__metadata__": {string: string}}, then the data buffer.  The file is
  * mmap'd; tensors are converted to float32 on request (F32, F16, BF16).
- * Validation: 8 <= file size, N <= 100 MiB, 8 + N <= file size, a JSON
- * object, known dtypes, non-negative shapes, end - begin = elements x dtype
- * size, offsets inside the buffer, no overlapping ranges, no duplicate
- * names.  Each violation is HC_EFORMAT (HC_EUNSUP for other dtypes) with a
- * message naming the file and the tensor. */
+ * Validation: 8 <= file size, 2 <= N <= 100 MiB, 8 + N <= file size, a
+ * JSON object, known dtypes, shape entries integers in [0, 1e15] (and so
+ * their product), data_offsets integers in [0, data buffer size] with
+ * begin <= end, end - begin = elements x dtype size, no overlapping ranges,
+ * no duplicate names.  JSON numbers are checked as doubles (finite,
+ * integral, in range) before any conversion to an integer.  Each violation
+ * is HC_EFORMAT (HC_EUNSUP for other dtypes) with a message naming the file,
+ * the tensor and the key. */
 #ifndef HC_SAFETENSORS_H
 #define HC_SAFETENSORS_H
 
@@ -44,7 +47,8 @@ const char *hc_st_meta(const hc_st *st, const char *key);
 
 /* Convert tensor `name` to float32 into out (n_elem floats), checking that
  * it exists and has exactly the given shape.  HC_EFORMAT names the tensor,
- * the expected and the actual shape. */
+ * the expected and the actual shape; also when any converted value is NaN
+ * or Inf (weights are refused at load), naming the tensor and the count. */
 hc_status hc_st_read_f32(const hc_st *st, const char *name, int rank, const int64_t *shape, float *out);
 
 const char *hc_st_path(const hc_st *st);
