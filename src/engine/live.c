@@ -69,7 +69,7 @@ typedef struct run_id {
     double cfg, seconds, macs;
 } run_id;
 
-static hc_status write_samples(const char *path, const float *x, const int *labels, int n, int C, int H,
+static hc_status write_samples(hc_outset *set, const char *path, const float *x, const int *labels, int n, int C, int H,
                                const char *prov, const run_id *id)
 {
     char tmp[1100];
@@ -92,11 +92,7 @@ static hc_status write_samples(const char *path, const float *x, const int *labe
         unlink(tmp);
         return hc_fail(HC_EIO, "%s: writing samples failed", tmp);
     }
-    if (rename(tmp, path) != 0) {
-        unlink(tmp);
-        return hc_fail(HC_EIO, "%s: cannot rename", tmp);
-    }
-    return HC_OK;
+    return hc_outset_add(set, tmp, path);
 }
 
 void hc_live_ref_free(hc_live_ref *r)
@@ -502,29 +498,34 @@ cJSON *hc_live_document(const hc_live_result *r)
     return doc;
 }
 
+/* grid.png, samples.h5 and metrics.json as one output set: a failure
+ * leaves none of them under its final name. */
 hc_status hc_live_write(const hc_live_opts *o, const hc_live_result *r)
 {
     HC_TRY(hc_mkdir_p(o->out_dir));
     char path[1024];
     const int H = r->size;
-    HC_TRY(hc_path_join(path, sizeof path, o->out_dir, "grid.png"));
+    hc_outset *set;
+    HC_TRY(hc_outset_new(&set));
+    hc_status s = hc_path_join(path, sizeof path, o->out_dir, "grid.png");
     int cols = r->n >= 10 ? 10 : r->n;
-    HC_TRY(hc_png_grid(path, r->samples, r->n * r->channels, H, H, cols, H < 64 ? 3 : 1));
-    HC_TRY(hc_path_join(path, sizeof path, o->out_dir, "samples.h5"));
-    char *prov_s = cJSON_PrintUnformatted(r->provenance);
+    if (s == HC_OK) s = hc_png_grid(set, path, r->samples, r->n * r->channels, H, H, cols, H < 64 ? 3 : 1);
+    if (s == HC_OK) s = hc_path_join(path, sizeof path, o->out_dir, "samples.h5");
+    char *prov_s = s == HC_OK ? cJSON_PrintUnformatted(r->provenance) : NULL;
     run_id rid = {o->seed, r->steps, o->shift, o->cfg, r->seconds, r->macs};
-    int *labels = malloc((size_t)r->n * sizeof *labels);
-    hc_status s = labels && prov_s ? HC_OK : hc_fail(HC_ENOMEM, "out of memory");
+    int *labels = s == HC_OK ? malloc((size_t)r->n * sizeof *labels) : NULL;
+    if (s == HC_OK && (!labels || !prov_s)) s = hc_fail(HC_ENOMEM, "out of memory");
     for (int i = 0; s == HC_OK && i < r->n; i++) labels[i] = r->images[i].label;
-    if (s == HC_OK) s = write_samples(path, r->samples, labels, r->n, r->channels, H, prov_s, &rid);
+    if (s == HC_OK) s = write_samples(set, path, r->samples, labels, r->n, r->channels, H, prov_s, &rid);
     free(labels);
     cJSON_free(prov_s);
-    HC_TRY(s);
-    HC_TRY(hc_path_join(path, sizeof path, o->out_dir, "metrics.json"));
-    cJSON *doc = hc_live_document(r);
-    s = hc_write_json(path, doc);
-    cJSON_Delete(doc);
-    return s;
+    if (s == HC_OK) s = hc_path_join(path, sizeof path, o->out_dir, "metrics.json");
+    if (s == HC_OK) {
+        cJSON *doc = hc_live_document(r);
+        s = hc_write_json_in(set, path, doc);
+        cJSON_Delete(doc);
+    }
+    return hc_outset_finish(set, s);
 }
 
 hc_status hc_live_sample(const hc_live_opts *o, const hc_method *method, cJSON **metrics)
