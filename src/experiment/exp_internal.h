@@ -36,6 +36,7 @@ typedef struct exp_cell {
     hc_eng eng;
     int row;
     unsigned long seed;
+    int seed_idx;       /* live: index of seed in the experiment's seeds */
     int steps;          /* live: sampling steps */
     int ref;            /* live, steps != base: the reference cell (same seed), else -1 */
     char *key;          /* canonical key string the id hashes */
