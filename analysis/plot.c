@@ -12,13 +12,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The two outputs of every figure, in script order. */
+/* The two outputs of every figure, in script order, and how each ends
+ * when complete: gnuplot's cairo terminals exit 0 even when a write fails
+ * (a full disk), so a rendered file is checked for its last bytes. */
 static const struct {
     const char *ext;
     const char *terminal;
+    const char *trailer; /* within the file's last 64 bytes */
 } formats[] = {
-    {"png", "pngcairo enhanced font \"sans,11\""},
-    {"pdf", "pdfcairo enhanced font \"sans,9\""},
+    {"png", "pngcairo enhanced font \"sans,11\"", "IEND"},
+    {"pdf", "pdfcairo enhanced font \"sans,9\"", "%%EOF"},
 };
 #define N_FORMATS (sizeof formats / sizeof formats[0])
 
@@ -119,6 +122,21 @@ static hc_status out_path(char *buf, size_t n, const char *dir, const char *base
     return HC_OK;
 }
 
+/* 1 if the file ends as a complete one of format i does. */
+static int rendered_complete(const char *path, size_t i)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    char tail[65] = {0};
+    size_t got = 0;
+    if (fseek(f, -64, SEEK_END) == 0 || fseek(f, 0, SEEK_SET) == 0) got = fread(tail, 1, 64, f);
+    fclose(f);
+    const size_t tl = strlen(formats[i].trailer);
+    for (size_t k = 0; k + tl <= got; k++)
+        if (memcmp(tail + k, formats[i].trailer, tl) == 0) return 1;
+    return 0;
+}
+
 /* Remove the temporary files of every format. */
 static void remove_partials(char from[][1200])
 {
@@ -198,6 +216,11 @@ hc_status hc_plot_render_in(hc_outset *set, const char *dir, const char *base)
                        WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
                        line[0] ? line : "no message");
     }
+    for (size_t i = 0; i < N_FORMATS; i++)
+        if (!rendered_complete(from[i], i)) {
+            remove_partials(from);
+            return hc_fail(HC_EIO, "%s/%s: gnuplot wrote an incomplete %s (a write failed: disk full?)", dir, script, to[i]);
+        }
     for (size_t i = 0; i < N_FORMATS; i++) {
         hc_status st = hc_outset_add(set, from[i], to[i]);
         if (st != HC_OK) {

@@ -64,7 +64,7 @@ hc_status hc_outfile_commit(hc_outfile *f)
     int bad = ferror(f->fp) || fflush(f->fp) != 0 || fsync(fileno(f->fp)) != 0;
     if (fclose(f->fp) != 0) bad = 1;
     if (bad) {
-        st = hc_fail(HC_EIO, "%s: write failed: %s", f->tmp, strerror(errno));
+        st = hc_fail(HC_EIO, "%s: write failed: %s", f->path, strerror(errno));
         unlink(f->tmp);
     } else {
         st = hc_outset_add(f->set, f->tmp, f->path);

@@ -125,6 +125,8 @@ typedef struct exp_build {
     hc_experiment *e;
     int cap_rows, cap_cells;
     exp_index rows, cells;   /* rows by (engine, steps, resolved spec), cells by id */
+    char model_fp[64];       /* file fingerprints, taken once */
+    char (*file_fp)[64];     /* [e->n_files] */
 } exp_build;
 
 static hc_status index_init(exp_index *x, double n)
@@ -221,9 +223,8 @@ static hc_status add_cell(exp_build *b, int row, int si)
     char desc[512], key[4096];
     hc_method_describe(&r->method, desc, sizeof desc);
     int len;
-    char fp[64];
     if (r->eng == HC_ENG_LIVE) {
-        file_fingerprint(e->model, fp, sizeof fp);
+        const char *fp = b->model_fp;
         len = snprintf(key, sizeof key,
                        "live|%s|steps=%d|seed=%lu|model=%s|model_fp=%s|n=%d|batch=%d|guidance=%.17g|shift=%d|"
                        "classifier=%s|data=%s|n_real=%d|reference_steps=%d",
@@ -231,10 +232,8 @@ static hc_status add_cell(exp_build *b, int row, int si)
                        e->classifier[0] ? e->data_dir : "", e->classifier[0] ? e->n_real : 0, e->steps);
     } else {
         len = snprintf(key, sizeof key, "replay|%s|modules=%s|files=", desc, e->modules[0] ? e->modules : "*");
-        for (int f = 0; f < e->n_files && len > 0 && (size_t)len < sizeof key; f++) {
-            file_fingerprint(e->files[f], fp, sizeof fp);
-            len += snprintf(key + len, sizeof key - (size_t)len, "%s%s@%s", f ? ";" : "", e->files[f], fp);
-        }
+        for (int f = 0; f < e->n_files && len > 0 && (size_t)len < sizeof key; f++)
+            len += snprintf(key + len, sizeof key - (size_t)len, "%s%s@%s", f ? ";" : "", e->files[f], b->file_fp[f]);
     }
     if (len < 0 || (size_t)len >= sizeof key) return hc_fail(HC_EINVAL, "%s: cell key too long (too many files?)", e->origin);
     char id[96];
@@ -360,6 +359,20 @@ static hc_status expand_points(exp_build *b, int ei, hc_eng eng, const char *pat
     return HC_OK;
 }
 
+/* The entry that is engine g's full-compute reference (plain "full": no
+ * grid, steps or steps_matching), or -1: an implicit one is added. */
+static int ref_entry(const hc_experiment *e, hc_eng g)
+{
+    for (int i = 0; i < e->n_entries; i++) {
+        const exp_entry *en = &e->entries[i];
+        hc_method m;
+        if ((en->eng_mask & (1u << g)) && !en->steps && !en->matching[0] && en->n_keys == 0 &&
+            hc_method_parse(en->spec, &m) == HC_OK && (hc_method_caps(&m) & HC_PRED_NO_CACHE))
+            return i;
+    }
+    return -1;
+}
+
 /* The number of cells the entries would give at most (before identical
  * rows are merged), refused above HC_EXPERIMENT_MAX_CELLS before anything
  * is allocated; *rows gets the number of rows at most. */
@@ -370,8 +383,10 @@ static hc_status count_cells(const hc_experiment *e, double *rows_out, double *c
     for (int g = 0; g < HC_N_ENG; g++) {
         if (!(e->eng_mask & (1u << g))) continue;
         double per_row = g == HC_ENG_LIVE ? e->n_seeds : 1;
-        rows += 1; /* an implicit full-compute reference */
-        cells += per_row;
+        if (ref_entry(e, (hc_eng)g) < 0) { /* an implicit full-compute reference */
+            rows += 1;
+            cells += per_row;
+        }
         for (int i = 0; i < e->n_entries; i++) {
             const exp_entry *en = &e->entries[i];
             if (!(en->eng_mask & (1u << g))) continue;
@@ -413,20 +428,16 @@ hc_status exp_build_cells(hc_experiment *e)
 {
     double max_rows = 0, max_cells = 0;
     HC_TRY(count_cells(e, &max_rows, &max_cells));
-    exp_build b = {e, 0, 0, {NULL, 0}, {NULL, 0}};
+    exp_build b = {e, 0, 0, {NULL, 0}, {NULL, 0}, "", NULL};
     hc_status s = index_init(&b.rows, max_rows);
     if (s == HC_OK) s = index_init(&b.cells, max_cells);
+    if (s == HC_OK && !(b.file_fp = calloc((size_t)e->n_files + 1, sizeof *b.file_fp))) s = hc_fail(HC_ENOMEM, "out of memory");
+    if (s == HC_OK && (e->eng_mask & (1u << HC_ENG_LIVE))) file_fingerprint(e->model, b.model_fp, sizeof b.model_fp);
+    for (int f = 0; s == HC_OK && f < e->n_files; f++) file_fingerprint(e->files[f], b.file_fp[f], sizeof b.file_fp[f]);
     for (int g = 0; g < HC_N_ENG && s == HC_OK; g++) {
         if (!(e->eng_mask & (1u << g))) continue;
         /* the full-compute reference first: an explicit `full` entry or an implicit one */
-        int ref = -1;
-        for (int i = 0; i < e->n_entries && ref < 0; i++) {
-            const exp_entry *en = &e->entries[i];
-            hc_method m;
-            if ((en->eng_mask & (1u << g)) && !en->steps && !en->matching[0] && en->n_keys == 0 &&
-                hc_method_parse(en->spec, &m) == HC_OK && (hc_method_caps(&m) & HC_PRED_NO_CACHE))
-                ref = i;
-        }
+        int ref = ref_entry(e, (hc_eng)g);
         if (ref >= 0) s = expand_entry(&b, ref, (hc_eng)g);
         else {
             int row;
@@ -440,6 +451,7 @@ hc_status exp_build_cells(hc_experiment *e)
     }
     free(b.rows.slot);
     free(b.cells.slot);
+    free(b.file_fp);
     HC_TRY(s);
     link_references(e);
     return HC_OK;
