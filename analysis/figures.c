@@ -20,6 +20,7 @@ typedef struct pt {
 
 typedef struct figctx {
     const hc_results *r;
+    hc_outset *set; /* every file of every figure */
     const char *dir;
     int render, gnuplot, quiet, warned;
     rep_figs *out;
@@ -184,7 +185,7 @@ static hc_status render_figure(figctx *fx, const hc_fig_decl *f, const char *bas
     fx->out->counts.figures++;
     int rendered = 0;
     if (fx->render && fx->gnuplot && np) {
-        HC_TRY(hc_plot_render(fx->dir, base));
+        HC_TRY(hc_plot_render_in(fx->set, fx->dir, base));
         rendered = 1;
         fx->out->counts.rendered++;
     } else if (fx->render && !fx->gnuplot && !fx->warned && !fx->quiet) {
@@ -206,7 +207,7 @@ static hc_status emit_figure(figctx *fx, const hc_fig_decl *f, const char *base,
     int *count = calloc((size_t)ns + 1, sizeof *count);
     int *block_of = calloc((size_t)ns + 1, sizeof *block_of);
     hc_outfile *of = NULL;
-    hc_status s = count && block_of ? hc_plot_csv_open(fx->dir, base, &of) : hc_fail(HC_ENOMEM, "out of memory");
+    hc_status s = count && block_of ? hc_plot_csv_open_in(fx->set, fx->dir, base, &of) : hc_fail(HC_ENOMEM, "out of memory");
     if (s != HC_OK) {
         free(front), free(count), free(block_of);
         return s;
@@ -220,7 +221,7 @@ static hc_status emit_figure(figctx *fx, const hc_fig_decl *f, const char *base,
     plot_script(&b, fx, f, base, names, ns, consts, count, block_of, front_block, title, xl, yl);
     free(count);
     free(block_of);
-    if (s == HC_OK) s = b.oom ? hc_fail(HC_ENOMEM, "out of memory") : hc_plot_write_script(fx->dir, base, HC_PLOT_DEFAULT_SIZE, b.p);
+    if (s == HC_OK) s = b.oom ? hc_fail(HC_ENOMEM, "out of memory") : hc_plot_write_script_in(fx->set, fx->dir, base, HC_PLOT_DEFAULT_SIZE, b.p);
     free(b.p);
     if (s != HC_OK) return s;
     /* 3. render */
@@ -404,9 +405,10 @@ static hc_status figure_curves(figctx *fx, const hc_fig_decl *f)
     return HC_OK;
 }
 
-hc_status rep_write_figures(const hc_results *r, const char *fig_dir, int render, int quiet, rep_figs *out)
+hc_status rep_write_figures(const hc_results *r, hc_outset *set, const char *fig_dir, int render, int quiet,
+                            rep_figs *out)
 {
-    figctx fx = {r, fig_dir, render, render && r->n_figs && hc_plot_gnuplot_available(), quiet, 0, out};
+    figctx fx = {r, set, fig_dir, render, render && r->n_figs && hc_plot_gnuplot_available(), quiet, 0, out};
     for (int i = 0; i < r->n_figs; i++)
         HC_TRY(r->figs[i].type == HC_FIG_CURVE ? figure_curves(&fx, &r->figs[i]) : figure_points(&fx, &r->figs[i]));
     return HC_OK;

@@ -72,7 +72,7 @@ static hc_status write_qq(const hc_gauss_figures *fg, const hc_gauss_qq *qq, con
     const int ns = qq->n_proj + 3;
     const double *series = qq->series;
     hc_outfile *f;
-    HC_TRY(hc_plot_csv_open(fg->fig_dir, it->fig_qq, &f));
+    HC_TRY(hc_plot_csv_open_in(fg->set, fg->fig_dir, it->fig_qq, &f));
     FILE *fp = hc_outfile_fp(f);
     fprintf(fp, "rank,normal_quantile");
     for (int k = 0; k < ns; k++) fprintf(fp, ",%s", names[k]);
@@ -93,7 +93,7 @@ static hc_status write_qq(const hc_gauss_figures *fg, const hc_gauss_qq *qq, con
              "plot for [i=3:%d] \"%s.csv\" using 2:i with points pt 7 ps 0.4, "
              "x with lines lc \"black\" dt 2 title \"y = x\"\n",
              title, ns + 2, it->fig_qq);
-    return hc_plot_write_script(fg->fig_dir, it->fig_qq, HC_PLOT_DEFAULT_SIZE, body);
+    return hc_plot_write_script_in(fg->set, fg->fig_dir, it->fig_qq, HC_PLOT_DEFAULT_SIZE, body);
 }
 
 /* Histogram densities per series against the N(0,1) density. */
@@ -105,7 +105,7 @@ static hc_status write_hist(const hc_gauss_figures *fg, const hc_gauss_qq *qq, c
     const int ns = qq->n_proj + 3;
     const double *series = qq->series;
     hc_outfile *f;
-    HC_TRY(hc_plot_csv_open(fg->fig_dir, it->fig_hist, &f));
+    HC_TRY(hc_plot_csv_open_in(fg->set, fg->fig_dir, it->fig_hist, &f));
     FILE *fp = hc_outfile_fp(f);
     fprintf(fp, "bin_center");
     for (int k = 0; k < ns; k++) fprintf(fp, ",%s", names[k]);
@@ -141,7 +141,7 @@ static hc_status write_hist(const hc_gauss_figures *fg, const hc_gauss_qq *qq, c
                                 "\"\" using 1:%d with lines lw 2 lc \"black\" title \"N(0,1)\"\n",
                                 names[k], it->fig_hist, k + 2, ns + 2);
     HC_ASSERT(len < sizeof body);
-    return hc_plot_write_script(fg->fig_dir, it->fig_hist, (hc_plot_size){1200, 400 * rows}, body);
+    return hc_plot_write_script_in(fg->set, fg->fig_dir, it->fig_hist, (hc_plot_size){1200, 400 * rows}, body);
 }
 
 hc_status hc_gauss_write_figures(void *ctx, const hc_gauss_qq *qq)
@@ -165,8 +165,8 @@ hc_status hc_gauss_write_figures(void *ctx, const hc_gauss_qq *qq)
     HC_TRY(write_hist(fg, qq, (const series_name *)names, title));
     fg->n_figures += 2;
     if (fg->render) {
-        HC_TRY(hc_plot_render(fg->fig_dir, it->fig_qq));
-        HC_TRY(hc_plot_render(fg->fig_dir, it->fig_hist));
+        HC_TRY(hc_plot_render_in(fg->set, fg->fig_dir, it->fig_qq));
+        HC_TRY(hc_plot_render_in(fg->set, fg->fig_dir, it->fig_hist));
         fg->n_rendered += 2;
     }
     return HC_OK;
@@ -277,7 +277,7 @@ static cJSON *json_item(const hc_gauss_item *it)
     return o;
 }
 
-hc_status hc_gauss_write_json(const char *path, const hc_gauss_opts *o, const hc_gauss_result *res)
+hc_status hc_gauss_write_json(hc_outset *set, const char *path, const hc_gauss_opts *o, const hc_gauss_result *res)
 {
     cJSON *doc = cJSON_CreateObject();
     if (!doc) return hc_fail(HC_ENOMEM, "gauss: out of memory");
@@ -312,7 +312,7 @@ hc_status hc_gauss_write_json(const char *path, const hc_gauss_opts *o, const hc
     }
     cJSON *arr = cJSON_AddArrayToObject(doc, "results");
     for (size_t i = 0; arr && i < res->n_items; i++) cJSON_AddItemToArray(arr, json_item(&res->items[i]));
-    hc_status st = hc_write_json(path, doc);
+    hc_status st = hc_write_json_in(set, path, doc);
     cJSON_Delete(doc);
     return st;
 }
@@ -395,10 +395,10 @@ static void md_table(FILE *fp, const hc_gauss_result *res, md_scope scope, const
     }
 }
 
-hc_status hc_gauss_write_md(const char *path, const hc_gauss_opts *o, const hc_gauss_result *res)
+hc_status hc_gauss_write_md(hc_outset *set, const char *path, const hc_gauss_opts *o, const hc_gauss_result *res)
 {
     hc_outfile *f;
-    HC_TRY(hc_outfile_open(path, &f));
+    HC_TRY(hc_outfile_open_in(set, path, &f));
     FILE *fp = hc_outfile_fp(f);
     fprintf(fp, "# Gaussianity of feature derivatives (hicache gauss)\n\n");
     fprintf(fp, "Divided differences of orders 1..%d between consecutive full steps of the flux schedule "
@@ -445,44 +445,37 @@ hc_status hc_gauss_run(const char *const *paths, size_t n_paths, const hc_gauss_
     hc_gauss_figures fg = {.render = 0};
     hc_gauss_result *res = NULL;
     hc_outfile *csv = NULL;
-    char path[1200], json_path[1200];
-    int wrote_json = 0, gnuplot_missing = 0;
-    hc_status st = hc_mkdir_p(out_dir);
+    char path[1200];
+    int gnuplot_missing = 0;
+    hc_status st = hc_outset_new(&fg.set);
+    if (st == HC_OK) st = hc_mkdir_p(out_dir);
     if (st == HC_OK && o->plots) {
         st = hc_path_join(fg.fig_dir, sizeof fg.fig_dir, out_dir, "fig");
         if (st == HC_OK) st = hc_mkdir_p(fg.fig_dir);
         gnuplot_missing = !hc_plot_gnuplot_available();
         fg.render = !gnuplot_missing;
     }
+    /* gauss.csv opened first, so an unwritable folder fails before the analysis */
     if (st == HC_OK) st = hc_path_join(path, sizeof path, out_dir, "gauss.csv");
-    if (st == HC_OK) st = hc_outfile_open(path, &csv);
+    if (st == HC_OK) st = hc_outfile_open_in(fg.set, path, &csv);
     if (st == HC_OK) st = hc_gauss_analyse(paths, n_paths, o, hc_gauss_write_figures, &fg, &res);
-    if (st != HC_OK) goto fail;
-    res->gnuplot_missing = gnuplot_missing;
-    res->n_figures = fg.n_figures;
-    res->n_rendered = fg.n_rendered;
-    hc_gauss_write_csv(hc_outfile_fp(csv), res);
-    /* the summaries, then the csv: a failure removes what this run wrote */
-    if ((st = hc_path_join(json_path, sizeof json_path, out_dir, "summary.json")) != HC_OK ||
-        (st = hc_gauss_write_json(json_path, o, res)) != HC_OK)
-        goto fail;
-    wrote_json = 1;
-    if ((st = hc_path_join(path, sizeof path, out_dir, "summary.md")) != HC_OK ||
-        (st = hc_gauss_write_md(path, o, res)) != HC_OK)
-        goto fail;
-    st = hc_outfile_commit(csv);
-    csv = NULL;
-    if (st != HC_OK) {
-        unlink(path);
-        goto fail;
+    if (st == HC_OK) {
+        res->gnuplot_missing = gnuplot_missing;
+        res->n_figures = fg.n_figures;
+        res->n_rendered = fg.n_rendered;
+        hc_gauss_write_csv(hc_outfile_fp(csv), res);
+        st = hc_outfile_commit(csv);
+        csv = NULL;
     }
-    if (out) *out = res;
-    else hc_gauss_result_free(res);
-    return HC_OK;
-
-fail:
+    /* summary.json last: its presence marks a finished analysis */
+    if (st == HC_OK) st = hc_path_join(path, sizeof path, out_dir, "summary.md");
+    if (st == HC_OK) st = hc_gauss_write_md(fg.set, path, o, res);
+    if (st == HC_OK) st = hc_path_join(path, sizeof path, out_dir, "summary.json");
+    if (st == HC_OK) st = hc_gauss_write_json(fg.set, path, o, res);
     hc_outfile_abort(csv);
-    if (wrote_json) unlink(json_path);
-    hc_gauss_result_free(res);
+    st = hc_outset_finish(fg.set, st);
+    fg.set = NULL;
+    if (st == HC_OK && out) *out = res;
+    else hc_gauss_result_free(res);
     return st;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "gauss.h"
+#include "outfile.h"
 #include "status.h"
 
 /* The figure writer's state: hc_gauss_write_figures(ctx) takes one. */
@@ -17,6 +18,7 @@ typedef struct hc_gauss_figures {
     int render;          /* also render .png and .pdf (gnuplot on PATH) */
     size_t n_figures;    /* figures written (.csv + .gp), counted here */
     size_t n_rendered;   /* of which rendered */
+    hc_outset *set;      /* the figures' files are members (NULL: each on its own) */
 } hc_gauss_figures;
 
 /* An hc_gauss_figure_fn: write DIR/fig/f<i>-<file>-<module>-o<k>_{qq,hist}
@@ -29,12 +31,13 @@ hc_status hc_gauss_write_figures(void *ctx, const hc_gauss_qq *qq);
 void hc_gauss_write_csv(FILE *fp, const hc_gauss_result *res);
 
 /* summary.json: provenance, the resolved options o, the seeds and one
- * object per item.  Errors: HC_ENOMEM, HC_EIO. */
-hc_status hc_gauss_write_json(const char *path, const hc_gauss_opts *o, const hc_gauss_result *res);
+ * object per item, as a member of `set` (NULL: on its own).  Errors:
+ * HC_ENOMEM, HC_EIO. */
+hc_status hc_gauss_write_json(hc_outset *set, const char *path, const hc_gauss_opts *o, const hc_gauss_result *res);
 
 /* summary.md: a Markdown table per scope (real and null side by side) and
- * the items' notes.  Errors: HC_EIO. */
-hc_status hc_gauss_write_md(const char *path, const hc_gauss_opts *o, const hc_gauss_result *res);
+ * the items' notes, as a member of `set` (NULL: on its own).  Errors: HC_EIO. */
+hc_status hc_gauss_write_md(hc_outset *set, const char *path, const hc_gauss_opts *o, const hc_gauss_result *res);
 
 /* ---- the whole command ---- */
 
@@ -46,10 +49,11 @@ hc_status hc_gauss_write_md(const char *path, const hc_gauss_opts *o, const hc_g
  *   summary.md    Markdown tables: per module and order, real vs null
  *                 (channel, token, pca; step: medians over steps)
  *   fig/          Q-Q and histogram figures (.csv, .gp, .png, .pdf)
- * Every file is written atomically (outfile.h).  On success *out (may be
- * NULL) receives the results (free with hc_gauss_result_free).  Errors:
- * those of hc_gauss_analyse, HC_EIO (outputs; gnuplot failures).  On error
- * no gauss.csv / summary file is left behind.
+ * Every file is a member of one output set (outfile.h), renamed into place
+ * together at the end (summary.json last), so on error none of them is
+ * left behind.  On success *out (may be NULL) receives the results (free
+ * with hc_gauss_result_free).  Errors: those of hc_gauss_analyse, HC_EIO
+ * (outputs; gnuplot failures).
  */
 hc_status hc_gauss_run(const char *const *paths, size_t n_paths, const hc_gauss_opts *o,
                        const char *out_dir, hc_gauss_result **out);

@@ -12,13 +12,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The two outputs of every figure, in script order. */
+/* The two outputs of every figure, in script order, and how each ends
+ * when complete: gnuplot's cairo terminals exit 0 even when a write fails
+ * (a full disk), so a rendered file is checked for its last bytes. */
 static const struct {
     const char *ext;
     const char *terminal;
+    const char *trailer; /* within the file's last 64 bytes */
 } formats[] = {
-    {"png", "pngcairo enhanced font \"sans,11\""},
-    {"pdf", "pdfcairo enhanced font \"sans,9\""},
+    {"png", "pngcairo enhanced font \"sans,11\"", "IEND"},
+    {"pdf", "pdfcairo enhanced font \"sans,9\"", "%%EOF"},
 };
 #define N_FORMATS (sizeof formats / sizeof formats[0])
 
@@ -49,24 +52,37 @@ int hc_plot_gnuplot_available(void)
     return 0;
 }
 
+/* A figure base is one safe file name (outfile.h: hc_safe_name), so its
+ * files stay in DIR and it needs no quoting in the script. */
 static hc_status check_base(const char *base)
 {
-    if (!base[0] || strpbrk(base, "/\"'\\\n"))
-        return hc_fail(HC_EINVAL, "figure name '%s' must be non-empty without quotes or slashes", base);
+    if (!hc_safe_name(base))
+        return hc_fail(HC_EINVAL, "figure name '%s': use %s", base, HC_SAFE_NAME_RULE);
     return HC_OK;
 }
 
 hc_status hc_plot_csv_open(const char *dir, const char *base, hc_outfile **out)
 {
+    return hc_plot_csv_open_in(NULL, dir, base, out);
+}
+
+hc_status hc_plot_csv_open_in(hc_outset *set, const char *dir, const char *base, hc_outfile **out)
+{
     char name[512], path[1024];
     HC_TRY(check_base(base));
     snprintf(name, sizeof name, "%s.csv", base);
     HC_TRY(hc_path_join(path, sizeof path, dir, name));
-    return hc_outfile_open(path, out);
+    return hc_outfile_open_in(set, path, out);
 }
 
 hc_status hc_plot_write_script(const char *dir, const char *base, hc_plot_size size,
                                const char *body)
+{
+    return hc_plot_write_script_in(NULL, dir, base, size, body);
+}
+
+hc_status hc_plot_write_script_in(hc_outset *set, const char *dir, const char *base, hc_plot_size size,
+                                  const char *body)
 {
     char name[512], path[1024];
     HC_TRY(check_base(base));
@@ -74,7 +90,7 @@ hc_status hc_plot_write_script(const char *dir, const char *base, hc_plot_size s
     snprintf(name, sizeof name, "%s.gp", base);
     HC_TRY(hc_path_join(path, sizeof path, dir, name));
     hc_outfile *f;
-    HC_TRY(hc_outfile_open(path, &f));
+    HC_TRY(hc_outfile_open_in(set, path, &f));
     FILE *fp = hc_outfile_fp(f);
     fprintf(fp,
             "# %s.gp: regenerate %s.png and %s.pdf from %s.csv with\n"
@@ -106,19 +122,45 @@ static hc_status out_path(char *buf, size_t n, const char *dir, const char *base
     return HC_OK;
 }
 
-/* Remove DIR/BASE.EXT.partial for every format. */
-static void remove_partials(const char *dir, const char *base)
+/* 1 if the file ends as a complete one of format i does. */
+static int rendered_complete(const char *path, size_t i)
 {
-    char path[1200];
-    for (size_t i = 0; i < N_FORMATS; i++)
-        if (out_path(path, sizeof path, dir, base, formats[i].ext, ".partial") == HC_OK) unlink(path);
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    char tail[65] = {0};
+    size_t got = 0;
+    if (fseek(f, -64, SEEK_END) == 0 || fseek(f, 0, SEEK_SET) == 0) got = fread(tail, 1, 64, f);
+    fclose(f);
+    const size_t tl = strlen(formats[i].trailer);
+    for (size_t k = 0; k + tl <= got; k++)
+        if (memcmp(tail + k, formats[i].trailer, tl) == 0) return 1;
+    return 0;
 }
 
-hc_status hc_plot_render(const char *dir, const char *base)
+/* Remove the temporary files of every format. */
+static void remove_partials(char from[][1200])
+{
+    for (size_t i = 0; i < N_FORMATS; i++) unlink(from[i]);
+}
+
+hc_status hc_plot_render(const char *dir, const char *base) { return hc_plot_render_in(NULL, dir, base); }
+
+/* gnuplot runs where the script's temporary name is (DIR, or the set's
+ * staging folder with BASE.csv and BASE.gp), writing each image to its
+ * temporary name: that folder plus BASE.EXT plus hc_suffix. */
+hc_status hc_plot_render_in(hc_outset *set, const char *dir, const char *base)
 {
     HC_TRY(check_base(base));
-    char script[512];
+    char script[512], to[N_FORMATS][1200], from[N_FORMATS][1200], run_dir[1200], suffix[64];
     snprintf(script, sizeof script, "%s.gp", base);
+    for (size_t i = 0; i < N_FORMATS; i++) {
+        HC_TRY(out_path(to[i], sizeof to[i], dir, base, formats[i].ext, ""));
+        HC_TRY(hc_outset_tmp(set, to[i], from[i], sizeof from[i]));
+    }
+    /* from[0] is RUN_DIR/BASE.png + suffix */
+    size_t dl = (size_t)(strrchr(from[0], '/') - from[0]);
+    snprintf(run_dir, sizeof run_dir, "%.*s", (int)dl, from[0]);
+    snprintf(suffix, sizeof suffix, "hc_suffix='%s'", from[0] + dl + 1 + strlen(base) + 1 + strlen(formats[0].ext));
     int fd[2];
     if (pipe(fd) != 0) return hc_fail(HC_EIO, "%s/%s: cannot create a pipe: %s", dir, script, strerror(errno));
     fflush(NULL);
@@ -133,11 +175,11 @@ hc_status hc_plot_render(const char *dir, const char *base)
         dup2(fd[1], STDERR_FILENO);
         int nul = open("/dev/null", O_WRONLY);
         if (nul >= 0) dup2(nul, STDOUT_FILENO);
-        if (chdir(dir) != 0) {
-            dprintf(STDERR_FILENO, "cannot enter %s: %s\n", dir, strerror(errno));
+        if (chdir(run_dir) != 0) {
+            dprintf(STDERR_FILENO, "cannot enter %s: %s\n", run_dir, strerror(errno));
             _exit(126);
         }
-        execlp("gnuplot", "gnuplot", "-e", "hc_suffix='.partial'", script, (char *)NULL);
+        execlp("gnuplot", "gnuplot", "-e", suffix, script, (char *)NULL);
         dprintf(STDERR_FILENO, "cannot run gnuplot: %s\n", strerror(errno));
         _exit(127);
     }
@@ -160,11 +202,11 @@ hc_status hc_plot_render(const char *dir, const char *base)
     int status = 0;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR) {
-            remove_partials(dir, base);
+            remove_partials(from);
             return hc_fail(HC_EIO, "%s/%s: waiting for gnuplot: %s", dir, script, strerror(errno));
         }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        remove_partials(dir, base);
+        remove_partials(from);
         /* gnuplot's message: its last non-empty line names the problem */
         char *line = err;
         for (char *tok = strtok(err, "\n"); tok; tok = strtok(NULL, "\n"))
@@ -174,17 +216,15 @@ hc_status hc_plot_render(const char *dir, const char *base)
                        WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
                        line[0] ? line : "no message");
     }
-    char from[1200], to[1200];
-    for (size_t i = 0; i < N_FORMATS; i++) {
-        hc_status st = out_path(to, sizeof to, dir, base, formats[i].ext, "");
-        if (st == HC_OK) st = out_path(from, sizeof from, dir, base, formats[i].ext, ".partial");
-        if (st != HC_OK) {
-            remove_partials(dir, base);
-            return st;
+    for (size_t i = 0; i < N_FORMATS; i++)
+        if (!rendered_complete(from[i], i)) {
+            remove_partials(from);
+            return hc_fail(HC_EIO, "%s/%s: gnuplot wrote an incomplete %s (a write failed: disk full?)", dir, script, to[i]);
         }
-        if (rename(from, to) != 0) {
-            st = hc_fail(HC_EIO, "%s: cannot rename to %s: %s", from, to, strerror(errno));
-            remove_partials(dir, base);
+    for (size_t i = 0; i < N_FORMATS; i++) {
+        hc_status st = hc_outset_add(set, from[i], to[i]);
+        if (st != HC_OK) {
+            remove_partials(from);
             return st;
         }
     }

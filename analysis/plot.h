@@ -10,7 +10,9 @@
  *   BASE.pdf   with the pdfcairo terminal (hc_plot_render).
  * Rendering needs `gnuplot` (5.x with cairo: Debian's gnuplot-nox) on PATH;
  * without it callers skip hc_plot_render and keep the .csv and .gp.
- * Every file appears atomically (written as NAME.partial, then renamed). */
+ * Every file appears atomically (written as NAME.partial, then renamed); the
+ * _in variants make the files members of an output set (outfile.h), renamed
+ * with the set's other files when it is committed. */
 #ifndef HC_PLOT_H
 #define HC_PLOT_H
 
@@ -30,18 +32,23 @@ int hc_plot_gnuplot_available(void);
 
 /* Open DIR/BASE.csv for writing (atomic: commit or abort the outfile). */
 hc_status hc_plot_csv_open(const char *dir, const char *base, hc_outfile **out);
+hc_status hc_plot_csv_open_in(hc_outset *set, const char *dir, const char *base, hc_outfile **out);
 
 /* Write DIR/BASE.gp: a header (datafile separator comma), then `body` (the
  * gnuplot commands that draw the figure; they read "BASE.csv") run once for
  * the pngcairo terminal into BASE.png and once for pdfcairo into BASE.pdf.
- * HC_EINVAL if BASE contains a quote or a slash; HC_EIO. */
+ * Every function here: HC_EINVAL unless BASE is a safe file name
+ * (hc_safe_name: no slash, no quote, not "..") ; HC_EIO. */
 hc_status hc_plot_write_script(const char *dir, const char *base, hc_plot_size size,
                                const char *body);
+hc_status hc_plot_write_script_in(hc_outset *set, const char *dir, const char *base, hc_plot_size size,
+                                  const char *body);
 
 /* Run `gnuplot BASE.gp` in DIR (a child process; its working directory is
  * DIR), rendering to BASE.png.partial and BASE.pdf.partial, and rename them
- * into place when gnuplot exits 0.  HC_EIO with gnuplot's first error line
+ * into place when gnuplot exits 0 (_in: added to the set).  HC_EIO with gnuplot's first error line
  * if it cannot be started or fails (no partial file is left). */
 hc_status hc_plot_render(const char *dir, const char *base);
+hc_status hc_plot_render_in(hc_outset *set, const char *dir, const char *base);
 
 #endif

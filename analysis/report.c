@@ -87,43 +87,48 @@ static cJSON *summary_json(const hc_results *r, cJSON *tables, cJSON *figures)
 
 /* ---- all outputs ------------------------------------------------------------------------------------ */
 
-static hc_status write_sbuf(const char *dir, const char *name, sbuf *b)
+static hc_status write_sbuf(hc_outset *set, const char *dir, const char *name, sbuf *b)
 {
     char path[1200];
     hc_status s = hc_path_join(path, sizeof path, dir, name);
-    if (s == HC_OK) return sb_write(b, path);
+    if (s == HC_OK) return sb_write(b, set, path);
     free(b->p);
     memset(b, 0, sizeof *b);
     return s;
 }
 
+/* Every file is a member of one output set, renamed into place together
+ * at the end: a failure part-way leaves none of this run's report files
+ * (and a previous run's complete report as it was). */
 hc_status hc_report_write(const hc_results *r, const hc_report_opts *o, hc_report_counts *counts)
 {
     memset(counts, 0, sizeof *counts);
     char path[1200], fig_dir[1100];
-    HC_TRY(hc_path_join(path, sizeof path, o->dir, "results.csv"));
-    HC_TRY(rep_write_results_csv(r, path));
     rep_table *tables;
     int nt;
     HC_TRY(rep_tables_build(r, &tables, &nt));
+    hc_outset *set = NULL;
+    hc_status s = hc_outset_new(&set);
+    if (s == HC_OK) s = hc_path_join(path, sizeof path, o->dir, "results.csv");
+    if (s == HC_OK) s = rep_write_results_csv(r, set, path);
     rep_figs figs = {0};
-    hc_status s = hc_path_join(fig_dir, sizeof fig_dir, o->dir, "figures");
+    if (s == HC_OK) s = hc_path_join(fig_dir, sizeof fig_dir, o->dir, "figures");
     if (s == HC_OK && r->n_figs) s = hc_mkdir_p(fig_dir);
-    if (s == HC_OK) s = rep_write_figures(r, fig_dir, o->render, o->quiet, &figs);
-    *counts = figs.counts;
+    if (s == HC_OK) s = rep_write_figures(r, set, fig_dir, o->render, o->quiet, &figs);
+    if (s == HC_OK) *counts = figs.counts;
     cJSON *doc = summary_json(r, rep_tables_json(r, tables, nt), figures_json(&figs));
     free(figs.list);
     if (s == HC_OK) s = hc_path_join(path, sizeof path, o->dir, "summary.json");
-    if (s == HC_OK) s = hc_write_json(path, doc);
+    if (s == HC_OK) s = hc_write_json_in(set, path, doc);
     cJSON_Delete(doc);
     sbuf b = {0};
     rep_write_md(&b, r, tables, nt);
-    if (s == HC_OK) s = write_sbuf(o->dir, "table.md", &b);
+    if (s == HC_OK) s = write_sbuf(set, o->dir, "table.md", &b);
     free(b.p);
     memset(&b, 0, sizeof b);
     rep_write_tex(&b, r, tables, nt);
-    if (s == HC_OK) s = write_sbuf(o->dir, "table.tex", &b);
+    if (s == HC_OK) s = write_sbuf(set, o->dir, "table.tex", &b);
     free(b.p);
     rep_tables_free(tables, nt);
-    return s;
+    return hc_outset_finish(set, s);
 }

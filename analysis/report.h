@@ -8,7 +8,9 @@
  *                     best value per column in bold, direction arrows
  *   DIR/figures/NAME.{csv,gp[,png,pdf]}  the declared figures (plot.h)
  * Every number in the tables comes from the tables' "text", formatted once
- * by hc_report_format (metric_table.h). */
+ * by hc_report_format (metric_table.h).  The files are one output set
+ * (outfile.h): all written as NAME.partial and renamed together at the end,
+ * so a failed report leaves none of them (a previous complete report stays). */
 #ifndef HC_REPORT_H
 #define HC_REPORT_H
 

@@ -39,7 +39,7 @@ void rep_tables_free(rep_table *t, int n);
 cJSON *rep_tables_json(const hc_results *r, const rep_table *t, int n);
 void rep_write_md(sbuf *b, const hc_results *r, const rep_table *t, int n);
 void rep_write_tex(sbuf *b, const hc_results *r, const rep_table *t, int n);
-hc_status rep_write_results_csv(const hc_results *r, const char *path);
+hc_status rep_write_results_csv(const hc_results *r, hc_outset *set, const char *path);
 
 /* ---- figures (figures.c) ---- */
 
@@ -56,7 +56,9 @@ typedef struct rep_figs {
     hc_report_counts counts;
 } rep_figs;
 
-/* Write the declared figures into fig_dir (created by the caller). */
-hc_status rep_write_figures(const hc_results *r, const char *fig_dir, int render, int quiet, rep_figs *out);
+/* Write the declared figures into fig_dir (created by the caller), every
+ * file a member of `set`. */
+hc_status rep_write_figures(const hc_results *r, hc_outset *set, const char *fig_dir, int render, int quiet,
+                            rep_figs *out);
 
 #endif

@@ -35,9 +35,9 @@ void sb_printf(sbuf *b, const char *fmt, ...)
     }
 }
 
-hc_status sb_write(sbuf *b, const char *path)
+hc_status sb_write(sbuf *b, hc_outset *set, const char *path)
 {
-    hc_status s = b->oom ? hc_fail(HC_ENOMEM, "out of memory") : hc_write_text(path, b->p ? b->p : "");
+    hc_status s = b->oom ? hc_fail(HC_ENOMEM, "out of memory") : hc_write_text_in(set, path, b->p ? b->p : "");
     free(b->p);
     memset(b, 0, sizeof *b);
     return s;

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "outfile.h"
 #include "status.h"
 
 typedef struct sbuf {
@@ -18,7 +19,7 @@ void sb_printf(sbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-/* Write the text to `path` and free it. */
-hc_status sb_write(sbuf *b, const char *path);
+/* Write the text to `path` (a member of `set`, outfile.h; NULL: on its own) and free it. */
+hc_status sb_write(sbuf *b, hc_outset *set, const char *path);
 
 #endif

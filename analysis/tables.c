@@ -303,10 +303,10 @@ void rep_write_tex(sbuf *b, const hc_results *r, const rep_table *t, int n)
 
 /* ---- results.csv ----------------------------------------------------------------------------- */
 
-hc_status rep_write_results_csv(const hc_results *r, const char *path)
+hc_status rep_write_results_csv(const hc_results *r, hc_outset *set, const char *path)
 {
     hc_outfile *f;
-    HC_TRY(hc_outfile_open(path, &f));
+    HC_TRY(hc_outfile_open_in(set, path, &f));
     FILE *fp = hc_outfile_fp(f);
     fprintf(fp, "cell,engine,method,label,seed,metric,value\n");
     for (int i = 0; i < r->n_cells; i++) {

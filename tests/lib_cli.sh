@@ -43,3 +43,18 @@ expect_fail() {
     echo "ok: $what: $(cat err.txt)"
   fi
 }
+
+# limit_fsize KB CMD...: run CMD with files capped at KB kibibytes
+# (RLIMIT_FSIZE, a full disk for one file at a time) and SIGXFSZ ignored,
+# so a write past the cap fails with EFBIG instead of killing the process.
+limit_fsize() {
+  local kb=$1; shift
+  bash -c 'trap "" XFSZ; ulimit -f "$0"; exec "$@"' "$kb" "$@"
+}
+
+# no_partials DIR: fail if a temporary output (NAME.partial or a .partial
+# staging folder) was left anywhere under DIR.
+no_partials() {
+  local left; left=$(find "$1" -name '*.partial' 2>/dev/null)
+  [ -z "$left" ] || fail "temporary outputs left under $1: $left"
+}

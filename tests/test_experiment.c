@@ -13,12 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+#include "exp_gauss.h"
 #include "experiment.h"
 #include "outfile.h"
 #include "plot.h"
@@ -482,6 +484,11 @@ static const bad_case bad_cases[] = {
      "$.figures[0].engine: engine 'replay' is not configured"},
     {"line over a non-key", "{" LIVE ", \"methods\": [\"full\"], \"figures\": [{\"name\": \"l\", \"type\": \"line\", \"x\": \"psnr\"}]}",
      "$.figures[0].x: line figures plot against a method key"},
+    {"name ..", "{" LIVE ", \"name\": \"..\", \"methods\": [\"full\"]}", "$.name: '..' names the output folder: use letters"},
+    {"name ../x", "{" LIVE ", \"name\": \"../x\", \"methods\": [\"full\"]}", "$.name: '../x' names the output folder"},
+    {"name with a slash", "{" LIVE ", \"name\": \"a/b\", \"methods\": [\"full\"]}", "$.name: 'a/b' names the output folder"},
+    {"hidden name", "{" LIVE ", \"name\": \".x\", \"methods\": [\"full\"]}", "$.name: '.x' names the output folder"},
+    {"figure name ..", "{" LIVE ", \"methods\": [\"full\"], \"figures\": [{\"name\": \"..\"}]}", "$.figures[0].name: '..': use letters"},
     {"logy not boolean", "{" LIVE ", \"methods\": [\"full\"], \"figures\": [{\"name\": \"l\", \"logy\": \"yes\"}]}",
      "$.figures[0].logy: expected true or false, got \"yes\""},
 };
@@ -592,6 +599,216 @@ static void test_shipped_configs(void **state)
     }
 }
 
+
+/* ---- output names stay inside the output folder ------------------------------------ */
+
+static void test_output_names(void **state)
+{
+    (void)state;
+    hc_experiment *e = NULL;
+    /* no "name": the file's stem, which must be a safe name too */
+    char *text = fill("{" LIVE ", \"methods\": [\"full\"]}");
+    assert_int_equal(hc_experiment_parse(text, "dir/..json", &e), HC_EINVAL);
+    assert_non_null(strstr(hc_errmsg(), "dir/..json: $: no \"name\" and the file's stem '.' is not a safe"));
+    assert_int_equal(hc_experiment_parse(text, "dir/ok-name_1.json", &e), HC_OK);
+    assert_string_equal(hc_experiment_name(e), "ok-name_1");
+    hc_experiment_free(e);
+    free(text);
+    /* a Gaussianity experiment's name */
+    cJSON *doc = cJSON_Parse("{\"name\": \"../up\", \"gauss\": {\"files\": [\"nothing.h5\"]}}");
+    int skipped = 0;
+    char dir[256];
+    assert_int_equal(hc_exp_gauss_run(doc, "g.json", NULL, &skipped, dir, sizeof dir), HC_EINVAL);
+    assert_non_null(strstr(hc_errmsg(), "g.json: $.name: '../up' names the output folder"));
+    cJSON_Delete(doc);
+    /* figure files: the name is one safe file name */
+    hc_outfile *f = NULL;
+    assert_int_equal(hc_plot_csv_open(WORK, "..", &f), HC_EINVAL);
+    assert_int_equal(hc_plot_write_script(WORK, "../x", HC_PLOT_DEFAULT_SIZE, "plot x\n"), HC_EINVAL);
+    assert_int_equal(hc_safe_name("a.b-c_d+1"), 1);
+    assert_int_equal(hc_safe_name(".."), 0);
+    assert_int_equal(hc_safe_name(""), 0);
+    assert_int_equal(hc_safe_name("a b"), 0);
+}
+
+/* ---- grids: linear expansion and a cap counted before allocating ----------------- */
+
+static double seconds_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* {"spec": SPEC, "grid": {KEY: [1..n], ...}} for the keys given. */
+static char *grid_config(const char *spec, const char *const *keys, const int *n, int nk)
+{
+    size_t cap = 64 * 1024;
+    char *t = malloc(cap);
+    assert_non_null(t);
+    int len = snprintf(t, cap, "{\"replay\": {\"files\": [\"%s\"]}, \"methods\": [\"full\", {\"spec\": \"%s\", \"grid\": {",
+                       WORK "/traj_*.h5", spec);
+    for (int k = 0; k < nk; k++) {
+        len += snprintf(t + len, cap - (size_t)len, "%s\"%s\": [", k ? ", " : "", keys[k]);
+        for (int i = 1; i <= n[k]; i++) len += snprintf(t + len, cap - (size_t)len, "%s%d", i > 1 ? ", " : "", i);
+        len += snprintf(t + len, cap - (size_t)len, "]");
+    }
+    snprintf(t + len, cap - (size_t)len, "}}]}");
+    return t;
+}
+
+static void test_grid_limits(void **state)
+{
+    (void)state;
+    /* 100^4 = 10^8 points from a 1.7 KB config: refused at once, naming the count and the cap */
+    static const char *const ck[] = {"N", "W", "K", "seed"};
+    char *text = grid_config("clusca", ck, (const int[]){100, 100, 100, 100}, 4);
+    assert_true(strlen(text) < 2048);
+    hc_experiment *e = (hc_experiment *)&e;
+    double t0 = seconds_now();
+    assert_int_equal(hc_experiment_parse(text, "big.json", &e), HC_EINVAL);
+    double dt = seconds_now() - t0;
+    assert_null(e);
+    if (dt > 1.0) fail_msg("a 10^8-cell grid took %.2f s to refuse (want < 1 s)", dt);
+    assert_non_null(strstr(hc_errmsg(), "big.json: $.methods[1]: the grid would produce 100000001 cells"));
+    assert_non_null(strstr(hc_errmsg(), "more than the limit of 100000"));
+    free(text);
+    /* one cell over the cap */
+    static const char *const tk[] = {"N", "W"};
+    text = grid_config("taylor", tk, (const int[]){1000, 100}, 2);
+    assert_int_equal(hc_experiment_parse(text, "cap.json", &e), HC_EINVAL);
+    assert_non_null(strstr(hc_errmsg(), "would produce 100001 cells (100000 from this entry)"));
+    free(text);
+    /* 20,000 cells expand in linear time: well under the minutes a quadratic
+     * duplicate scan takes (a generous bound for sanitizer builds) */
+    text = grid_config("taylor", tk, (const int[]){200, 100}, 2);
+    t0 = seconds_now();
+    assert_int_equal(hc_experiment_parse(text, "k20.json", &e), HC_OK);
+    dt = seconds_now() - t0;
+    assert_int_equal(hc_experiment_num_cells(e), 20001);
+    if (dt > 10.0) fail_msg("a 20,000-cell grid took %.2f s to expand (want < 10 s)", dt);
+    hc_experiment_free(e);
+    free(text);
+    /* identical rows merged through the index: O=[1, 1] gives one row */
+    text = fill("{" REPLAY ", \"methods\": [\"full\", {\"spec\": \"taylor:N=3\", \"grid\": {\"O\": [1, 1, 2]}}, \"taylor:N=3,O=2\"]}");
+    assert_int_equal(hc_experiment_parse(text, "dup.json", &e), HC_OK);
+    assert_int_equal(hc_experiment_num_cells(e), 3);
+    hc_experiment_free(e);
+    free(text);
+}
+
+/* ---- output sets --------------------------------------------------------------------- */
+
+static void test_output_sets(void **state)
+{
+    (void)state;
+    assert_int_equal(hc_mkdir_p(WORK "/sets"), HC_OK);
+    /* aborted: nothing under a final name, no staging folder */
+    hc_outset *set;
+    assert_int_equal(hc_outset_new(&set), HC_OK);
+    assert_int_equal(hc_write_text_in(set, WORK "/sets/a.txt", "a\n"), HC_OK);
+    assert_false(exists(WORK "/sets/a.txt"));
+    assert_true(exists(WORK "/sets/.partial/a.txt"));
+    /* a member that cannot be written (its folder is missing) fails the set */
+    assert_int_equal(hc_write_text_in(set, WORK "/sets/none/b.txt", "b\n"), HC_EIO);
+    hc_outset_abort(set);
+    assert_false(exists(WORK "/sets/a.txt"));
+    struct stat sb;
+    assert_int_not_equal(stat(WORK "/sets/.partial", &sb), 0);
+    /* committed: every member in place, in order; the staging folder gone */
+    assert_int_equal(hc_outset_new(&set), HC_OK);
+    assert_int_equal(hc_write_text_in(set, WORK "/sets/a.txt", "a\n"), HC_OK);
+    hc_outfile *f;
+    assert_int_equal(hc_outfile_open_in(set, WORK "/sets/c.txt", &f), HC_OK);
+    fputs("c\n", hc_outfile_fp(f));
+    assert_int_equal(hc_outfile_commit(f), HC_OK);
+    assert_false(exists(WORK "/sets/c.txt"));
+    assert_int_equal(hc_outset_finish(set, HC_OK), HC_OK);
+    char *a = slurp(WORK "/sets/a.txt"), *c = slurp(WORK "/sets/c.txt");
+    assert_string_equal(a, "a\n");
+    assert_string_equal(c, "c\n");
+    free(a);
+    free(c);
+    assert_int_not_equal(stat(WORK "/sets/.partial", &sb), 0);
+    /* a failure status aborts: the earlier complete files stay as they were */
+    assert_int_equal(hc_outset_new(&set), HC_OK);
+    assert_int_equal(hc_write_text_in(set, WORK "/sets/a.txt", "new\n"), HC_OK);
+    assert_int_equal(hc_outset_finish(set, hc_fail(HC_EIO, "later output failed")), HC_EIO);
+    a = slurp(WORK "/sets/a.txt");
+    assert_string_equal(a, "a\n");
+    free(a);
+}
+
+/* ---- resume trusts only well-formed cell files ------------------------------------- */
+
+static const char *const replay_config =
+    "{\"name\": \"rp\", \"replay\": {\"files\": [\"@TRAJ@\"]},\n"
+    " \"methods\": [\"full\", \"reuse:N=3\", \"taylor:N=3,O=1\", \"hicache:N=3,O=2\", \"lagrange:N=3,O=2\", \"taylor:N=4,O=2\"],\n"
+    " \"figures\": [{\"name\": \"err\", \"type\": \"curve\", \"x\": \"step\", \"y\": \"rel_l2\"}]}";
+
+/* Replace cell i's file with its document after edit(doc). */
+static void damage(hc_experiment *e, const char *dir, int i, void (*edit)(cJSON *))
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/cells/%s.json", dir, hc_experiment_cell_id(e, i));
+    char *text = slurp(path);
+    assert_non_null(text);
+    cJSON *doc = cJSON_Parse(text);
+    assert_non_null(doc);
+    edit(doc);
+    assert_int_equal(hc_write_json(path, doc), HC_OK);
+    cJSON_Delete(doc);
+    free(text);
+}
+
+static void empty_metrics(cJSON *d) { cJSON_ReplaceItemInObject(d, "metrics", cJSON_CreateObject()); }
+static void string_metric(cJSON *d) { cJSON_ReplaceItemInObject(cJSON_GetObjectItem(d, "metrics"), "rel_l2", cJSON_CreateString("x")); }
+static void no_curves(cJSON *d) { cJSON_DeleteItemFromObject(d, "curves"); }
+static void short_curve(cJSON *d)
+{
+    cJSON *all = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(d, "curves"), "step"), "all");
+    cJSON_DeleteItemFromArray(cJSON_GetObjectItem(all, "rel_l2"), 0);
+}
+static void other_id(cJSON *d) { cJSON_ReplaceItemInObject(d, "id", cJSON_CreateString("replay-full-0")); }
+
+static void test_damaged_cells(void **state)
+{
+    (void)state;
+    char *text = fill(replay_config);
+    hc_experiment *e = NULL;
+    assert_int_equal(hc_experiment_parse(text, "rp.json", &e), HC_OK);
+    free(text);
+    assert_int_equal(hc_experiment_num_cells(e), 6);
+    hc_experiment_run_opts o;
+    hc_experiment_run_defaults(&o);
+    o.out_dir = WORK "/damaged";
+    o.progress = HC_PROGRESS_NONE;
+    o.render = 0;
+    hc_experiment_report rep;
+    assert_int_equal(hc_experiment_run(e, &o, &rep), HC_OK);
+    char *md0 = slurp(WORK "/damaged/table.md");
+    assert_null(strstr(md0, "—"));
+    /* valid JSON, wrong content: every one is computed again, the tables as before */
+    damage(e, o.out_dir, 1, empty_metrics);
+    damage(e, o.out_dir, 2, string_metric);
+    damage(e, o.out_dir, 3, no_curves);
+    damage(e, o.out_dir, 4, short_curve);
+    damage(e, o.out_dir, 5, other_id);
+    assert_int_equal(hc_experiment_run(e, &o, &rep), HC_OK);
+    assert_int_equal(rep.loaded, 1);
+    assert_int_equal(rep.computed, 5);
+    char *md1 = slurp(WORK "/damaged/table.md");
+    assert_null(strstr(md1, "—"));
+    /* the same table apart from its provenance comment */
+    const char *t0 = strstr(md0, "\n|"), *t1 = strstr(md1, "\n|");
+    assert_non_null(t0);
+    assert_non_null(t1);
+    assert_string_equal(t0, t1);
+    free(md0);
+    free(md1);
+    hc_experiment_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -600,6 +817,10 @@ int main(void)
         cmocka_unit_test(test_invalid_configs),
         cmocka_unit_test(test_end_to_end_and_resume),
         cmocka_unit_test(test_shipped_configs),
+        cmocka_unit_test(test_output_names),
+        cmocka_unit_test(test_grid_limits),
+        cmocka_unit_test(test_output_sets),
+        cmocka_unit_test(test_damaged_cells),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

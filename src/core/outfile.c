@@ -9,11 +9,28 @@
 
 struct hc_outfile {
     FILE *fp;
+    hc_outset *set; /* NULL: renamed at commit */
     char path[1024];
     char tmp[1040];
 };
 
-hc_status hc_outfile_open(const char *path, hc_outfile **out)
+/* A member of a set: a complete partial file and its final name. */
+typedef struct outset_member {
+    char *tmp, *path;
+} outset_member;
+
+struct hc_outset {
+    outset_member *m;
+    int n, cap;
+    char **staging;  /* staging folders created or used, removed when empty */
+    int n_staging;
+};
+
+#define STAGING ".partial"
+
+hc_status hc_outfile_open(const char *path, hc_outfile **out) { return hc_outfile_open_in(NULL, path, out); }
+
+hc_status hc_outfile_open_in(hc_outset *set, const char *path, hc_outfile **out)
 {
     *out = NULL;
     hc_outfile *f = calloc(1, sizeof *f);
@@ -22,8 +39,13 @@ hc_status hc_outfile_open(const char *path, hc_outfile **out)
         free(f);
         return hc_fail(HC_EINVAL, "%s: path too long", path);
     }
+    f->set = set;
     snprintf(f->path, sizeof f->path, "%s", path);
-    snprintf(f->tmp, sizeof f->tmp, "%s.partial", path);
+    hc_status st = hc_outset_tmp(set, path, f->tmp, sizeof f->tmp);
+    if (st != HC_OK) {
+        free(f);
+        return st;
+    }
     f->fp = fopen(f->tmp, "w");
     if (!f->fp) {
         hc_status st = hc_fail(HC_EIO, "%s: cannot write: %s", f->tmp, strerror(errno));
@@ -42,11 +64,10 @@ hc_status hc_outfile_commit(hc_outfile *f)
     int bad = ferror(f->fp) || fflush(f->fp) != 0 || fsync(fileno(f->fp)) != 0;
     if (fclose(f->fp) != 0) bad = 1;
     if (bad) {
-        st = hc_fail(HC_EIO, "%s: write failed: %s", f->tmp, strerror(errno));
+        st = hc_fail(HC_EIO, "%s: write failed: %s", f->path, strerror(errno));
         unlink(f->tmp);
-    } else if (rename(f->tmp, f->path) != 0) {
-        st = hc_fail(HC_EIO, "%s: cannot rename to %s: %s", f->tmp, f->path, strerror(errno));
-        unlink(f->tmp);
+    } else {
+        st = hc_outset_add(f->set, f->tmp, f->path);
     }
     free(f);
     return st;
@@ -60,20 +81,23 @@ void hc_outfile_abort(hc_outfile *f)
     free(f);
 }
 
-hc_status hc_write_text(const char *path, const char *text)
+hc_status hc_write_text(const char *path, const char *text) { return hc_write_text_in(NULL, path, text); }
+hc_status hc_write_json(const char *path, const cJSON *doc) { return hc_write_json_in(NULL, path, doc); }
+
+hc_status hc_write_text_in(hc_outset *set, const char *path, const char *text)
 {
     hc_outfile *f;
-    HC_TRY(hc_outfile_open(path, &f));
+    HC_TRY(hc_outfile_open_in(set, path, &f));
     fputs(text, hc_outfile_fp(f));
     return hc_outfile_commit(f);
 }
 
-hc_status hc_write_json(const char *path, const cJSON *doc)
+hc_status hc_write_json_in(hc_outset *set, const char *path, const cJSON *doc)
 {
     char *s = cJSON_Print(doc);
     if (!s) return hc_fail(HC_ENOMEM, "out of memory printing %s", path);
     hc_outfile *f;
-    hc_status st = hc_outfile_open(path, &f);
+    hc_status st = hc_outfile_open_in(set, path, &f);
     if (st == HC_OK) {
         fputs(s, hc_outfile_fp(f));
         fputc('\n', hc_outfile_fp(f));
@@ -81,6 +105,149 @@ hc_status hc_write_json(const char *path, const cJSON *doc)
     }
     cJSON_free(s);
     return st;
+}
+
+/* ---- output sets ---- */
+
+hc_status hc_outset_new(hc_outset **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? HC_OK : hc_fail(HC_ENOMEM, "out of memory");
+}
+
+/* mkdir dir (its parent exists); HC_EIO unless it then is a directory. */
+static hc_status mkdir_one(const char *dir)
+{
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return hc_fail(HC_EIO, "%s: cannot create directory: %s", dir, strerror(errno));
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) return hc_fail(HC_EIO, "%s: exists and is not a directory", dir);
+    return HC_OK;
+}
+
+hc_status hc_outset_tmp(hc_outset *set, const char *path, char *tmp, size_t n)
+{
+    int len;
+    if (!set) {
+        len = snprintf(tmp, n, "%s.partial", path);
+        if (len < 0 || (size_t)len >= n) return hc_fail(HC_EINVAL, "%s: path too long", path);
+        return HC_OK;
+    }
+    const char *slash = strrchr(path, '/');
+    int dl = slash ? (int)(slash - path) : 1;
+    const char *dir = slash ? path : ".", *name = slash ? slash + 1 : path;
+    len = snprintf(tmp, n, "%.*s/" STAGING "/%s", dl, dir, name);
+    if (len < 0 || (size_t)len >= n || !name[0]) return hc_fail(HC_EINVAL, "%s: path too long", path);
+    char *sl = strrchr(tmp, '/');
+    *sl = '\0'; /* tmp is the staging folder for now */
+    hc_status st = HC_OK;
+    int known = 0;
+    for (int i = 0; i < set->n_staging && !known; i++) known = strcmp(set->staging[i], tmp) == 0;
+    if (!known) {
+        char **ns = realloc(set->staging, (size_t)(set->n_staging + 1) * sizeof *ns);
+        if (!ns) st = hc_fail(HC_ENOMEM, "out of memory");
+        if (ns) set->staging = ns;
+        if (st == HC_OK) st = mkdir_one(tmp);
+        if (st == HC_OK && !(ns[set->n_staging] = strdup(tmp))) st = hc_fail(HC_ENOMEM, "out of memory");
+        if (st == HC_OK) set->n_staging++;
+    }
+    *sl = '/';
+    return st;
+}
+
+hc_status hc_outset_add(hc_outset *set, const char *tmp, const char *path)
+{
+    if (!set) {
+        if (rename(tmp, path) == 0) return HC_OK;
+        hc_status st = hc_fail(HC_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+        unlink(tmp);
+        return st;
+    }
+    if (set->n == set->cap) {
+        int cap = set->cap ? 2 * set->cap : 8;
+        outset_member *m = realloc(set->m, (size_t)cap * sizeof *m);
+        if (!m) {
+            unlink(tmp);
+            return hc_fail(HC_ENOMEM, "out of memory");
+        }
+        set->m = m;
+        set->cap = cap;
+    }
+    outset_member *m = &set->m[set->n];
+    m->tmp = strdup(tmp);
+    m->path = strdup(path);
+    if (!m->tmp || !m->path) {
+        free(m->tmp);
+        free(m->path);
+        unlink(tmp);
+        return hc_fail(HC_ENOMEM, "out of memory");
+    }
+    set->n++;
+    return HC_OK;
+}
+
+/* Remove the staging folders (those still holding files stay) and free. */
+static void outset_free(hc_outset *set)
+{
+    for (int i = 0; i < set->n; i++) {
+        free(set->m[i].tmp);
+        free(set->m[i].path);
+    }
+    for (int i = 0; i < set->n_staging; i++) {
+        rmdir(set->staging[i]);
+        free(set->staging[i]);
+    }
+    free(set->staging);
+    free(set->m);
+    free(set);
+}
+
+void hc_outset_abort(hc_outset *set)
+{
+    if (!set) return;
+    for (int i = 0; i < set->n; i++) unlink(set->m[i].tmp);
+    outset_free(set);
+}
+
+hc_status hc_outset_commit(hc_outset *set)
+{
+    if (!set) return HC_OK;
+    hc_status st = HC_OK;
+    for (int i = 0; i < set->n; i++) {
+        if (rename(set->m[i].tmp, set->m[i].path) == 0) continue;
+        int err = errno;
+        char done[512] = "";
+        for (int k = 0; k < i; k++) {
+            size_t l = strlen(done);
+            snprintf(done + l, sizeof done - l, "%s%s", k ? ", " : "", set->m[k].path);
+        }
+        st = hc_fail(HC_EIO, "%s: cannot rename to %s: %s (complete: %s)", set->m[i].tmp, set->m[i].path,
+                     strerror(err), i ? done : "none");
+        for (int k = i; k < set->n; k++) unlink(set->m[k].tmp);
+        break;
+    }
+    outset_free(set);
+    return st;
+}
+
+hc_status hc_outset_finish(hc_outset *set, hc_status st)
+{
+    if (st != HC_OK) {
+        hc_outset_abort(set);
+        return st;
+    }
+    return hc_outset_commit(set);
+}
+
+int hc_safe_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n < 1 || n > 128 || name[0] == '.') return 0;
+    for (const char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+              *c == '-' || *c == '.' || *c == '+'))
+            return 0;
+    return 1;
 }
 
 void hc_csv_field(FILE *f, const char *s)
@@ -107,11 +274,7 @@ hc_status hc_mkdir_p(const char *dir)
         if (*p == '/' || *p == '\0') {
             char c = *p;
             *p = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-                return hc_fail(HC_EIO, "%s: cannot create directory: %s", buf, strerror(errno));
-            struct stat sb;
-            if (stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode))
-                return hc_fail(HC_EIO, "%s: exists and is not a directory", buf);
+            HC_TRY(mkdir_one(buf));
             *p = c;
             if (!c) break;
         }

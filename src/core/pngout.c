@@ -10,7 +10,7 @@
 
 #include "outfile.h"
 
-hc_status hc_png_grid(const char *path, const float *imgs, int n, int H0, int W0, int cols, int scale)
+hc_status hc_png_grid(hc_outset *set, const char *path, const float *imgs, int n, int H0, int W0, int cols, int scale)
 {
     if (n < 1 || cols < 1 || scale < 1 || scale > 64) return hc_fail(HC_EINVAL, "%s: empty image grid or bad scale", path);
     const int pad = 2, rows = (n + cols - 1) / cols, H = H0 * scale, W = W0 * scale;
@@ -34,7 +34,7 @@ hc_status hc_png_grid(const char *path, const float *imgs, int n, int H0, int W0
     }
     for (int y = 0; y < GH; y++) rowp[y] = pix + (size_t)y * GW;
     hc_outfile *f;
-    hc_status s = hc_outfile_open(path, &f);
+    hc_status s = hc_outfile_open_in(set, path, &f);
     if (s != HC_OK) {
         free(pix);
         free(rowp);

@@ -69,13 +69,21 @@ typedef struct run_id {
     double cfg, seconds, macs;
 } run_id;
 
-static hc_status write_samples(const char *path, const float *x, const int *labels, int n, int C, int H,
+/* The samples file is built in memory (HDF5's core driver without a
+ * backing store) and written through outfile.h: a full disk is then an
+ * ordinary write error of our own, never an HDF5 file whose close failed
+ * (which HDF5 1.10 crashes on at exit). */
+static hc_status write_samples(hc_outset *set, const char *path, const float *x, const int *labels, int n, int C, int H,
                                const char *prov, const run_id *id)
 {
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.partial", path);
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) return hc_fail(HC_EIO, "%s: cannot create", tmp);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0 || H5Pset_fapl_core(fapl, 1 << 20, 0) < 0) {
+        if (fapl >= 0) H5Pclose(fapl);
+        return hc_fail(HC_EIO, "%s: cannot set up the in-memory HDF5 file", path);
+    }
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    if (f < 0) return hc_fail(HC_EIO, "%s: cannot create", path);
     hsize_t d4[4] = {(hsize_t)n, (hsize_t)C, (hsize_t)H, (hsize_t)H}, d1 = (hsize_t)n;
     herr_t r = H5LTmake_dataset_float(f, "/samples", 4, d4, x);
     if (r >= 0) r = H5LTmake_dataset_int(f, "/labels", 1, &d1, labels);
@@ -88,15 +96,22 @@ static hc_status write_samples(const char *path, const float *x, const int *labe
     if (r >= 0) r = H5LTset_attribute_double(f, "/", "guidance", &id->cfg, 1);
     if (r >= 0) r = H5LTset_attribute_double(f, "/", "seconds", &id->seconds, 1);
     if (r >= 0) r = H5LTset_attribute_double(f, "/", "macs", &id->macs, 1);
-    if (H5Fclose(f) < 0 || r < 0) {
-        unlink(tmp);
-        return hc_fail(HC_EIO, "%s: writing samples failed", tmp);
+    if (r >= 0) r = H5Fflush(f, H5F_SCOPE_GLOBAL);
+    ssize_t size = r >= 0 ? H5Fget_file_image(f, NULL, 0) : -1;
+    void *image = size > 0 ? malloc((size_t)size) : NULL;
+    if (image && H5Fget_file_image(f, image, (size_t)size) != size) size = -1;
+    H5Fclose(f);
+    hc_status st = HC_OK;
+    if (size <= 0) st = hc_fail(HC_EIO, "%s: building the samples file failed", path);
+    else if (!image) st = hc_fail(HC_ENOMEM, "out of memory for %s", path);
+    hc_outfile *of = NULL;
+    if (st == HC_OK) st = hc_outfile_open_in(set, path, &of);
+    if (st == HC_OK) {
+        fwrite(image, 1, (size_t)size, hc_outfile_fp(of));
+        st = hc_outfile_commit(of);
     }
-    if (rename(tmp, path) != 0) {
-        unlink(tmp);
-        return hc_fail(HC_EIO, "%s: cannot rename", tmp);
-    }
-    return HC_OK;
+    free(image);
+    return st;
 }
 
 void hc_live_ref_free(hc_live_ref *r)
@@ -502,29 +517,34 @@ cJSON *hc_live_document(const hc_live_result *r)
     return doc;
 }
 
+/* grid.png, samples.h5 and metrics.json as one output set: a failure
+ * leaves none of them under its final name. */
 hc_status hc_live_write(const hc_live_opts *o, const hc_live_result *r)
 {
     HC_TRY(hc_mkdir_p(o->out_dir));
     char path[1024];
     const int H = r->size;
-    HC_TRY(hc_path_join(path, sizeof path, o->out_dir, "grid.png"));
+    hc_outset *set;
+    HC_TRY(hc_outset_new(&set));
+    hc_status s = hc_path_join(path, sizeof path, o->out_dir, "grid.png");
     int cols = r->n >= 10 ? 10 : r->n;
-    HC_TRY(hc_png_grid(path, r->samples, r->n * r->channels, H, H, cols, H < 64 ? 3 : 1));
-    HC_TRY(hc_path_join(path, sizeof path, o->out_dir, "samples.h5"));
-    char *prov_s = cJSON_PrintUnformatted(r->provenance);
+    if (s == HC_OK) s = hc_png_grid(set, path, r->samples, r->n * r->channels, H, H, cols, H < 64 ? 3 : 1);
+    if (s == HC_OK) s = hc_path_join(path, sizeof path, o->out_dir, "samples.h5");
+    char *prov_s = s == HC_OK ? cJSON_PrintUnformatted(r->provenance) : NULL;
     run_id rid = {o->seed, r->steps, o->shift, o->cfg, r->seconds, r->macs};
-    int *labels = malloc((size_t)r->n * sizeof *labels);
-    hc_status s = labels && prov_s ? HC_OK : hc_fail(HC_ENOMEM, "out of memory");
+    int *labels = s == HC_OK ? malloc((size_t)r->n * sizeof *labels) : NULL;
+    if (s == HC_OK && (!labels || !prov_s)) s = hc_fail(HC_ENOMEM, "out of memory");
     for (int i = 0; s == HC_OK && i < r->n; i++) labels[i] = r->images[i].label;
-    if (s == HC_OK) s = write_samples(path, r->samples, labels, r->n, r->channels, H, prov_s, &rid);
+    if (s == HC_OK) s = write_samples(set, path, r->samples, labels, r->n, r->channels, H, prov_s, &rid);
     free(labels);
     cJSON_free(prov_s);
-    HC_TRY(s);
-    HC_TRY(hc_path_join(path, sizeof path, o->out_dir, "metrics.json"));
-    cJSON *doc = hc_live_document(r);
-    s = hc_write_json(path, doc);
-    cJSON_Delete(doc);
-    return s;
+    if (s == HC_OK) s = hc_path_join(path, sizeof path, o->out_dir, "metrics.json");
+    if (s == HC_OK) {
+        cJSON *doc = hc_live_document(r);
+        s = hc_write_json_in(set, path, doc);
+        cJSON_Delete(doc);
+    }
+    return hc_outset_finish(set, s);
 }
 
 hc_status hc_live_sample(const hc_live_opts *o, const hc_method *method, cJSON **metrics)

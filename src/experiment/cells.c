@@ -111,14 +111,88 @@ static int full_steps_of(const hc_method *m, int S)
     return k;
 }
 
-static hc_status add_row(hc_experiment *e, hc_eng eng, int entry, const char *spec, int steps, cJSON *grid, int *out)
+/* ---- expansion in linear time ------------------------------------------------------------
+ * Rows and cells grow by doubling; identical rows and cells are found
+ * through hash indexes (open addressing, linear probing) instead of a scan
+ * over everything added before. */
+
+typedef struct exp_index {
+    int *slot;    /* index + 1; 0 = empty */
+    size_t mask;  /* capacity - 1 (a power of two) */
+} exp_index;
+
+typedef struct exp_build {
+    hc_experiment *e;
+    int cap_rows, cap_cells;
+    exp_index rows, cells;   /* rows by (engine, steps, resolved spec), cells by id */
+    char model_fp[64];       /* file fingerprints, taken once */
+    char (*file_fp)[64];     /* [e->n_files] */
+} exp_build;
+
+static hc_status index_init(exp_index *x, double n)
 {
-    exp_row *nr = realloc(e->rows, (size_t)(e->n_rows + 1) * sizeof *nr);
-    if (!nr) {
+    size_t cap = 16;
+    while ((double)cap < 2 * n) cap *= 2;
+    x->slot = calloc(cap, sizeof *x->slot);
+    x->mask = cap - 1;
+    return x->slot ? HC_OK : hc_fail(HC_ENOMEM, "out of memory");
+}
+
+static uint64_t row_hash(hc_eng eng, int steps, const char *desc)
+{
+    return fnv1a(desc) ^ ((uint64_t)eng * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)(unsigned)steps * 0xC2B2AE3D27D4EB4FULL);
+}
+
+/* The row identical to row `row` (same engine, steps and resolved spec
+ * `desc`), or -1 after indexing `row` as new. */
+static int index_row(exp_build *b, int row, const char *desc)
+{
+    const hc_experiment *e = b->e;
+    const exp_row *w = &e->rows[row];
+    for (size_t i = row_hash(w->eng, w->steps, desc) & b->rows.mask;; i = (i + 1) & b->rows.mask) {
+        int k = b->rows.slot[i] - 1;
+        if (k < 0) {
+            b->rows.slot[i] = row + 1;
+            return -1;
+        }
+        char d2[512];
+        hc_method_describe(&e->rows[k].method, d2, sizeof d2);
+        if (e->rows[k].eng == w->eng && e->rows[k].steps == w->steps && strcmp(desc, d2) == 0) return k;
+    }
+}
+
+/* The cell with this id, or -1 after reserving its slot for cell `next`. */
+static int index_cell(exp_build *b, const char *id, int next)
+{
+    for (size_t i = fnv1a(id) & b->cells.mask;; i = (i + 1) & b->cells.mask) {
+        int k = b->cells.slot[i] - 1;
+        if (k < 0) {
+            b->cells.slot[i] = next + 1;
+            return -1;
+        }
+        if (strcmp(b->e->cells[k].id, id) == 0) return k;
+    }
+}
+
+/* Grow *arr (of elem-size items, *cap of them) to hold n + 1. */
+static hc_status grow(void **arr, int *cap, int n, size_t elem)
+{
+    if (n < *cap) return HC_OK;
+    int nc = *cap ? 2 * *cap : 16;
+    void *na = realloc(*arr, (size_t)nc * elem);
+    if (!na) return hc_fail(HC_ENOMEM, "out of memory");
+    *arr = na;
+    *cap = nc;
+    return HC_OK;
+}
+
+static hc_status add_row(exp_build *b, hc_eng eng, int entry, const char *spec, int steps, cJSON *grid, int *out)
+{
+    hc_experiment *e = b->e;
+    if (grow((void **)&e->rows, &b->cap_rows, e->n_rows, sizeof *e->rows) != HC_OK) {
         cJSON_Delete(grid);
         return hc_fail(HC_ENOMEM, "out of memory");
     }
-    e->rows = nr;
     exp_row *r = &e->rows[e->n_rows];
     memset(r, 0, sizeof *r);
     r->eng = eng;
@@ -140,15 +214,17 @@ static hc_status add_row(hc_experiment *e, hc_eng eng, int entry, const char *sp
     return HC_OK;
 }
 
-static hc_status add_cell(hc_experiment *e, int row, unsigned long seed)
+/* The cell of `row` for the seed e->seeds[si] (replay: si 0, seed 0). */
+static hc_status add_cell(exp_build *b, int row, int si)
 {
+    hc_experiment *e = b->e;
     exp_row *r = &e->rows[row];
+    unsigned long seed = r->eng == HC_ENG_LIVE ? e->seeds[si] : 0;
     char desc[512], key[4096];
     hc_method_describe(&r->method, desc, sizeof desc);
     int len;
-    char fp[64];
     if (r->eng == HC_ENG_LIVE) {
-        file_fingerprint(e->model, fp, sizeof fp);
+        const char *fp = b->model_fp;
         len = snprintf(key, sizeof key,
                        "live|%s|steps=%d|seed=%lu|model=%s|model_fp=%s|n=%d|batch=%d|guidance=%.17g|shift=%d|"
                        "classifier=%s|data=%s|n_real=%d|reference_steps=%d",
@@ -156,27 +232,22 @@ static hc_status add_cell(hc_experiment *e, int row, unsigned long seed)
                        e->classifier[0] ? e->data_dir : "", e->classifier[0] ? e->n_real : 0, e->steps);
     } else {
         len = snprintf(key, sizeof key, "replay|%s|modules=%s|files=", desc, e->modules[0] ? e->modules : "*");
-        for (int f = 0; f < e->n_files && len > 0 && (size_t)len < sizeof key; f++) {
-            file_fingerprint(e->files[f], fp, sizeof fp);
-            len += snprintf(key + len, sizeof key - (size_t)len, "%s%s@%s", f ? ";" : "", e->files[f], fp);
-        }
+        for (int f = 0; f < e->n_files && len > 0 && (size_t)len < sizeof key; f++)
+            len += snprintf(key + len, sizeof key - (size_t)len, "%s%s@%s", f ? ";" : "", e->files[f], b->file_fp[f]);
     }
     if (len < 0 || (size_t)len >= sizeof key) return hc_fail(HC_EINVAL, "%s: cell key too long (too many files?)", e->origin);
     char id[96];
     snprintf(id, sizeof id, "%s-%s-%016llx", hc_eng_names[r->eng], r->method.type->name, (unsigned long long)fnv1a(key));
-    int idx = -1;
-    for (int c = 0; c < e->n_cells && idx < 0; c++)
-        if (strcmp(e->cells[c].id, id) == 0) idx = c;
+    HC_TRY(grow((void **)&e->cells, &b->cap_cells, e->n_cells, sizeof *e->cells));
+    int idx = index_cell(b, id, e->n_cells);
     if (idx < 0) {
-        exp_cell *nc = realloc(e->cells, (size_t)(e->n_cells + 1) * sizeof *nc);
-        if (!nc) return hc_fail(HC_ENOMEM, "out of memory");
-        e->cells = nc;
         exp_cell *c = &e->cells[e->n_cells];
         memset(c, 0, sizeof *c);
         snprintf(c->id, sizeof c->id, "%s", id);
         c->eng = r->eng;
         c->row = row;
         c->seed = seed;
+        c->seed_idx = si;
         c->steps = r->steps;
         c->ref = -1;
         if (!(c->key = strdup(key))) return hc_fail(HC_ENOMEM, "out of memory");
@@ -184,21 +255,56 @@ static hc_status add_cell(hc_experiment *e, int row, unsigned long seed)
         else snprintf(c->label, sizeof c->label, "replay %.300s", r->label);
         idx = e->n_cells++;
     }
-    int *ncs = realloc(r->cells, (size_t)(r->n_cells + 1) * sizeof *ncs);
-    if (!ncs) return hc_fail(HC_ENOMEM, "out of memory");
-    r->cells = ncs;
-    r->cells[r->n_cells++] = idx;
+    r->cells[r->n_cells++] = idx; /* allocated by add_row_cells */
     return HC_OK;
 }
 
+/* A new row's cells: one per seed (live), one (replay). */
+static hc_status add_row_cells(exp_build *b, int row)
+{
+    exp_row *r = &b->e->rows[row];
+    int n = r->eng == HC_ENG_LIVE ? b->e->n_seeds : 1;
+    HC_ASSERT(!r->cells);
+    if (!(r->cells = malloc((size_t)n * sizeof *r->cells))) return hc_fail(HC_ENOMEM, "out of memory");
+    for (int s = 0; s < n; s++) HC_TRY(add_cell(b, row, s));
+    return HC_OK;
+}
+
+static hc_status expand_points(exp_build *b, int ei, hc_eng eng, const char *path, const cJSON **const *items,
+                               const int *size, int *idx);
+
 /* Expand entry `ei` for engine `eng` into rows and cells (grid in
  * row-major order: the last key varies fastest). */
-static hc_status expand_entry(hc_experiment *e, int ei, hc_eng eng)
+static hc_status expand_entry(exp_build *b, int ei, hc_eng eng)
 {
+    hc_experiment *e = b->e;
     const exp_entry *en = &e->entries[ei];
-    int nk = en->n_keys, idx[EXP_MAX_KEYS] = {0};
+    int nk = en->n_keys, idx[EXP_MAX_KEYS] = {0}, size[EXP_MAX_KEYS];
     char path[64];
     snprintf(path, sizeof path, "$.methods[%d]", ei);
+    /* each key's values as an array (cJSON arrays are lists: indexing them is linear) */
+    const cJSON **items[EXP_MAX_KEYS] = {NULL};
+    hc_status st = HC_OK;
+    for (int k = 0; k < nk && st == HC_OK; k++) {
+        size[k] = cJSON_GetArraySize(en->values[k]);
+        items[k] = malloc(((size_t)size[k] + 1) * sizeof *items[k]);
+        if (!items[k]) st = hc_fail(HC_ENOMEM, "out of memory");
+        int i = 0;
+        const cJSON *v;
+        cJSON_ArrayForEach(v, en->values[k]) if (items[k]) items[k][i++] = v;
+    }
+    if (st == HC_OK) st = expand_points(b, ei, eng, path, items, size, idx);
+    for (int k = 0; k < nk; k++) free((void *)items[k]);
+    return st;
+}
+
+/* The grid points of entry ei from idx on (items[k][0..size[k]): the values of key k). */
+static hc_status expand_points(exp_build *b, int ei, hc_eng eng, const char *path, const cJSON **const *items,
+                               const int *size, int *idx)
+{
+    hc_experiment *e = b->e;
+    const exp_entry *en = &e->entries[ei];
+    const int nk = en->n_keys;
     for (;;) {
         char spec[HC_SPEC_MAX], match[HC_SPEC_MAX];
         snprintf(spec, sizeof spec, "%s", en->spec);
@@ -207,7 +313,7 @@ static hc_status expand_entry(hc_experiment *e, int ei, hc_eng eng)
         cJSON *grid = cJSON_CreateObject();
         char where[512] = "";
         for (int k = 0; k < nk; k++) {
-            const cJSON *val = cJSON_GetArrayItem(en->values[k], idx[k]);
+            const cJSON *val = items[k][idx[k]];
             cJSON_AddItemToObject(grid, en->keys[k], cJSON_Duplicate(val, 1));
             char txt[64];
             exp_grid_text(val, txt, sizeof txt);
@@ -235,63 +341,119 @@ static hc_status expand_entry(hc_experiment *e, int ei, hc_eng eng)
             steps = full_steps_of(&m, e->steps);
             cJSON_AddStringToObject(grid, "steps_matching", match);
         }
-        int row, dup = 0;
-        HC_TRY(add_row(e, eng, ei, spec, steps, grid, &row));
+        int row;
+        HC_TRY(add_row(b, eng, ei, spec, steps, grid, &row));
         /* an identical row (same engine, resolved spec and steps) is kept once */
-        char d1[512], d2[512];
-        hc_method_describe(&e->rows[row].method, d1, sizeof d1);
-        for (int r = 0; r < row && !dup; r++) {
-            hc_method_describe(&e->rows[r].method, d2, sizeof d2);
-            dup = e->rows[r].eng == eng && e->rows[r].steps == e->rows[row].steps && strcmp(d1, d2) == 0;
-        }
-        if (dup) {
+        char desc[512];
+        hc_method_describe(&e->rows[row].method, desc, sizeof desc);
+        if (index_row(b, row, desc) >= 0) {
             cJSON_Delete(e->rows[row].grid);
             e->n_rows--;
-        } else if (eng == HC_ENG_LIVE)
-            for (int s = 0; s < e->n_seeds; s++) HC_TRY(add_cell(e, row, e->seeds[s]));
-        else
-            HC_TRY(add_cell(e, row, 0));
+        } else {
+            HC_TRY(add_row_cells(b, row));
+        }
         int k = nk - 1;
-        while (k >= 0 && ++idx[k] >= cJSON_GetArraySize(en->values[k])) idx[k--] = 0;
+        while (k >= 0 && ++idx[k] >= size[k]) idx[k--] = 0;
         if (k < 0) break;
     }
     return HC_OK;
 }
 
-hc_status exp_build_cells(hc_experiment *e)
+/* The entry that is engine g's full-compute reference (plain "full": no
+ * grid, steps or steps_matching), or -1: an implicit one is added. */
+static int ref_entry(const hc_experiment *e, hc_eng g)
 {
+    for (int i = 0; i < e->n_entries; i++) {
+        const exp_entry *en = &e->entries[i];
+        hc_method m;
+        if ((en->eng_mask & (1u << g)) && !en->steps && !en->matching[0] && en->n_keys == 0 &&
+            hc_method_parse(en->spec, &m) == HC_OK && (hc_method_caps(&m) & HC_PRED_NO_CACHE))
+            return i;
+    }
+    return -1;
+}
+
+/* The number of cells the entries would give at most (before identical
+ * rows are merged), refused above HC_EXPERIMENT_MAX_CELLS before anything
+ * is allocated; *rows gets the number of rows at most. */
+static hc_status count_cells(const hc_experiment *e, double *rows_out, double *cells_out)
+{
+    double rows = 0, cells = 0, worst = 0;
+    int worst_i = -1;
     for (int g = 0; g < HC_N_ENG; g++) {
         if (!(e->eng_mask & (1u << g))) continue;
-        /* the full-compute reference first: an explicit `full` entry or an implicit one */
-        int ref = -1;
-        for (int i = 0; i < e->n_entries && ref < 0; i++) {
+        double per_row = g == HC_ENG_LIVE ? e->n_seeds : 1;
+        if (ref_entry(e, (hc_eng)g) < 0) { /* an implicit full-compute reference */
+            rows += 1;
+            cells += per_row;
+        }
+        for (int i = 0; i < e->n_entries; i++) {
             const exp_entry *en = &e->entries[i];
-            hc_method m;
-            if ((en->eng_mask & (1u << g)) && !en->steps && !en->matching[0] && en->n_keys == 0 &&
-                hc_method_parse(en->spec, &m) == HC_OK && (hc_method_caps(&m) & HC_PRED_NO_CACHE))
-                ref = i;
+            if (!(en->eng_mask & (1u << g))) continue;
+            double n = 1;
+            for (int k = 0; k < en->n_keys; k++) n *= cJSON_GetArraySize(en->values[k]);
+            rows += n;
+            cells += n * per_row;
+            if (n * per_row > worst) worst = n * per_row, worst_i = i;
         }
-        if (ref >= 0) HC_TRY(expand_entry(e, ref, (hc_eng)g));
-        else {
-            int row;
-            HC_TRY(add_row(e, (hc_eng)g, -1, "full", 0, cJSON_CreateObject(), &row));
-            if (g == HC_ENG_LIVE)
-                for (int s = 0; s < e->n_seeds; s++) HC_TRY(add_cell(e, row, e->seeds[s]));
-            else
-                HC_TRY(add_cell(e, row, 0));
-        }
-        for (int i = 0; i < e->n_entries; i++)
-            if (i != ref && (e->entries[i].eng_mask & (1u << g))) HC_TRY(expand_entry(e, i, (hc_eng)g));
     }
-    /* live cells at other step counts are scored against the reference with the same seed */
+    if (cells > HC_EXPERIMENT_MAX_CELLS) {
+        char path[64] = "$.methods";
+        if (worst_i >= 0) snprintf(path, sizeof path, "$.methods[%d]", worst_i);
+        return hc_fail(HC_EINVAL, "%s: %s: the grid would produce %.0f cells (%.0f from this entry), more than the limit of %d",
+                       e->origin, path, cells, worst, HC_EXPERIMENT_MAX_CELLS);
+    }
+    *rows_out = rows;
+    *cells_out = cells;
+    return HC_OK;
+}
+
+/* Each live cell at other step counts gets its reference: the cell of the
+ * first live full-compute row at the engine's steps with the same seed. */
+static void link_references(hc_experiment *e)
+{
+    const exp_row *ref = NULL;
+    for (int r = 0; r < e->n_rows && !ref; r++)
+        if (e->rows[r].eng == HC_ENG_LIVE && e->rows[r].is_ref) ref = &e->rows[r];
     for (int c = 0; c < e->n_cells; c++) {
         exp_cell *cl = &e->cells[c];
         if (cl->eng != HC_ENG_LIVE || cl->steps == e->steps) continue;
-        for (int k = 0; k < e->n_cells && cl->ref < 0; k++)
-            if (e->cells[k].eng == HC_ENG_LIVE && e->rows[e->cells[k].row].is_ref && e->cells[k].seed == cl->seed)
-                cl->ref = k;
-        HC_ASSERT(cl->ref >= 0 && cl->ref < c);
+        HC_ASSERT(ref && cl->seed_idx < ref->n_cells);
+        cl->ref = ref->cells[cl->seed_idx];
+        HC_ASSERT(cl->ref >= 0 && cl->ref < c && e->cells[cl->ref].seed == cl->seed);
     }
+}
+
+hc_status exp_build_cells(hc_experiment *e)
+{
+    double max_rows = 0, max_cells = 0;
+    HC_TRY(count_cells(e, &max_rows, &max_cells));
+    exp_build b = {e, 0, 0, {NULL, 0}, {NULL, 0}, "", NULL};
+    hc_status s = index_init(&b.rows, max_rows);
+    if (s == HC_OK) s = index_init(&b.cells, max_cells);
+    if (s == HC_OK && !(b.file_fp = calloc((size_t)e->n_files + 1, sizeof *b.file_fp))) s = hc_fail(HC_ENOMEM, "out of memory");
+    if (s == HC_OK && (e->eng_mask & (1u << HC_ENG_LIVE))) file_fingerprint(e->model, b.model_fp, sizeof b.model_fp);
+    for (int f = 0; s == HC_OK && f < e->n_files; f++) file_fingerprint(e->files[f], b.file_fp[f], sizeof b.file_fp[f]);
+    for (int g = 0; g < HC_N_ENG && s == HC_OK; g++) {
+        if (!(e->eng_mask & (1u << g))) continue;
+        /* the full-compute reference first: an explicit `full` entry or an implicit one */
+        int ref = ref_entry(e, (hc_eng)g);
+        if (ref >= 0) s = expand_entry(&b, ref, (hc_eng)g);
+        else {
+            int row;
+            s = add_row(&b, (hc_eng)g, -1, "full", 0, cJSON_CreateObject(), &row);
+            char desc[512];
+            if (s == HC_OK) hc_method_describe(&e->rows[row].method, desc, sizeof desc);
+            if (s == HC_OK && index_row(&b, row, desc) < 0) s = add_row_cells(&b, row);
+        }
+        for (int i = 0; i < e->n_entries && s == HC_OK; i++)
+            if (i != ref && (e->entries[i].eng_mask & (1u << g))) s = expand_entry(&b, i, (hc_eng)g);
+    }
+    free(b.rows.slot);
+    free(b.cells.slot);
+    free(b.file_fp);
+    HC_TRY(s);
+    link_references(e);
     return HC_OK;
 }
 

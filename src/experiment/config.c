@@ -100,6 +100,36 @@ static hc_status parse_replay(const exp_vctx *v, hc_experiment *e, const cJSON *
     return HC_OK;
 }
 
+typedef struct seed_at {
+    unsigned long seed;
+    int i;
+} seed_at;
+
+static int cmp_seed_at(const void *a, const void *b)
+{
+    const seed_at *p = a, *q = b;
+    if (p->seed != q->seed) return p->seed < q->seed ? -1 : 1;
+    return (p->i > q->i) - (p->i < q->i);
+}
+
+/* $.live.seeds without repeats (sorted, so n log n): the first seed that
+ * repeats an earlier one is named. */
+static hc_status unique_seeds(const exp_vctx *v, const hc_experiment *e)
+{
+    seed_at *s = malloc(((size_t)e->n_seeds + 1) * sizeof *s);
+    if (!s) return hc_fail(HC_ENOMEM, "out of memory");
+    for (int i = 0; i < e->n_seeds; i++) s[i] = (seed_at){e->seeds[i], i};
+    qsort(s, (size_t)e->n_seeds, sizeof *s, cmp_seed_at);
+    int dup = -1;
+    for (int i = 1; i < e->n_seeds; i++)
+        if (s[i].seed == s[i - 1].seed && (dup < 0 || s[i].i < dup)) dup = s[i].i;
+    free(s);
+    if (dup < 0) return HC_OK;
+    char p[64];
+    exp_idxpath(p, sizeof p, "$.live.seeds", dup);
+    return exp_verr(v, p, "duplicate seed %lu", e->seeds[dup]);
+}
+
 static hc_status parse_live(const exp_vctx *v, hc_experiment *e, const cJSON *l)
 {
     const char *path = "$.live";
@@ -139,14 +169,16 @@ static hc_status parse_live(const exp_vctx *v, hc_experiment *e, const cJSON *l)
     }
     e->seeds = calloc((size_t)e->n_seeds, sizeof *e->seeds);
     if (!e->seeds) return hc_fail(HC_ENOMEM, "out of memory");
-    for (int i = 0; x && i < e->n_seeds; i++) {
+    int i = 0;
+    const cJSON *sd;
+    cJSON_ArrayForEach(sd, x)
+    {
         char p[64];
         exp_idxpath(p, sizeof p, "$.live.seeds", i);
-        HC_TRY(exp_want_int(v, p, cJSON_GetArrayItem(x, i), 0, 2147483647L, &iv));
-        for (int j = 0; j < i; j++)
-            if (e->seeds[j] == (unsigned long)iv) return exp_verr(v, p, "duplicate seed %ld", iv);
-        e->seeds[i] = (unsigned long)iv;
+        HC_TRY(exp_want_int(v, p, sd, 0, 2147483647L, &iv));
+        e->seeds[i++] = (unsigned long)iv;
     }
+    HC_TRY(unique_seeds(v, e));
     if ((x = cJSON_GetObjectItemCaseSensitive(l, "columns"))) HC_TRY(parse_columns(v, e, HC_ENG_LIVE, x, "$.live.columns"));
     e->eng_mask |= 1u << HC_ENG_LIVE;
     return HC_OK;
@@ -449,6 +481,26 @@ static hc_status parse_figure(const exp_vctx *v, hc_experiment *e, const cJSON *
     return figure_style(v, x, path, f);
 }
 
+/* $.name, or the file's stem: the output folder's name (out/NAME), so one
+ * safe file name (hc_safe_name: never "..", no slash). */
+static hc_status experiment_name(const exp_vctx *v, const cJSON *doc, const char *origin, hc_experiment *e)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(doc, "name");
+    if (x) {
+        HC_TRY(exp_want_str(v, "$.name", x, e->name, sizeof e->name, 1));
+        if (!hc_safe_name(e->name)) return exp_verr(v, "$.name", "'%s' names the output folder: use %s", e->name, HC_SAFE_NAME_RULE);
+        return HC_OK;
+    }
+    const char *b = strrchr(origin, '/');
+    snprintf(e->name, sizeof e->name, "%s", b ? b + 1 : origin);
+    char *dot = strrchr(e->name, '.');
+    if (dot && dot != e->name) *dot = 0;
+    if (!hc_safe_name(e->name))
+        return exp_verr(v, "$", "no \"name\" and the file's stem '%s' is not a safe output folder name (%s): add \"name\"",
+                        e->name, HC_SAFE_NAME_RULE);
+    return HC_OK;
+}
+
 hc_status hc_experiment_parse(const char *text, const char *origin, hc_experiment **out)
 {
     *out = NULL;
@@ -475,16 +527,7 @@ hc_status hc_experiment_parse(const char *text, const char *origin, hc_experimen
     if (s == HC_OK) s = exp_check_keys(&v, "$", doc, top_keys);
     const cJSON *x;
     /* name: given or the file's stem */
-    if (s == HC_OK && (x = cJSON_GetObjectItemCaseSensitive(doc, "name"))) {
-        s = exp_want_str(&v, "$.name", x, e->name, sizeof e->name, 1);
-        for (const char *c = e->name; s == HC_OK && *c; c++)
-            if (*c == '/' || *c == '"' || *c == '\\' || (unsigned char)*c < 32) s = exp_verr(&v, "$.name", "'%s': no slashes, quotes or control characters", e->name);
-    } else if (s == HC_OK) {
-        const char *b = strrchr(origin, '/');
-        snprintf(e->name, sizeof e->name, "%s", b ? b + 1 : origin);
-        char *dot = strrchr(e->name, '.');
-        if (dot && dot != e->name) *dot = 0;
-    }
+    if (s == HC_OK) s = experiment_name(&v, doc, origin, e);
     if (s == HC_OK && (x = cJSON_GetObjectItemCaseSensitive(doc, "description")))
         s = exp_want_str(&v, "$.description", x, e->description, sizeof e->description, 0);
     if (s == HC_OK && (x = cJSON_GetObjectItemCaseSensitive(doc, "replay"))) s = parse_replay(&v, e, x);

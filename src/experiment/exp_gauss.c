@@ -9,6 +9,7 @@
 
 #include "gauss.h"
 #include "gauss_report.h"
+#include "outfile.h"
 
 int hc_exp_is_gauss(const cJSON *doc) { return cJSON_GetObjectItemCaseSensitive(doc, "gauss") != NULL; }
 
@@ -128,8 +129,10 @@ hc_status hc_exp_gauss_run(const cJSON *doc, const char *origin, const char *out
     *skipped = 0;
     HC_TRY(check_doc(doc, origin));
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(doc, "gauss");
-    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "name"));
-    if (!name) name = "gaussianity";
+    const cJSON *nm = cJSON_GetObjectItemCaseSensitive(doc, "name");
+    const char *name = nm ? cJSON_GetStringValue(nm) : "gaussianity";
+    if (!name) return verr(origin, "$.name", "expected a string", NULL);
+    if (!hc_safe_name(name)) return hc_fail(HC_EINVAL, "%s: $.name: '%s' names the output folder: use %s", origin, name, HC_SAFE_NAME_RULE);
     if (out_dir) snprintf(dir_out, dir_n, "%s", out_dir);
     else snprintf(dir_out, dir_n, "out/%s", name);
 

@@ -36,6 +36,7 @@ typedef struct exp_cell {
     hc_eng eng;
     int row;
     unsigned long seed;
+    int seed_idx;       /* live: index of seed in the experiment's seeds */
     int steps;          /* live: sampling steps */
     int ref;            /* live, steps != base: the reference cell (same seed), else -1 */
     char *key;          /* canonical key string the id hashes */
@@ -103,6 +104,15 @@ cJSON *exp_resolved_json(const hc_experiment *e);
 
 /* A row's method keys for line figures, in hc_res_row_keys order. */
 void exp_row_keys(const exp_row *r, double out[HC_RES_N_ROW_KEYS]);
+
+/* ---- cell_check.c ---- */
+
+/* 1 if doc is a finished result of cell c as the runner writes it: its key
+ * and id, strings where they belong, every metric of the engine's table a
+ * number or null, the reference it was scored against, replay curves
+ * well-formed, live labels; else 0 with the reason ("metrics.psnr:
+ * expected a number or null, got \"x\"") in why. */
+int exp_cell_check(const hc_experiment *e, const exp_cell *c, const cJSON *doc, char *why, size_t n);
 
 /* ---- engines.c: one adapter per engine ----
  * Compute a cell (outputs under DIR/raw/ID/) and add its "metrics",

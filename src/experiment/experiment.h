@@ -28,6 +28,10 @@
 
 typedef struct hc_experiment hc_experiment;
 
+/* The most cells a config may expand to; counted before anything is
+ * allocated, so a grid over millions of points is refused at once. */
+#define HC_EXPERIMENT_MAX_CELLS 100000
+
 /* Read and validate a config file. */
 hc_status hc_experiment_load(const char *path, hc_experiment **out);
 

@@ -4,6 +4,7 @@
  * and the report written (analysis/report.h). */
 #include "experiment.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,25 +195,29 @@ static cJSON *cell_header(const hc_experiment *e, const exp_cell *c)
     return o;
 }
 
-/* Load DIR/cells/ID.json if it is a finished result of this very cell. */
-static int try_load(const char *path, const exp_cell *c, cJSON **out)
+/* Load DIR/cells/ID.json if it is a finished result of this very cell
+ * (exp_cell_check); a file that is there but is not is reported on stderr
+ * and the cell computed again. */
+static int try_load(const hc_experiment *e, const char *path, const exp_cell *c, cJSON **out)
 {
     *out = NULL;
-    char *buf = NULL;
+    if (access(path, F_OK) != 0) return 0; /* not finished */
+    char *buf = NULL, why[512];
+    cJSON *doc = NULL;
     if (hc_read_text(path, &buf, NULL) != HC_OK) {
-        hc_errclear(); /* not finished: computed again */
+        fprintf(stderr, "run: %s; computing the cell again\n", hc_errmsg());
+        hc_errclear();
         return 0;
     }
-    cJSON *doc = cJSON_Parse(buf);
+    if (!(doc = cJSON_Parse(buf))) snprintf(why, sizeof why, "invalid JSON");
     free(buf);
-    const cJSON *k = cJSON_GetObjectItemCaseSensitive(doc, "key");
-    if (!doc || !cJSON_IsString(k) || strcmp(k->valuestring, c->key) != 0 ||
-        !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(doc, "metrics"))) {
-        cJSON_Delete(doc);
-        return 0;
+    if (doc && exp_cell_check(e, c, doc, why, sizeof why)) {
+        *out = doc;
+        return 1;
     }
-    *out = doc;
-    return 1;
+    cJSON_Delete(doc);
+    fprintf(stderr, "run: %s: %s; computing the cell again\n", path, why);
+    return 0;
 }
 
 static void fmt_dur(double s, char *buf, size_t n)
@@ -281,6 +286,59 @@ static hc_status finish_cell(run_state *rs, exp_cell *c, cJSON *cell, double sec
     return HC_OK;
 }
 
+/* Remove DIR/raw/ID/ and the files in it: the outputs of a cell whose
+ * result could not be recorded (a later run computes the cell again). */
+static void remove_raw(const char *dir, const exp_cell *c)
+{
+    char raw[1200], path[1500];
+    snprintf(raw, sizeof raw, "%s/raw/%s", dir, c->id);
+    DIR *d = opendir(raw);
+    if (!d) return;
+    for (struct dirent *de; (de = readdir(d));) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+        snprintf(path, sizeof path, "%s/%s", raw, de->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(raw);
+}
+
+/* Compute a batch of pending cells (one live cell, or the replay cells
+ * together) and record each.  Every cell file is tried for writing first
+ * (an unwritable cells/ folder fails before any work), and a cell whose
+ * result is not recorded keeps no raw/ outputs. */
+static hc_status run_batch(run_state *rs, exp_cell **batch, int n, cJSON **docs)
+{
+    hc_experiment *e = rs->e;
+    int bad = 0; /* the cell named in an error */
+    hc_status s = HC_OK;
+    for (; bad < n; bad++) {
+        char path[1300];
+        hc_outfile *f;
+        snprintf(path, sizeof path, "%s/%s.json", rs->cells_dir, batch[bad]->id);
+        if ((s = hc_outfile_open(path, &f)) != HC_OK) break;
+        hc_outfile_abort(f);
+    }
+    if (s == HC_OK) {
+        bad = 0;
+        double t1 = now_s();
+        for (int k = 0; k < n; k++) docs[k] = cell_header(e, batch[k]);
+        s = batch[0]->eng == HC_ENG_LIVE ? exp_run_live(e, rs->dir, batch[0], docs[0])
+                                         : exp_run_replay(e, rs->dir, batch, n, docs);
+        double dt = (now_s() - t1) / n; /* a batch's cells share its time */
+        for (int k = 0; k < n; k++) {
+            if (s == HC_OK && (s = finish_cell(rs, batch[k], docs[k], dt)) != HC_OK) bad = k;
+            else if (s != HC_OK) cJSON_Delete(docs[k]);
+        }
+        for (int k = 0; k < n && s != HC_OK; k++)
+            if (!batch[k]->doc) remove_raw(rs->dir, batch[k]);
+    }
+    if (s == HC_OK) return HC_OK;
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", hc_errmsg());
+    return hc_fail(s, "cell %s (%s): %s", batch[bad]->id, batch[bad]->label, msg);
+}
+
 /* Load every finished cell; a reference whose samples are gone is computed
  * again for its dependants. */
 static void load_finished(hc_experiment *e, const char *dir, const char *cells_dir, hc_experiment_report *rep)
@@ -294,7 +352,7 @@ static void load_finished(hc_experiment *e, const char *dir, const char *cells_d
         hc_live_ref_free(c->samples);
         c->samples = NULL;
         snprintf(path, sizeof path, "%s/%s.json", cells_dir, c->id);
-        if (try_load(path, c, &c->doc)) rep->loaded++;
+        if (try_load(e, path, c, &c->doc)) rep->loaded++;
     }
     /* a reference whose samples are gone must be recomputed for its dependants */
     for (int i = 0; i < e->n_cells; i++) {
@@ -353,20 +411,8 @@ hc_status hc_experiment_run(hc_experiment *e, const hc_experiment_run_opts *o, h
         double el = now_s() - t0;
         if (pm == HC_PROGRESS_BAR)
             draw_bar(rs.done, pending, c->label, el, rs.done ? el / rs.done * (pending - rs.done) : -1);
-        double t1 = now_s();
-        for (int k = 0; k < n; k++) docs[k] = cell_header(e, batch[k]);
-        s = c->eng == HC_ENG_LIVE ? exp_run_live(e, dir, c, docs[0]) : exp_run_replay(e, dir, batch, n, docs);
-        double dt = (now_s() - t1) / n; /* a batch's cells share its time */
-        for (int k = 0; k < n; k++) {
-            if (s == HC_OK) s = finish_cell(&rs, batch[k], docs[k], dt);
-            else cJSON_Delete(docs[k]);
-        }
-        if (s != HC_OK) {
-            if (pm == HC_PROGRESS_BAR) fputc('\n', stderr);
-            char msg[1024];
-            snprintf(msg, sizeof msg, "%s", hc_errmsg());
-            s = hc_fail(s, "cell %s (%s): %s", c->id, c->label, msg);
-        }
+        s = run_batch(&rs, batch, n, docs);
+        if (s != HC_OK && pm == HC_PROGRESS_BAR) fputc('\n', stderr);
     }
     free(batch);
     free(docs);
@@ -384,7 +430,14 @@ hc_status hc_experiment_run(hc_experiment *e, const hc_experiment_run_opts *o, h
     hc_results_free(&res);
     rep->figures = rc.figures;
     rep->rendered = rc.rendered;
-    HC_TRY(s);
+    if (s != HC_OK) {
+        /* the report's files are one output set: none of them was written */
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", hc_errmsg());
+        return hc_fail(s, "%s; no report file was written (results.csv, summary.json, tables and figures appear "
+                          "together); the %d cells are complete in %s: run again to write the report",
+                       msg, e->n_cells, cells_dir);
+    }
     rep->complete = 1;
     return HC_OK;
 }
