@@ -58,6 +58,10 @@ static void bad_configs(void **state)
         {"{\"gauss\":{\"files\":[\"x.h5\"],\"orders\":2}}", "$.gauss: unknown key: orders"},
         {"{\"gauss\":{\"files\":[\"x.h5\"],\"order\":\"two\"}}", "$.gauss.order: expected a non-negative integer"},
         {"{\"gauss\":{\"files\":[\"x.h5\"],\"order\":9}}", "$.gauss: "},
+        /* numbers are checked before any cast (no UB, no silent truncation) */
+        {"{\"gauss\":{\"files\":[\"x.h5\"],\"order\":1e300}}", "$.gauss.order: 1e+300 out of range"},
+        {"{\"gauss\":{\"files\":[\"x.h5\"],\"seed\":1.5}}", "$.gauss.seed: expected a non-negative integer, got 1.5"},
+        {"{\"gauss\":{\"files\":[\"x.h5\"],\"seed\":1e300}}", "$.gauss.seed: 1e+300 out of range"},
         {"{\"gauss\":{\"files\":[\"x.h5\"]},\"methods\":[]}", "$: unknown key for a Gaussianity experiment: methods"},
         {"{\"gauss\":[1]}", "$.gauss: expected an object"},
     };

@@ -1,12 +1,15 @@
 /* exp_gauss.c: Gaussianity experiments (see exp_gauss.h). */
 #include "exp_gauss.h"
 
+#include <limits.h>
+
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "exp_validate.h"
 #include "gauss.h"
 #include "gauss_report.h"
 #include "outfile.h"
@@ -54,20 +57,22 @@ static hc_status check_doc(const cJSON *doc, const char *origin)
 static hc_status parse_opts(const cJSON *g, const char *origin, hc_gauss_opts *o)
 {
     hc_gauss_defaults(o);
+    const exp_vctx vc = {origin};
     char path[96];
     for (size_t i = 0; i < sizeof intkeys / sizeof intkeys[0]; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(g, intkeys[i].key);
         if (!v) continue;
         snprintf(path, sizeof path, "$.gauss.%s", intkeys[i].key);
-        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble != (double)(long)v->valuedouble)
-            return verr(origin, path, "expected a non-negative integer", NULL);
-        if (intkeys[i].is_size) *(size_t *)(void *)((char *)o + intkeys[i].off) = (size_t)v->valuedouble;
-        else *(int *)(void *)((char *)o + intkeys[i].off) = (int)v->valuedouble;
+        long x = 0; /* checked before any cast: finite, integral, in range */
+        HC_TRY(exp_want_int(&vc, path, v, 0, intkeys[i].is_size ? 1000000000000L : INT_MAX, &x));
+        if (intkeys[i].is_size) *(size_t *)(void *)((char *)o + intkeys[i].off) = (size_t)x;
+        else *(int *)(void *)((char *)o + intkeys[i].off) = (int)x;
     }
     const cJSON *v;
     if ((v = cJSON_GetObjectItemCaseSensitive(g, "seed"))) {
-        if (!cJSON_IsNumber(v) || v->valuedouble < 0) return verr(origin, "$.gauss.seed", "expected a non-negative integer", NULL);
-        o->seed = (unsigned long)v->valuedouble;
+        long x = 0;
+        HC_TRY(exp_want_int(&vc, "$.gauss.seed", v, 0, 2147483647L, &x));
+        o->seed = (unsigned long)x;
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(g, "alpha"))) {
         if (!cJSON_IsNumber(v)) return verr(origin, "$.gauss.alpha", "expected a number", NULL);
