@@ -81,7 +81,13 @@ static hc_status reference_samples(hc_experiment *e, const char *dir, int k, con
                 "config"),
             "labels");
         if (cJSON_GetArraySize(lab) != o->n) s = hc_fail(HC_EFORMAT, "%s: cell %s has no labels", dir, q->id);
-        for (int i = 0; s == HC_OK && i < o->n; i++) labels[i] = (int)cJSON_GetArrayItem(lab, i)->valuedouble;
+        for (int i = 0; s == HC_OK && i < o->n; i++) {
+            const cJSON *x = cJSON_GetArrayItem(lab, i);
+            if (!cJSON_IsNumber(x) || x->valuedouble != floor(x->valuedouble) || x->valuedouble < 0 ||
+                x->valuedouble > 1e6) /* checked before the cast */
+                s = hc_fail(HC_EFORMAT, "%s: cell %s: label %d is not a class index", dir, q->id, i);
+            else labels[i] = (int)x->valuedouble;
+        }
         if (s == HC_OK) s = hc_live_read_reference(path, &qo, labels, &r);
         free(labels);
         HC_TRY(s);
