@@ -5,7 +5,8 @@
  *   2. N = 1 is full compute: every step full, output = the true features;
  *   3. reset restores the first run bit for bit, and a reset instance agrees
  *      with a freshly allocated one;
- *   4. cache_bytes matches the heap that alloc() really takes (mallinfo2);
+ *   4. cache_bytes matches the heap that alloc() really takes (mallinfo2,
+ *      or ASan's allocator in a sanitized build);
  *   5. HC_PRED_LINEAR types: hc_weights_compute reproduces the forecasts;
  * and, at every forecast, the output is finite, covers all of [T*D] and
  * nothing outside it is written.  Wrapping types (HC_PRED_WRAPS_BASE) run
@@ -346,11 +347,26 @@ static void reset_restores(void **state)
 
 /* ---- 4. cache_bytes --------------------------------------------------------------------------- */
 
+/* Under AddressSanitizer (HC_SANITIZE) malloc is ASan's, and mallinfo2
+ * reports zeros: ask ASan's allocator for the bytes in use instead (the
+ * requested sizes, without malloc headers). */
+#if defined(__SANITIZE_ADDRESS__)
+#define HC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HC_ASAN 1
+#endif
+#endif
+#ifdef HC_ASAN
+#include <sanitizer/allocator_interface.h>
+static size_t heap_in_use(void) { return __sanitizer_get_current_allocated_bytes(); }
+#else
 static size_t heap_in_use(void)
 {
     struct mallinfo2 mi = mallinfo2();
     return mi.uordblks + mi.hblkhd; /* arena chunks + mmapped chunks (>= 128 KiB by default) */
 }
+#endif
 
 /* cache_bytes is "the memory a cache of this method costs", so it must be
  * real memory: never more than alloc() took from the heap (cache_bytes <=
