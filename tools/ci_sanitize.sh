@@ -25,9 +25,10 @@ command -v "$CC" >/dev/null || { echo "ci_sanitize: $CC not found (tools/debian-
 
 start=$(date +%s)
 echo "== sanitized build ($CC, $BUILD)"
+mkdir -p "$BUILD"
 if ! CC=$CC cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHC_FATAL_WARNINGS=ON \
-       -DHC_SANITIZE=ON -DHC_SANITIZERS=address,undefined,float-cast-overflow >"$BUILD.cmake.log" 2>&1; then
-  cat "$BUILD.cmake.log"; echo "ci_sanitize: cmake configure failed" >&2; exit 1
+       -DHC_SANITIZE=ON -DHC_SANITIZERS=address,undefined,float-cast-overflow >"$BUILD/configure.log" 2>&1; then
+  cat "$BUILD/configure.log"; echo "ci_sanitize: cmake configure failed" >&2; exit 1
 fi
 if ! cmake --build "$BUILD" -j"$JOBS" >"$BUILD/build.log" 2>&1; then
   grep -E 'error|warning' "$BUILD/build.log" || tail -40 "$BUILD/build.log"
@@ -47,7 +48,7 @@ echo "   built in $((built - start)) s"
 LOGS=$SRC/$BUILD/sanitizer-logs
 rm -rf "$LOGS"; mkdir -p "$LOGS"
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=86:fast_unwind_on_malloc=0:log_path=$LOGS/asan"
-export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$LOGS/ubsan"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=86:log_path=$LOGS/ubsan"
 export LSAN_OPTIONS="suppressions=$SRC/tools/lsan.supp:print_suppressions=0"
 
 echo "== CTest suite, sanitized"
