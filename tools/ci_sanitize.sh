@@ -63,7 +63,7 @@ if [ -n "$(ls -A "$LOGS")" ]; then
     echo "---- $f"
     # a program under a file-size limit (cli_faults.sh) may not be able to
     # write its report: the file is then empty, and the test names the case
-    if [ -s "$f" ]; then cat "$f"; else echo "(empty: the process could not write its report; see the failing test)"; fi
+    if [ -s "$f" ]; then cat "$f"; echo; else echo "(empty: the process could not write its report; see the failing test)"; fi
   done
   status=1
 fi
