@@ -44,13 +44,30 @@ expect_fail() {
   fi
 }
 
-# limit_fsize KB CMD...: run CMD with files capped at KB kibibytes
-# (RLIMIT_FSIZE, a full disk for one file at a time) and SIGXFSZ ignored,
-# so a write past the cap fails with EFBIG instead of killing the process.
-limit_fsize() {
-  local kb=$1; shift
-  bash -c 'trap "" XFSZ; ulimit -f "$0"; exec "$@"' "$kb" "$@"
+# fsize_limited KIB CMD...: run CMD with RLIMIT_FSIZE = KIB KiB (bash's
+# `ulimit -f` unit) and SIGXFSZ ignored, so a write past the limit fails
+# with EFBIG ("File too large") as on a full disk instead of killing CMD.
+fsize_limited() {
+  local kib=$1; shift
+  bash -c 'trap "" XFSZ; ulimit -f "$0" || exit 125; exec "$@"' "$kib" "$@"
 }
+
+# mount_tmpfs DIR KIB: mount a KIB-KiB tmpfs on DIR (a size-limited
+# filesystem: writes past it fail with ENOSPC).  Fails quietly where mounts
+# are not allowed (not root, or a container without CAP_SYS_ADMIN); the
+# caller unmounts (umount DIR).
+mount_tmpfs() {
+  [ "$(id -u)" -eq 0 ] || return 1
+  mkdir -p "$1" && mount -t tmpfs -o "size=${2}k,mode=0755" hc_faults "$1" 2>/dev/null
+}
+
+# stderr_errors FILE: FILE's lines other than progress lines ("run: ...",
+# "sample: ...", "replay: ...", "synth: ..."): the error messages.
+stderr_errors() { grep -vE '^(run|sample|replay|synth|gauss): ' "$1"; }
+
+# limit_fsize KB CMD...: the same as fsize_limited (a full disk for one file
+# at a time).
+limit_fsize() { fsize_limited "$@"; }
 
 # no_partials DIR: fail if a temporary output (NAME.partial or a .partial
 # staging folder) was left anywhere under DIR.

@@ -5,7 +5,8 @@
  *   2. N = 1 is full compute: every step full, output = the true features;
  *   3. reset restores the first run bit for bit, and a reset instance agrees
  *      with a freshly allocated one;
- *   4. cache_bytes matches the heap that alloc() really takes (mallinfo2);
+ *   4. cache_bytes matches the heap that alloc() really takes (mallinfo2,
+ *      or ASan's allocator in a sanitized build);
  *   5. HC_PRED_LINEAR types: hc_weights_compute reproduces the forecasts;
  * and, at every forecast, the output is finite, covers all of [T*D] and
  * nothing outside it is written.  Wrapping types (HC_PRED_WRAPS_BASE) run
