@@ -107,6 +107,9 @@ static hc_status parse_entry(hc_st *st, const cJSON *it, hc_st_tensor *t)
     if (!cJSON_IsNumber(b) || !cJSON_IsNumber(e) || b->valuedouble < 0 || e->valuedouble < b->valuedouble ||
         b->valuedouble != floor(b->valuedouble) || e->valuedouble != floor(e->valuedouble))
         return hc_fail(HC_EFORMAT, "%s: tensor '%s': data_offsets must be integers 0 <= begin <= end", f, t->name);
+    if (e->valuedouble > (double)st->data_size) /* before the cast: 1e300 does not fit a uint64_t */
+        return hc_fail(HC_EFORMAT, "%s: tensor '%s': data_offsets [%.17g, %.17g] run past the data buffer (%llu bytes)", f,
+                       t->name, b->valuedouble, e->valuedouble, (unsigned long long)st->data_size);
     t->begin = (uint64_t)b->valuedouble;
     t->end = (uint64_t)e->valuedouble;
     if (t->end > st->data_size)
