@@ -32,7 +32,10 @@ rm -f "$build.configure.log"
 # and fingerprints the files it names: run it in a sandbox of small stand-ins
 # for the bundled model and trajectories (not the 9 MB model: 40x faster).
 sandbox=$(mktemp -d "${TMPDIR:-/tmp}/hc_fuzz_sandbox.XXXXXX")
-trap 'rm -rf "$sandbox"' EXIT
+# the targets' scratch files (fuzz/fuzz_util.h): in memory where possible,
+# and removed here too, since a target that crashes leaves its own behind
+scratch=$(mktemp -d /dev/shm/hc_fuzz_ci.XXXXXX 2>/dev/null || mktemp -d "${TMPDIR:-/tmp}/hc_fuzz_ci.XXXXXX")
+trap 'rm -rf "$sandbox" "$scratch"' EXIT
 mkdir -p "$sandbox/data/models" "$sandbox/data/trajectories"
 printf 'stand-in\n' > "$sandbox/data/models/flux_mini.safetensors"
 printf 'stand-in\n' > "$sandbox/data/models/fmnist_classifier.safetensors"
@@ -65,7 +68,7 @@ for t in "${targets[@]}"; do
   dir=$src
   [ "$t" = fuzz_experiment ] && dir=$sandbox
   echo "== fuzz: $t for ${secs}s"
-  (cd "$dir" && "$exe" "${opts[@]}" "$corpus" "${seeds[@]}") >"$log" 2>&1
+  (cd "$dir" && TMPDIR=$scratch "$exe" "${opts[@]}" "$corpus" "${seeds[@]}") >"$log" 2>&1
   rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
