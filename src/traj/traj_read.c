@@ -558,7 +558,7 @@ hc_status hc_traj_open(const char *path, hc_traj **out)
     if ((st = scan_tree(t, HC_ENTRY_FEATURE)) != HC_OK) goto fail;
     if ((st = scan_tree(t, HC_ENTRY_HIDDEN)) != HC_OK) goto fail;
     if ((st = scan_latents(t)) != HC_OK) goto fail;
-    qsort(t->ents, t->n_ents, sizeof *t->ents, ent_cmp);
+    if (t->n_ents) qsort(t->ents, t->n_ents, sizeof *t->ents, ent_cmp); /* ents is NULL when empty */
     for (size_t i = 0; i < t->n_ents; i++)
         if (t->ents[i].e.kind == HC_ENTRY_FEATURE) t->n_features++;
     if (t->n_features == 0) {
