@@ -64,7 +64,7 @@ set(HC_PC_LIBS ${HC_GSL_LIBRARY} ${HDF5_HL_LIBRARIES} ${HDF5_C_LIBRARIES} pthrea
 # A sanitizer build's objects need the sanitizer runtimes at link time.
 set(HC_INSTALL_LINK_OPTIONS)
 if(HC_SANITIZE)
-  set(HC_INSTALL_LINK_OPTIONS -fsanitize=address,undefined)
+  set(HC_INSTALL_LINK_OPTIONS -fsanitize=${HC_SANITIZERS})
 endif()
 # Everything the hicache target links must be one of these:
 set(HC_INSTALL_CARRIED PkgConfig::OPENBLAS PkgConfig::CJSON PkgConfig::PNG PkgConfig::ZLIB
