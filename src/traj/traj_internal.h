@@ -20,4 +20,19 @@ static inline void traj_close_id(hid_t *id, herr_t (*fn)(hid_t))
     *id = H5I_INVALID_HID;
 }
 
+/* Closing a file being written without HDF5 failing at close (traj_sink.c;
+ * HDF5 before 1.14.1 crashes at exit after a failed close).
+ * traj_sink_reserve: before closing a file that is kept: reserve the disk
+ * space the close writes into; 0 or an errno (ENOSPC: give the file up).
+ * traj_sink_drop: before closing a file given up on: its descriptor is
+ * pointed at a memory file, so the close writes nothing to disk. */
+int traj_sink_reserve(hid_t file);
+void traj_sink_drop(hid_t file);
+
+/* HC_EIO when writing `more` bytes would take FILE (named `path`) near the
+ * process's file-size limit (RLIMIT_FSIZE): past it HDF5 could not close
+ * the file, so the writer stops short of it.  file < 0: before creating
+ * it. */
+hc_status traj_fsize_check(hid_t file, const char *path, uint64_t more);
+
 #endif
