@@ -30,6 +30,7 @@ struct hc_traj_writer {
     int num_steps;
     unsigned char *time_written;
     hc_traj_write_opts opts;
+    int no_checksum;        /* hc_traj_writer_set_checksum(w, 0) */
     wds *ds;
     int n_ds, cap_ds;
 };
@@ -146,24 +147,42 @@ hc_status hc_traj_writer_open(const char *path, const hc_traj_meta *meta,
     if (meta->has_guidance && (st = put_attr_num(w, w->file, "guidance", H5T_NATIVE_DOUBLE, &meta->guidance)))
         goto fail;
     if (provenance_json && (st = put_attr_str(w, w->file, "provenance", provenance_json))) goto fail;
-    /* /steps/t: float64 [S], NaN until written */
-    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-    H5Pset_create_intermediate_group(lcpl, 1);
-    hsize_t s = (hsize_t)meta->num_steps;
-    hid_t sp = H5Screate_simple(1, &s, NULL);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    double nan = NAN;
-    H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &nan);
-    w->times = H5Dcreate2(w->file, "/steps/t", H5T_IEEE_F64LE, sp, lcpl, dcpl, H5P_DEFAULT);
-    H5Pclose(dcpl);
-    H5Sclose(sp);
-    H5Pclose(lcpl);
-    if (w->times < 0) { st = hc_fail(HC_EIO, "%s: cannot create /steps/t", w->tmp_path); goto fail; }
     *out = w;
     return HC_OK;
 fail:
     hc_traj_writer_free(w);
     return st;
+}
+
+hc_status hc_traj_writer_set_checksum(hc_traj_writer *w, int on)
+{
+    if (w->times >= 0 || w->n_ds > 0)
+        return hc_fail(HC_EINVAL, "%s: checksums are set before the first dataset", w->tmp_path);
+    w->no_checksum = !on;
+    return HC_OK;
+}
+
+/* /steps/t: float64 [S], NaN until written; made with the first dataset
+ * (after hc_traj_writer_set_checksum's last chance). */
+static hc_status make_times(hc_traj_writer *w)
+{
+    if (w->times >= 0) return HC_OK;
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hsize_t s = (hsize_t)w->num_steps;
+    hid_t sp = H5Screate_simple(1, &s, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    double nan = NAN;
+    H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &nan);
+    if (!w->no_checksum) { /* a checksum needs a chunked layout: one chunk */
+        H5Pset_chunk(dcpl, 1, &s);
+        H5Pset_fletcher32(dcpl);
+    }
+    w->times = H5Dcreate2(w->file, "/steps/t", H5T_IEEE_F64LE, sp, lcpl, dcpl, H5P_DEFAULT);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    H5Pclose(lcpl);
+    return w->times < 0 ? hc_fail(HC_EIO, "%s: cannot create /steps/t", w->tmp_path) : HC_OK;
 }
 
 /* Create a chunked (one row per chunk) dataset of `rank` dims. */
@@ -181,6 +200,7 @@ static hc_status add_dataset(hc_traj_writer *w, const char *path, int rank, cons
     }
     if (chunk_bytes >= (size_t)1 << 32)
         return hc_fail(HC_EUNSUP, "%s: one step of %s exceeds HDF5's 4 GiB chunk limit", w->tmp_path, path);
+    HC_TRY(make_times(w));
     HC_TRY(traj_fsize_check(w->file, w->tmp_path, 4096)); /* its object header */
     if (w->n_ds == w->cap_ds) {
         int nc = w->cap_ds ? 2 * w->cap_ds : 16;
@@ -210,6 +230,7 @@ static hc_status add_dataset(hc_traj_writer *w, const char *path, int rank, cons
         H5Pset_shuffle(dcpl);
         H5Pset_deflate(dcpl, (unsigned)w->opts.deflate);
     }
+    if (!w->no_checksum) H5Pset_fletcher32(dcpl); /* last: over the stored bytes */
     /* no chunk cache: each row (one chunk, written once and whole) goes to
      * the file in hc_traj_writer_put, where a full disk is reported, and
      * the close has no raw data left to place */
@@ -290,6 +311,7 @@ hc_status hc_traj_writer_put_time(hc_traj_writer *w, int64_t step, double t)
 {
     if (step < 0 || step >= w->num_steps)
         return hc_fail(HC_EINVAL, "step %lld out of range [0, %d)", (long long)step, w->num_steps);
+    HC_TRY(make_times(w));
     hid_t fs = H5Dget_space(w->times);
     hsize_t start = (hsize_t)step, count = 1;
     hid_t ms = H5Screate_simple(1, &count, NULL);
