@@ -54,8 +54,9 @@ int traj_sink_reserve(hid_t file)
     if (fd < 0 || H5Fget_eoa(file, &eoa) < 0) return 0;
     off_t len = (off_t)(eoa + close_slack(eoa));
     if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, len) == 0) return 0;
-    if (errno == EOPNOTSUPP || errno == ENOSYS) return 0; /* no reservation here: nothing to check */
-    return errno;
+    /* out of space; anything else (a file system without fallocate) leaves
+     * the close as it always was */
+    return errno == ENOSPC || errno == EFBIG || errno == EDQUOT ? errno : 0;
 }
 
 hc_status traj_fsize_check(hid_t file, const char *path, uint64_t more)
