@@ -30,6 +30,9 @@ for f in (a, b):
     assert d.attrs["block_kind"] == "dit" and int(d.attrs["layer"]) == 1
     assert d.attrs["module"] == "mlp" and d.attrs["stream"] in ("img", "txt", "joint")
     assert f["hidden/dit/1"].shape == (50, 16, 32)
+    # Fletcher-32 on every dataset hicache writes; h5py verifies it on read
+    for n in names: assert f["features/" + n].fletcher32, n
+    assert t.fletcher32 and f["hidden/dit/1"].fletcher32
 assert a["features/dit/1/mlp"].dtype == np.float32
 assert b["features/dit/1/mlp"].dtype == np.float16 and b["features/dit/1/mlp"].compression == "gzip"
 x, y = a["features/dit/1/mlp"][:], b["features/dit/1/mlp"][:].astype(np.float32)

@@ -17,7 +17,7 @@ enum { S = 6, T = 5, D = 7 };
 
 static float value(int k, int s, int t, int d) { return (float)(k * 0.5 + sin(0.3 * s + 0.7 * t) + 0.01 * d); }
 
-static void write_file(const char *path, hc_dtype dt, int deflate)
+static void write_file(const char *path, hc_dtype dt, int deflate, int checksum)
 {
     remove(path); /* a previous failed run may have left it */
     hc_traj_meta m = {0};
@@ -32,10 +32,12 @@ static void write_file(const char *path, hc_dtype dt, int deflate)
     hc_traj_write_opts o = {dt, deflate};
     hc_traj_writer *w;
     assert_int_equal(hc_traj_writer_open(path, &m, &o, "{\"x\":1}", &w), HC_OK);
+    if (!checksum) assert_int_equal(hc_traj_writer_set_checksum(w, 0), HC_OK);
     int h[3];
     assert_int_equal(hc_traj_writer_add_feature(w, "double", 10, "img_attn", "img", T, D, &h[0]), HC_OK);
     assert_int_equal(hc_traj_writer_add_feature(w, "double", 2, "txt_mlp", "txt", T, D, &h[1]), HC_OK);
     assert_int_equal(hc_traj_writer_add_hidden(w, "double", 2, "img", T, D, &h[2]), HC_OK);
+    assert_int_equal(hc_traj_writer_set_checksum(w, 1), HC_EINVAL); /* too late */
     int64_t ldims[2] = {2, 3};
     int lx;
     assert_int_equal(hc_traj_writer_add_latent(w, "x", S + 1, 2, ldims, &lx), HC_OK);
@@ -117,25 +119,40 @@ static void check_file(const char *path, hc_dtype dt, float tol)
     hc_traj_close(t);
 }
 
+static void expect_filters(const char *path, const char *want)
+{
+    hc_traj *t;
+    assert_int_equal(hc_traj_open(path, &t), HC_OK);
+    for (size_t i = 0; i < hc_traj_num_entries(t); i++) assert_string_equal(hc_traj_entry_at(t, i)->filters, want);
+    hc_traj_close(t);
+}
+
 static void roundtrip_f32(void **state)
 {
     (void)state;
-    write_file("rt_f32.h5", HC_F32, 0);
+    write_file("rt_f32.h5", HC_F32, 0, 1);
     check_file("rt_f32.h5", HC_F32, 0.0f); /* float32 is stored exactly */
+    expect_filters("rt_f32.h5", "fletcher32"); /* checksums by default */
     remove("rt_f32.h5");
 }
 
 static void roundtrip_f16_deflate(void **state)
 {
     (void)state;
-    write_file("rt_f16.h5", HC_F16, 4);
+    write_file("rt_f16.h5", HC_F16, 4, 1);
     /* binary16 keeps 11 significant bits: relative error <= 2^-11 */
     check_file("rt_f16.h5", HC_F16, 1.0f / 2048);
-    hc_traj *t;
-    assert_int_equal(hc_traj_open("rt_f16.h5", &t), HC_OK);
-    assert_string_equal(hc_traj_entry_at(t, 0)->filters, "shuffle+deflate(4)");
-    hc_traj_close(t);
+    expect_filters("rt_f16.h5", "shuffle+deflate(4)+fletcher32");
     remove("rt_f16.h5");
+}
+
+static void roundtrip_no_checksum(void **state)
+{
+    (void)state;
+    write_file("rt_nock.h5", HC_F16, 4, 0);
+    check_file("rt_nock.h5", HC_F16, 1.0f / 2048);
+    expect_filters("rt_nock.h5", "shuffle+deflate(4)");
+    remove("rt_nock.h5");
 }
 
 static void unfinished_writer_leaves_nothing(void **state)
@@ -176,6 +193,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(roundtrip_f32),
         cmocka_unit_test(roundtrip_f16_deflate),
+        cmocka_unit_test(roundtrip_no_checksum),
         cmocka_unit_test(unfinished_writer_leaves_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

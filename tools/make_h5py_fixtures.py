@@ -80,7 +80,9 @@ def bad(path, how):
             root(f)
         if how == "no_times":
             del f["steps/t"]
-        if how != "no_features":
+        if how == "empty_features":  # /features exists, with no datasets
+            f.create_group("features/dit")
+        elif how != "no_features":
             features(f)
         if how == "rank":
             f.create_dataset("features/dit/0/attn", data=np.zeros((S, T), np.float32))
@@ -96,10 +98,19 @@ def bad(path, how):
             f.create_dataset("features/dit/03/attn", data=np.zeros((S, T, D), np.float32))
         elif how == "unwritten":  # chunks never written: would read as the fill value
             f.create_dataset("features/dit/0/attn", shape=(S, T, D), dtype=np.float32, chunks=(1, T, D))
+        elif how == "partial":  # steps 2 and 4 never written (a recorder that died)
+            d = f.create_dataset("features/dit/0/attn", shape=(S, T, D), dtype=np.float32, chunks=(1, T, D))
+            for s in (0, 1, 3):
+                d[s] = np.ones((T, D), np.float32)
+        elif how == "partial2":  # two steps per chunk: the chunk of steps 2-3 is missing
+            d = f.create_dataset("features/dit/0/attn", shape=(S, T, D), dtype=np.float32, chunks=(2, T, 2))
+            d[0:2] = np.ones((2, T, D), np.float32)
+            d[4] = np.ones((T, D), np.float32)
 
 
 BAD = ["schema", "version", "incomplete", "no_times", "no_features", "rank", "shape",
-       "dtype_f64", "dtype_int", "layer_name", "layer_alias", "unwritten"]
+       "dtype_f64", "dtype_int", "layer_name", "layer_alias", "unwritten", "partial", "partial2",
+       "empty_features"]
 
 if __name__ == "__main__":
     out = sys.argv[1] if len(sys.argv) > 1 else "tests/data"

@@ -1,4 +1,5 @@
 /* cmd_replay.c: `hicache replay`: open-loop forecast error on trajectories. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,28 @@ static int take_list(int argc, char **argv, int *i, const char **dst, int *n, in
     int start = *n;
     while (*i + 1 < argc && argv[*i + 1][0] != '-' && *n < cap) dst[(*n)++] = argv[++*i];
     return *n > start;
+}
+
+/* "2G", "512M", "1.5GiB", "64K", "1000000" (bytes; K, M, G, T are powers
+ * of 1024). */
+static hc_status parse_size(const char *opt, const char *s, size_t *out)
+{
+    static const char units[] = "KMGT";
+    char *end = NULL;
+    double v = strtod(s, &end), mult = 1;
+    if (end != s && *end) {
+        const char *u = strchr(units, toupper((unsigned char)*end));
+        if (u) {
+            for (long i = 0; i <= u - units; i++) mult *= 1024;
+            end++;
+        }
+        if (end[0] == 'i' && end[1] == 'B') end += 2;
+        else if (end[0] == 'B') end++;
+    }
+    if (end == s || *end || !(v * mult >= 1) || v * mult > 9e18)
+        return hc_fail(HC_EINVAL, "%s: '%s' is not a size (e.g. 2G, 512M, 1500000)", opt, s);
+    *out = (size_t)(v * mult);
+    return HC_OK;
 }
 
 static int run(int argc, char **argv)
@@ -33,6 +56,11 @@ static int run(int argc, char **argv)
             o.out_dir = argv[++i];
         } else if (strcmp(a, "--modules") == 0 && i + 1 < argc) {
             o.modules_glob = argv[++i];
+        } else if (strcmp(a, "--nonfinite") == 0 && i + 1 < argc) {
+            st = hc_traj_nonfinite_parse(argv[++i], &o.nonfinite);
+            if (st != HC_OK) st = hc_fail(HC_EINVAL, "--nonfinite: '%s' (valid: refuse, zero, skip)", argv[i]);
+        } else if (strcmp(a, "--max-memory") == 0 && i + 1 < argc) {
+            st = parse_size("--max-memory", argv[++i], &o.max_memory);
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             o.quiet = 1;
         } else {
@@ -65,7 +93,8 @@ done:
 
 const hc_command hc_cmd_replay = {
     "replay", "open-loop forecast error of methods on recorded trajectories", run,
-    "usage: hicache replay --traj FILE... --method SPEC... [-o DIR] [--modules GLOB] [--quiet]\n"
+    "usage: hicache replay --traj FILE... --method SPEC... [-o DIR] [--modules GLOB]\n"
+    "                      [--nonfinite refuse|zero|skip] [--max-memory SIZE] [--quiet]\n"
     "\n"
     "Walk each trajectory's steps in sampling order.  At a full step (per each\n"
     "method's schedule) the predictor observes the true module output; at a\n"
@@ -78,6 +107,14 @@ const hc_command hc_cmd_replay = {
     "  --method SPEC...   methods as name:key=value,... (see below)\n"
     "  -o, --out DIR      output directory (default out/replay)\n"
     "  --modules GLOB     only modules whose name matches, e.g. 'double/*/img_*'\n"
+    "  --nonfinite P      NaN/Inf in features, hidden states or step times:\n"
+    "                     refuse (default: one line naming file, dataset, step,\n"
+    "                     count), zero (set to 0) or skip (set to 0 where\n"
+    "                     observed, cached steps left out of the scores); zero\n"
+    "                     and skip are counted per file and method in\n"
+    "                     summary.json and on the table\n"
+    "  --max-memory SIZE  the memory one file may need (2G, 512M; default half of\n"
+    "                     physical memory), checked before allocating\n"
     "  -q, --quiet        no progress lines\n"
     "\n"
     "Methods (keys N, W, sched are common to all; defaults in brackets):\n"

@@ -3,8 +3,11 @@
 
 #include <fnmatch.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_sort.h>
@@ -103,14 +106,17 @@ static hc_status declare_inputs(const hc_replay_opts *o, hc_traj *t, hc_driver *
     return HC_OK;
 }
 
-/* Cluster every input at every full step (labels are kept per full step). */
-static hc_status cluster_inputs(hc_traj *t, hc_driver *d, const long *hidden_of, int n_in, float *row)
+/* Cluster every input at every full step (labels are kept per full step);
+ * rows with NaN/Inf (zeroed by the reader) are counted in *zeroed. */
+static hc_status cluster_inputs(hc_traj *t, hc_driver *d, const long *hidden_of, int n_in, float *row, size_t *zeroed)
 {
     if (!(hc_driver_caps(d) & HC_PRED_LABELS)) return HC_OK;
     for (int j = 0; j < n_in; j++)
         for (int s = 0; s < hc_driver_steps(d); s++) {
             if (!hc_driver_is_full(d, s)) continue;
-            HC_TRY(hc_traj_read_row(t, (size_t)hidden_of[j], s, row));
+            size_t bad = 0;
+            HC_TRY(hc_traj_read_row_counted(t, (size_t)hidden_of[j], s, row, &bad));
+            *zeroed += bad > 0;
             hc_driver_cluster(d, j, s, row);
         }
     return HC_OK;
@@ -142,13 +148,23 @@ static hc_status replay_modules(filerun *fr, hc_traj *t, hc_driver **drv, const 
         for (int m = 0; m < M; m++) HC_TRY(hc_driver_add_point(drv[m], &pt, &p));
         fresh_ud fud = {truth, D};
         for (int s = 0; s < S; s++) {
-            HC_TRY(hc_traj_read_row(t, i, s, truth));
+            size_t bad = 0; /* NaN/Inf values of the row, set to 0 by the reader (zero and skip) */
+            HC_TRY(hc_traj_read_row_counted(t, i, s, truth, &bad));
             for (int m = 0; m < M; m++) {
+                hc_replay_method *rm = &fr->r->methods[m];
                 if (hc_driver_compute(drv[m], p, s)) {
+                    rm->zeroed_rows[fr->f] += bad > 0;
                     HC_TRY(hc_driver_observe(drv[m], p, s, truth));
                     continue;
                 }
+                /* forecast even where unscored: the predictor's state (ClusCa's
+                 * random fresh tokens) moves on as it would */
                 HC_TRY(hc_driver_forecast(drv[m], p, s, fresh_from_truth, &fud, fc));
+                if (bad && o->nonfinite == HC_NONFINITE_SKIP) {
+                    rm->skipped_rows[fr->f]++;
+                    continue;
+                }
+                rm->zeroed_rows[fr->f] += bad > 0;
                 hc_replay_record rec = {.file = fr->f, .module = mi, .step = s, .horizon = hc_driver_horizon(drv[m], s)};
                 hc_metrics_compute(fc, truth, T * D, rec.v);
                 HC_TRY(push_record(&fr->r->methods[m], &fr->acc[m], &rec));
@@ -198,10 +214,12 @@ static hc_status replay_file(filerun *fr, const char *path)
     const hc_replay_opts *o = fr->o;
     const int M = o->n_methods;
     hc_traj *t = NULL;
-    HC_TRY(hc_traj_open(path, &t));
+    const hc_traj_open_opts to = {o->nonfinite};
+    HC_TRY(hc_traj_open_with(path, &to, &t));
     const int S = hc_traj_get_meta(t)->num_steps;
     const size_t nf = hc_traj_num_features(t);
     hc_replay_file *rf = &fr->r->files[fr->f];
+    rf->nonfinite_times = hc_traj_get_meta(t)->nonfinite_times;
     hc_status st = HC_OK;
     hc_driver **drv = calloc((size_t)M, sizeof *drv);
     int *input_of = malloc((nf + 1) * sizeof *input_of);
@@ -223,7 +241,7 @@ static hc_status replay_file(filerun *fr, const char *path)
         if ((st = hc_driver_begin(drv[m])) != HC_OK) break;
         int n_in = 0;
         for (size_t i = 0; i < nf; i++) n_in = input_of[i] + 1 > n_in ? input_of[i] + 1 : n_in;
-        st = cluster_inputs(t, drv[m], hidden_of, n_in, truth);
+        st = cluster_inputs(t, drv[m], hidden_of, n_in, truth, &fr->r->methods[m].zeroed_rows[fr->f]);
     }
     if (st == HC_OK) st = replay_modules(fr, t, drv, input_of, truth, fc);
     if (st == HC_OK && rf->n_modules == 0)
@@ -292,23 +310,117 @@ void hc_replay_result_free(hc_replay_result *r)
     for (int m = 0; r->methods && m < r->n_methods; m++) {
         free(r->methods[m].records);
         free(r->methods[m].by_horizon);
+        free(r->methods[m].zeroed_rows);
+        free(r->methods[m].skipped_rows);
         for (int k = 0; k < HC_N_METRICS; k++) free(r->methods[m].stat[k].file_means);
     }
     free(r->methods);
     free(r);
 }
 
-/* Validate every file and the module filter before any work. */
+/* ---- memory, before allocating ----------------------------------------------------------- */
+
+size_t hc_replay_method_bytes(const hc_method *m, size_t T, size_t D)
+{
+    unsigned caps = hc_method_caps(m);
+    if (caps & HC_PRED_NO_CACHE) return 0;
+    const size_t f = sizeof(float), K = (size_t)(m->K > 0 ? m->K : 1);
+    size_t b = ((size_t)(m->order > 0 ? m->order : 0) + 2) * (T * D + 64) * f; /* + padding per order */
+    if (caps & (HC_PRED_FRESH | HC_PRED_LABELS))
+        b += K * D * f + 4 * K * sizeof(size_t) /* fresh rows, token lists */
+             + 2 * K * D * f + K * sizeof(int) + T * (sizeof(int) + sizeof(size_t)); /* own k-means */
+    return b + 4096; /* the state structs */
+}
+
+size_t hc_replay_memory_limit(const hc_replay_opts *o)
+{
+    if (o->max_memory) return o->max_memory;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || page <= 0) return SIZE_MAX;
+    return (size_t)pages / 2 * (size_t)page;
+}
+
+void hc_replay_estimate(const hc_replay_opts *o, const hc_traj *t, size_t records_before, hc_replay_need *n)
+{
+    memset(n, 0, sizeof *n);
+    n->module = -1;
+    const size_t S = (size_t)hc_traj_get_meta(t)->num_steps, f = sizeof(float);
+    size_t max_row = 0, selected_modules = 0;
+    for (size_t i = 0; i < hc_traj_num_entries(t); i++) {
+        const hc_traj_entry *e = hc_traj_entry_at(t, i);
+        if (e->kind == HC_ENTRY_LATENT) continue;
+        if (e->row_elems > max_row) max_row = e->row_elems;
+        if (e->kind == HC_ENTRY_HIDDEN) { /* a clustering input of every labelling method */
+            for (int m = 0; m < o->n_methods; m++)
+                if (hc_method_caps(&o->methods[m]) & HC_PRED_LABELS)
+                    n->labels += S * (size_t)e->dims[1] * sizeof(int) + hc_replay_method_bytes(&o->methods[m], (size_t)e->dims[1], (size_t)e->dims[2]);
+            continue;
+        }
+        if (!selected(o, e)) continue;
+        selected_modules++;
+        size_t c = 0;
+        for (int m = 0; m < o->n_methods; m++) c += hc_replay_method_bytes(&o->methods[m], (size_t)e->dims[1], (size_t)e->dims[2]);
+        if (n->module < 0 || c > n->caches) {
+            n->caches = c;
+            n->module = (long)i;
+        }
+    }
+    n->step_buffers = 2 * max_row * f;
+    n->results = records_before + S * selected_modules * (size_t)o->n_methods * (sizeof(hc_replay_record) + sizeof(double));
+    n->total = n->step_buffers + n->caches + n->labels + n->results;
+}
+
+static void fmt_bytes(size_t b, char *out, size_t n)
+{
+    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = (double)b;
+    int u = 0;
+    while (v >= 1024 && u < 5) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(out, n, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+static hc_status check_memory(const hc_replay_opts *o, const hc_traj *t, const hc_replay_need *n)
+{
+    size_t limit = hc_replay_memory_limit(o);
+    if (n->total <= limit) return HC_OK;
+    char tot[32], lim[32], sb[32], cb[32], lb[32], rb[32];
+    fmt_bytes(n->total, tot, sizeof tot);
+    fmt_bytes(limit, lim, sizeof lim);
+    fmt_bytes(n->step_buffers, sb, sizeof sb);
+    fmt_bytes(n->caches, cb, sizeof cb);
+    fmt_bytes(n->labels, lb, sizeof lb);
+    fmt_bytes(n->results, rb, sizeof rb);
+    const hc_traj_entry *e = hc_traj_entry_at(t, (size_t)n->module);
+    return hc_fail(HC_ENOMEM,
+                   "%s: module %s [%lld, %lld, %lld] needs about %s for replay (step buffers %s, predictor caches of %d "
+                   "method%s %s, clustering %s, results %s), over the memory limit of %s (%s)",
+                   hc_traj_path(t), e->name, (long long)e->dims[0], (long long)e->dims[1], (long long)e->dims[2], tot, sb,
+                   o->n_methods, o->n_methods == 1 ? "" : "s", cb, lb, rb, lim,
+                   o->max_memory ? "--max-memory" : "half of physical memory; --max-memory raises it");
+}
+
+/* Validate every file, the module filter and the memory each file needs
+ * before any work. */
 static hc_status validate(const hc_replay_opts *o)
 {
     if (o->n_files < 1) return hc_fail(HC_EINVAL, "no trajectory file given (--traj FILE...)");
     if (o->n_methods < 1) return hc_fail(HC_EINVAL, "no method given (--method SPEC...)");
+    size_t records = 0;
     for (int f = 0; f < o->n_files; f++) {
         hc_traj *t;
-        HC_TRY(hc_traj_open(o->files[f], &t));
+        const hc_traj_open_opts to = {o->nonfinite};
+        HC_TRY(hc_traj_open_with(o->files[f], &to, &t));
         int hit = 0;
         for (size_t i = 0; i < hc_traj_num_features(t) && !hit; i++) hit = selected(o, hc_traj_entry_at(t, i));
+        hc_replay_need need;
+        hc_replay_estimate(o, t, records, &need);
+        records = need.results;
+        hc_status st = hit ? check_memory(o, t, &need) : HC_OK;
         hc_traj_close(t);
+        HC_TRY(st);
         if (!hit) return hc_fail(HC_EINVAL, "%s: no feature module matches '%s'", o->files[f], o->modules_glob);
     }
     return HC_OK;
@@ -338,6 +450,9 @@ hc_status hc_replay_compute(const hc_replay_opts *o, hc_replay_result **out)
         acc[m].hn = calloc((size_t)acc[m].nh, sizeof *acc[m].hn);
         for (int k = 0; k < HC_N_METRICS; k++)
             if (!(r->methods[m].stat[k].file_means = calloc((size_t)o->n_files, sizeof(double)))) acc[m].hn = NULL;
+        r->methods[m].zeroed_rows = calloc((size_t)o->n_files, sizeof(size_t));
+        r->methods[m].skipped_rows = calloc((size_t)o->n_files, sizeof(size_t));
+        if (!r->methods[m].zeroed_rows || !r->methods[m].skipped_rows) acc[m].hn = NULL;
         if (!acc[m].hsum || !acc[m].hn) st = hc_fail(HC_ENOMEM, "out of memory");
     }
     for (int f = 0; f < o->n_files && st == HC_OK; f++) {

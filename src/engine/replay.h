@@ -24,6 +24,7 @@
 
 #include "metrics.h"
 #include "predictor.h"
+#include "traj.h"
 
 typedef struct hc_replay_opts {
     const char *const *files;
@@ -33,6 +34,14 @@ typedef struct hc_replay_opts {
     const char *out_dir;      /* created if missing (hc_replay_run / hc_replay_write) */
     const char *modules_glob; /* fnmatch pattern on "dit/3/attn"; NULL = all */
     int quiet;                /* no progress lines on stderr */
+    /* NaN/Inf in a file's rows or step times: refuse (the default: one line
+     * naming file, dataset, step and count), zero (set to 0, counted) or
+     * skip (set to 0 where observed or clustered, and the cached steps of
+     * such rows left out of the scores, counted) */
+    hc_traj_nonfinite nonfinite;
+    /* the memory one file's replay may need, checked before allocating
+     * (hc_replay_need); 0: half of physical memory */
+    size_t max_memory;
 } hc_replay_opts;
 
 /* One scored forecast of one method. */
@@ -69,12 +78,17 @@ typedef struct hc_replay_method {
     hc_replay_stat stat[HC_N_METRICS];
     hc_replay_horizon *by_horizon;/* horizons with records, ascending */
     int n_horizons;
+    /* [n_files], under the zero and skip policies: rows with NaN/Inf set to
+     * 0 that this method observed, clustered or (zero) scored; cached-step
+     * rows left out of its scores (skip) */
+    size_t *zeroed_rows, *skipped_rows;
 } hc_replay_method;
 
 typedef struct hc_replay_file {
     char *path;
     int n_modules;
     char **modules;               /* "double/0/img_attn", in file order (selected modules only) */
+    int nonfinite_times;          /* step times that were NaN/Inf, set to 0 (zero and skip policies) */
 } hc_replay_file;
 
 typedef struct hc_replay_result {
@@ -84,7 +98,31 @@ typedef struct hc_replay_result {
     int n_methods;
 } hc_replay_result;
 
-/* Replay every file through every method's driver. */
+/* The memory replay needs, estimated before allocating (erring high). */
+typedef struct hc_replay_need {
+    size_t step_buffers;          /* one step of the largest module or hidden state, twice (truth, forecast) */
+    size_t caches;                /* every method's predictor for the module that needs most */
+    size_t labels;                /* ClusCa: labels per full step and k-means working sets */
+    size_t results;               /* the records of this file and those before it */
+    size_t total;
+    long module;                  /* entry index of that module */
+} hc_replay_need;
+
+/* Bytes one method's predictor holds for a module of T tokens x D channels
+ * over S steps (erring high): 0 for full compute; else (O + 2) padded
+ * copies of T x D floats (a divided-difference or Lagrange cache holds
+ * O + 1), plus, for methods with fresh tokens or labels, K rows of D and a
+ * k-means working set on the module's own feature. */
+size_t hc_replay_method_bytes(const hc_method *m, size_t T, size_t D);
+/* What replaying file t with o's methods needs; records_before: results
+ * bytes of the files before it. */
+void hc_replay_estimate(const hc_replay_opts *o, const hc_traj *t, size_t records_before, hc_replay_need *n);
+/* o->max_memory, or half of physical memory when it is 0. */
+size_t hc_replay_memory_limit(const hc_replay_opts *o);
+
+/* Replay every file through every method's driver.  Every file is opened
+ * and its memory need checked against the limit before any work: over it,
+ * HC_ENOMEM naming the file, the module, its shape and the parts. */
 hc_status hc_replay_compute(const hc_replay_opts *o, hc_replay_result **out);
 void hc_replay_result_free(hc_replay_result *r);
 

@@ -27,7 +27,22 @@ static cJSON *stat_block(const hc_replay_stat *st, int n_files)
     return o;
 }
 
-static cJSON *method_summary(const hc_replay_method *a, int n_files)
+/* Under the zero and skip policies: what was done to rows with NaN/Inf. */
+static cJSON *nonfinite_block(const hc_replay_opts *op, const hc_replay_method *a, int n_files)
+{
+    cJSON *nf = cJSON_CreateObject();
+    cJSON_AddStringToObject(nf, "policy", hc_traj_nonfinite_name(op->nonfinite));
+    cJSON *z = cJSON_AddArrayToObject(nf, "zeroed_rows"), *k = cJSON_AddArrayToObject(nf, "skipped_rows");
+    for (int f = 0; f < n_files; f++) {
+        cJSON_AddItemToArray(z, cJSON_CreateNumber((double)(a->zeroed_rows ? a->zeroed_rows[f] : 0)));
+        cJSON_AddItemToArray(k, cJSON_CreateNumber((double)(a->skipped_rows ? a->skipped_rows[f] : 0)));
+    }
+    cJSON_AddStringToObject(nf, "meaning", "per file: rows with NaN/Inf set to 0 that this method observed, clustered"
+                                           " or scored; cached-step rows with NaN/Inf left out of its scores (skip)");
+    return nf;
+}
+
+static cJSON *method_summary(const hc_replay_opts *op, const hc_replay_method *a, int n_files)
 {
     const hc_method *m = &a->method;
     cJSON *o = cJSON_CreateObject();
@@ -57,6 +72,7 @@ static cJSON *method_summary(const hc_replay_method *a, int n_files)
                                           : "/hidden where the token count matches, else the module's own feature");
     cJSON *mets = cJSON_AddObjectToObject(o, "metrics");
     for (int k = 0; k < HC_N_METRICS; k++) cJSON_AddItemToObject(mets, hc_metric_names[k], stat_block(&a->stat[k], n_files));
+    if (op->nonfinite != HC_NONFINITE_REFUSE) cJSON_AddItemToObject(o, "nonfinite", nonfinite_block(op, a, n_files));
     cJSON *byh = cJSON_AddArrayToObject(o, "by_horizon");
     for (int i = 0; i < a->n_horizons; i++) {
         const hc_replay_horizon *h = &a->by_horizon[i];
@@ -80,11 +96,16 @@ cJSON *hc_replay_summary(const hc_replay_opts *o, const hc_replay_result *r)
     cJSON *ms = cJSON_AddArrayToObject(cfg, "methods");
     for (int m = 0; m < o->n_methods; m++) cJSON_AddItemToArray(ms, cJSON_CreateString(o->methods[m].spec));
     cJSON_AddStringToObject(cfg, "modules", o->modules_glob ? o->modules_glob : "*");
+    if (o->nonfinite != HC_NONFINITE_REFUSE) { /* the default leaves the document as it was */
+        cJSON_AddStringToObject(cfg, "nonfinite", hc_traj_nonfinite_name(o->nonfinite));
+        cJSON *nt = cJSON_AddArrayToObject(doc, "nonfinite_step_times");
+        for (int f = 0; f < r->n_files; f++) cJSON_AddItemToArray(nt, cJSON_CreateNumber(r->files[f].nonfinite_times));
+    }
     cJSON_AddItemToObject(prov, "config", cfg);
     cJSON_AddItemToObject(doc, "provenance", prov);
     cJSON_AddNumberToObject(doc, "n_files", r->n_files);
     cJSON *arr = cJSON_AddArrayToObject(doc, "methods");
-    for (int m = 0; m < r->n_methods; m++) cJSON_AddItemToArray(arr, method_summary(&r->methods[m], r->n_files));
+    for (int m = 0; m < r->n_methods; m++) cJSON_AddItemToArray(arr, method_summary(o, &r->methods[m], r->n_files));
     return doc;
 }
 
@@ -168,6 +189,33 @@ static double num(const cJSON *o, const char *k)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
+static double sum_array(const cJSON *a)
+{
+    double t = 0;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, a) t += cJSON_IsNumber(x) ? x->valuedouble : 0;
+    return t;
+}
+
+/* Under the zero and skip policies, a line saying what was done. */
+static void print_nonfinite(const cJSON *summary, FILE *f)
+{
+    const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(summary, "provenance"), "config");
+    const char *pol = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cfg, "nonfinite"));
+    if (!pol) return;
+    double z = 0, k = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(summary, "methods"))
+    {
+        const cJSON *nf = cJSON_GetObjectItemCaseSensitive(m, "nonfinite");
+        z += sum_array(cJSON_GetObjectItemCaseSensitive(nf, "zeroed_rows"));
+        k += sum_array(cJSON_GetObjectItemCaseSensitive(nf, "skipped_rows"));
+    }
+    double t = sum_array(cJSON_GetObjectItemCaseSensitive(summary, "nonfinite_step_times"));
+    fprintf(f, "\nnon-finite values (--nonfinite %s): %.0f rows set to 0, %.0f rows left out of the scores, "
+               "%.0f step times set to 0 (over all methods and files; per file in summary.json)\n", pol, z, k, t);
+}
+
 void hc_replay_print_table(const cJSON *summary, FILE *f)
 {
     const cJSON *methods = cJSON_GetObjectItemCaseSensitive(summary, "methods");
@@ -198,4 +246,5 @@ void hc_replay_print_table(const cJSON *summary, FILE *f)
             fprintf(f, "   [%.4g, %.4g]", cJSON_GetArrayItem(ci, 0)->valuedouble, cJSON_GetArrayItem(ci, 1)->valuedouble);
         fputc('\n', f);
     }
+    print_nonfinite(summary, f);
 }

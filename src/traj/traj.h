@@ -65,18 +65,41 @@ typedef struct hc_traj_meta {
     double guidance;
     int complete;         /* 1 if `complete`=1, 0 if `complete`=0, -1 if absent */
     char *provenance;     /* root attribute `provenance` (JSON text) or NULL; owned by the hc_traj */
+    int nonfinite_times;  /* step times that were NaN or Inf (set to 0 under the zero and skip policies) */
 } hc_traj_meta;
+
+/* What reads do with non-finite values (NaN, +-Inf) in the data: features,
+ * hidden states, latents (per row, at each read) and step times (at open). */
+typedef enum hc_traj_nonfinite {
+    HC_NONFINITE_REFUSE = 0, /* HC_EFORMAT naming the file, dataset, step and count (the default) */
+    HC_NONFINITE_ZERO = 1,   /* set to 0; the reader counts them (hc_traj_read_row_counted) */
+    HC_NONFINITE_SKIP = 2    /* set to 0 as for ZERO; the caller leaves such rows out of its scores */
+} hc_traj_nonfinite;
+
+/* "refuse", "zero", "skip" */
+const char *hc_traj_nonfinite_name(hc_traj_nonfinite p);
+/* From those names; HC_EINVAL listing them. */
+hc_status hc_traj_nonfinite_parse(const char *s, hc_traj_nonfinite *out);
+
+typedef struct hc_traj_open_opts {
+    hc_traj_nonfinite nonfinite;
+} hc_traj_open_opts;
 
 typedef struct hc_traj hc_traj;
 
 /* Open FILE read-only and validate it against schema v1: root attributes,
  * /steps/t of length num_steps, every feature/hidden dataset of rank 3 with
  * S rows and a float32/float16 type, latents with S+1 (x) or S (out) rows.
- * A file whose writer never finished (`complete` = 0) is refused.
+ * A file whose writer never finished (`complete` = 0) is refused, and so is
+ * a dataset with steps never written (missing chunks), one that needs an
+ * HDF5 filter this library cannot decode, and non-finite step times (under
+ * the default non-finite policy).
  * Errors: HC_EIO (missing/unreadable), HC_EFORMAT (not HDF5, truncated,
  * schema mismatch), HC_EUNSUP (dtype), HC_ENOMEM.  Message names the file,
  * the dataset and what was expected. */
 hc_status hc_traj_open(const char *path, hc_traj **out);
+/* The same, with options (NULL: the defaults, as hc_traj_open). */
+hc_status hc_traj_open_with(const char *path, const hc_traj_open_opts *o, hc_traj **out);
 
 /* Close and free; NULL is a no-op. */
 void hc_traj_close(hc_traj *t);
@@ -98,9 +121,14 @@ long hc_traj_find(const hc_traj *t, hc_entry_kind kind, const char *name);
 
 /* Read row `row` (a step) of entry `index` into buf (row_elems floats,
  * float32 row-major, converted from the on-disk type).  One hyperslab
- * read; no allocation.  Errors: HC_EINVAL (row out of range), HC_EFORMAT
- * (read failed: truncated or corrupt chunk). */
+ * read; no allocation.  Non-finite values follow the policy the file was
+ * opened with.  Errors: HC_EINVAL (row out of range), HC_EFORMAT (read
+ * failed: truncated or corrupt chunk, a Fletcher-32 checksum mismatch, or
+ * non-finite values under the refuse policy). */
 hc_status hc_traj_read_row(hc_traj *t, size_t index, int64_t row, float *buf);
+/* The same; *n_nonfinite (may be NULL) receives the number of non-finite
+ * values found in the row (0 under refuse: those fail), set to 0 in buf. */
+hc_status hc_traj_read_row_counted(hc_traj *t, size_t index, int64_t row, float *buf, size_t *n_nonfinite);
 
 /* ---- streaming writer --------------------------------------------------- */
 
@@ -118,6 +146,12 @@ typedef struct hc_traj_writer hc_traj_writer;
 hc_status hc_traj_writer_open(const char *path, const hc_traj_meta *meta,
                               const hc_traj_write_opts *opts,
                               const char *provenance_json, hc_traj_writer **out);
+
+/* Fletcher-32 checksums: on by default on every dataset the writer makes
+ * (/steps/t included; readers verify them on every read).  on = 0 turns
+ * them off; only before the first dataset is declared or time is put
+ * (HC_EINVAL after). */
+hc_status hc_traj_writer_set_checksum(hc_traj_writer *w, int on);
 
 /* Declare a feature dataset [S, n_tokens, n_channels]; returns its handle. */
 hc_status hc_traj_writer_add_feature(hc_traj_writer *w, const char *block_kind, int layer,

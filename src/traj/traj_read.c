@@ -3,6 +3,7 @@
  * /latents trees checked against the schema on open, then one hyperslab per
  * row read. */
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,7 @@ typedef struct ent {
 struct hc_traj {
     char path[1024];
     hid_t file;
+    hc_traj_nonfinite nonfinite;
     hc_traj_meta meta;
     double *times;
     ent *ents;
@@ -147,53 +149,6 @@ void hc_traj_close(hc_traj *t)
     free(t->meta.provenance);
     traj_close_id(&t->file, H5Fclose);
     free(t);
-}
-
-static void describe_filters(hid_t dcpl, hc_traj_entry *e)
-{
-    e->filters[0] = '\0';
-    int nf = H5Pget_nfilters(dcpl);
-    for (int i = 0; i < nf; i++) {
-        unsigned flags, cd[8];
-        size_t ncd = 8;
-        char name[64] = "";
-        unsigned cfg;
-        H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, sizeof name, name, &cfg);
-        char one[48];
-        if (id == H5Z_FILTER_DEFLATE)
-            snprintf(one, sizeof one, "deflate(%u)", ncd > 0 ? cd[0] : 0u);
-        else if (id == H5Z_FILTER_SHUFFLE)
-            snprintf(one, sizeof one, "shuffle");
-        else if (id == H5Z_FILTER_FLETCHER32)
-            snprintf(one, sizeof one, "fletcher32");
-        else
-            snprintf(one, sizeof one, "filter%d", (int)id);
-        size_t len = strlen(e->filters);
-        snprintf(e->filters + len, sizeof e->filters - len, "%s%s", len ? "+" : "", one);
-    }
-    if (!e->filters[0]) snprintf(e->filters, sizeof e->filters, "none");
-}
-
-/* Data that was never written reads as the fill value and would be scored
- * as a perfect forecast: refuse it (chunked: every chunk must exist).
- * dims: the dataset's e->rank dimensions. */
-static hc_status check_written(const hc_traj *t, const char *path, hid_t d, int chunked, const hsize_t *dims,
-                               const hc_traj_entry *e)
-{
-    if (chunked) {
-        hsize_t want_chunks = 1, have_chunks = 0;
-        for (int i = 0; i < e->rank; i++) want_chunks *= (dims[i] + (hsize_t)e->chunk[i] - 1) / (hsize_t)e->chunk[i];
-        /* no chunk index exists before the first write: the call fails then */
-        if (H5Dget_num_chunks(d, H5S_ALL, &have_chunks) < 0) have_chunks = e->stored_bytes ? want_chunks : 0;
-        if (have_chunks < want_chunks)
-            return hc_fail(HC_EFORMAT, "%s: dataset %s: only %llu of %llu chunks were written (the rest would read as the fill value)",
-                           t->path, path, (unsigned long long)have_chunks, (unsigned long long)want_chunks);
-        return HC_OK;
-    }
-    H5D_space_status_t alloc;
-    if (H5Dget_space_status(d, &alloc) >= 0 && alloc == H5D_SPACE_STATUS_NOT_ALLOCATED)
-        return hc_fail(HC_EFORMAT, "%s: dataset %s: its data was never written", t->path, path);
-    return HC_OK;
 }
 
 /* Open dataset `path`, check its type and rank/rows, fill entry e. */
@@ -252,10 +207,12 @@ static hc_status open_entry(hc_traj *t, const char *path, int want_rank, int64_t
         H5Pget_chunk(dcpl, rank, ch);
         for (int i = 0; i < rank; i++) e->chunk[i] = (int64_t)ch[i];
     }
-    describe_filters(dcpl, e);
+    traj_describe_filters(dcpl, e);
     int chunked = H5Pget_layout(dcpl) == H5D_CHUNKED;
+    hc_status fst = traj_check_filters(t->path, path, dcpl);
     H5Pclose(dcpl);
-    HC_TRY(check_written(t, path, d, chunked, dims, e));
+    HC_TRY(fst);
+    HC_TRY(traj_check_written(t->path, path, d, out->fspace, e, chunked, dims));
     /* stream: attribute if present, else inferred from the module name */
     int present = 0;
     HC_TRY(attr_string(t->path, d, path, "stream", e->stream, sizeof e->stream, &present));
@@ -515,22 +472,46 @@ static hc_status read_times(hc_traj *t)
     hsize_t n = 0;
     int rank = H5Sget_simple_extent_ndims(sp);
     if (rank == 1) H5Sget_simple_extent_dims(sp, &n, NULL);
-    if (H5Tget_class(ty) != H5T_FLOAT)
+    hid_t dcpl = H5Dget_create_plist(d);
+    if (dcpl >= 0) {
+        st = traj_check_filters(t->path, "/steps/t", dcpl);
+        H5Pclose(dcpl);
+    }
+    if (st == HC_OK && H5Tget_class(ty) != H5T_FLOAT)
         st = hc_fail(HC_EUNSUP, "%s: /steps/t is not a float dataset; expected float64 [%d]", t->path, t->meta.num_steps);
-    else if (rank != 1 || (int64_t)n != t->meta.num_steps)
+    else if (st == HC_OK && (rank != 1 || (int64_t)n != t->meta.num_steps))
         st = hc_fail(HC_EFORMAT, "%s: /steps/t has shape %s%llu; expected [%d] (num_steps)", t->path,
                      rank == 1 ? "" : "rank != 1, ", (unsigned long long)n, t->meta.num_steps);
-    else if (!(t->times = malloc((size_t)n * sizeof *t->times)))
+    else if (st == HC_OK && !(t->times = malloc((size_t)n * sizeof *t->times)))
         st = hc_fail(HC_ENOMEM, "out of memory");
-    else if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->times) < 0)
-        st = hc_fail(HC_EFORMAT, "%s: cannot read /steps/t (truncated or corrupt file?)", t->path);
+    else if (st == HC_OK && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->times) < 0)
+        st = traj_checksum_failed(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, t->times)
+                 ? hc_fail(HC_EFORMAT, "%s: dataset /steps/t: Fletcher-32 checksum mismatch (the file is corrupt)", t->path)
+                 : hc_fail(HC_EFORMAT, "%s: cannot read /steps/t (truncated or corrupt file?)", t->path);
     H5Tclose(ty);
     H5Sclose(sp);
     H5Dclose(d);
     return st;
 }
 
-hc_status hc_traj_open(const char *path, hc_traj **out)
+/* Non-finite step times: refused, or set to 0 and counted. */
+static hc_status check_times(hc_traj *t)
+{
+    size_t S = (size_t)t->meta.num_steps, first = 0;
+    size_t bad = traj_count_nonfinite_d(t->times, S, &first);
+    t->meta.nonfinite_times = (int)bad;
+    if (!bad) return HC_OK;
+    if (t->nonfinite == HC_NONFINITE_REFUSE)
+        return hc_fail(HC_EFORMAT, "%s: dataset /steps/t: %zu of %zu step times are not finite (NaN or Inf), the first at step %zu",
+                       t->path, bad, S, first);
+    for (size_t s = 0; s < S; s++)
+        if (!isfinite(t->times[s])) t->times[s] = 0.0;
+    return HC_OK;
+}
+
+hc_status hc_traj_open(const char *path, hc_traj **out) { return hc_traj_open_with(path, NULL, out); }
+
+hc_status hc_traj_open_with(const char *path, const hc_traj_open_opts *o, hc_traj **out)
 {
     *out = NULL;
     hc_init();
@@ -544,6 +525,7 @@ hc_status hc_traj_open(const char *path, hc_traj **out)
     hc_traj *t = calloc(1, sizeof *t);
     if (!t) return hc_fail(HC_ENOMEM, "out of memory");
     t->file = H5I_INVALID_HID;
+    t->nonfinite = o ? o->nonfinite : HC_NONFINITE_REFUSE;
     snprintf(t->path, sizeof t->path, "%s", path);
     hc_status st;
     t->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -555,10 +537,11 @@ hc_status hc_traj_open(const char *path, hc_traj **out)
     }
     if ((st = read_meta(t)) != HC_OK) goto fail;
     if ((st = read_times(t)) != HC_OK) goto fail;
+    if ((st = check_times(t)) != HC_OK) goto fail;
     if ((st = scan_tree(t, HC_ENTRY_FEATURE)) != HC_OK) goto fail;
     if ((st = scan_tree(t, HC_ENTRY_HIDDEN)) != HC_OK) goto fail;
     if ((st = scan_latents(t)) != HC_OK) goto fail;
-    if (t->n_ents) qsort(t->ents, t->n_ents, sizeof *t->ents, ent_cmp); /* ents is NULL when empty */
+    if (t->n_ents > 1) qsort(t->ents, t->n_ents, sizeof *t->ents, ent_cmp); /* never qsort(NULL, 0) */
     for (size_t i = 0; i < t->n_ents; i++)
         if (t->ents[i].e.kind == HC_ENTRY_FEATURE) t->n_features++;
     if (t->n_features == 0) {
@@ -574,6 +557,12 @@ fail:
 
 hc_status hc_traj_read_row(hc_traj *t, size_t index, int64_t row, float *buf)
 {
+    return hc_traj_read_row_counted(t, index, row, buf, NULL);
+}
+
+hc_status hc_traj_read_row_counted(hc_traj *t, size_t index, int64_t row, float *buf, size_t *n_nonfinite)
+{
+    if (n_nonfinite) *n_nonfinite = 0;
     HC_ASSERT(index < t->n_ents && buf);
     ent *e = &t->ents[index];
     if (row < 0 || row >= e->e.dims[0])
@@ -583,9 +572,19 @@ hc_status hc_traj_read_row(hc_traj *t, size_t index, int64_t row, float *buf)
     start[0] = (hsize_t)row;
     count[0] = 1;
     for (int i = 1; i < e->e.rank; i++) count[i] = (hsize_t)e->e.dims[i];
-    if (H5Sselect_hyperslab(e->fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-        H5Dread(e->dset, H5T_NATIVE_FLOAT, e->mspace, e->fspace, H5P_DEFAULT, buf) < 0)
+    if (H5Sselect_hyperslab(e->fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0)
+        return hc_fail(HC_EFORMAT, "%s: cannot select step %lld of %s", t->path, (long long)row, e->e.path);
+    if (H5Dread(e->dset, H5T_NATIVE_FLOAT, e->mspace, e->fspace, H5P_DEFAULT, buf) < 0) {
+        if (traj_checksum_failed(e->dset, H5T_NATIVE_FLOAT, e->mspace, e->fspace, buf))
+            return hc_fail(HC_EFORMAT, "%s: dataset %s, step %lld: Fletcher-32 checksum mismatch (the file is corrupt)",
+                           t->path, e->e.path, (long long)row);
         return hc_fail(HC_EFORMAT, "%s: cannot read step %lld of %s (truncated or corrupt file?)",
                        t->path, (long long)row, e->e.path);
+    }
+    size_t bad = traj_zero_nonfinite_f(buf, e->e.row_elems);
+    if (bad && t->nonfinite == HC_NONFINITE_REFUSE)
+        return hc_fail(HC_EFORMAT, "%s: %s step %lld: %zu of %zu values are not finite (NaN or Inf) in dataset %s",
+                       t->path, e->e.name, (long long)row, bad, e->e.row_elems, e->e.path);
+    if (n_nonfinite) *n_nonfinite = bad;
     return HC_OK;
 }

@@ -1,7 +1,8 @@
 /* traj_write.c: the streaming writer of the HDF5 trajectory store (schema
- * v1, traj.h): datasets declared up front, chunked one row per chunk, rows
- * written in any order into "<path>.partial", renamed and marked complete
- * only when every row and time was written. */
+ * v1, traj.h): datasets declared up front, chunked one row per chunk with a
+ * Fletcher-32 checksum per chunk, rows written in any order into
+ * "<path>.partial", renamed and marked complete only when every row and time
+ * was written. */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -29,6 +30,7 @@ struct hc_traj_writer {
     int num_steps;
     unsigned char *time_written;
     hc_traj_write_opts opts;
+    int no_checksum;        /* hc_traj_writer_set_checksum(w, 0) */
     wds *ds;
     int n_ds, cap_ds;
 };
@@ -75,24 +77,33 @@ static hid_t make_f16_type(void)
     return t;
 }
 
-void hc_traj_writer_free(hc_traj_writer *w)
+/* Close every handle; a file that is not kept through a memory file
+ * (traj_sink_drop), so that no close can fail on a full disk.  0 or -1. */
+static int close_all(hc_traj_writer *w, int keep)
 {
-    if (!w) return;
+    if (!keep) traj_sink_drop(w->file);
     for (int i = 0; i < w->n_ds; i++) {
         traj_close_id(&w->ds[i].mspace, H5Sclose);
         traj_close_id(&w->ds[i].fspace, H5Sclose);
         traj_close_id(&w->ds[i].dset, H5Dclose);
-        free(w->ds[i].written);
     }
-    free(w->ds);
-    free(w->time_written);
     traj_close_id(&w->times, H5Dclose);
     traj_close_id(&w->ftype, H5Tclose);
+    herr_t r = w->file >= 0 ? H5Fclose(w->file) : 0;
+    w->file = H5I_INVALID_HID;
+    return r < 0 ? -1 : 0;
+}
+
+void hc_traj_writer_free(hc_traj_writer *w)
+{
+    if (!w) return;
     if (w->file >= 0) {
-        H5Fclose(w->file);
-        w->file = H5I_INVALID_HID;
+        close_all(w, 0);
         unlink(w->tmp_path); /* abandoned: leave nothing half-written */
     }
+    for (int i = 0; i < w->n_ds; i++) free(w->ds[i].written);
+    free(w->ds);
+    free(w->time_written);
     free(w);
 }
 
@@ -117,6 +128,7 @@ hc_status hc_traj_writer_open(const char *path, const hc_traj_meta *meta,
     hc_status st = HC_OK;
     w->time_written = calloc((size_t)meta->num_steps, 1);
     if (!w->time_written) { st = hc_fail(HC_ENOMEM, "out of memory"); goto fail; }
+    if ((st = traj_fsize_check(H5I_INVALID_HID, w->tmp_path, 0)) != HC_OK) goto fail;
     w->file = H5Fcreate(w->tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (w->file < 0) {
         st = hc_fail(HC_EIO, "%s: cannot create file (%s)", w->tmp_path, strerror(errno));
@@ -135,24 +147,42 @@ hc_status hc_traj_writer_open(const char *path, const hc_traj_meta *meta,
     if (meta->has_guidance && (st = put_attr_num(w, w->file, "guidance", H5T_NATIVE_DOUBLE, &meta->guidance)))
         goto fail;
     if (provenance_json && (st = put_attr_str(w, w->file, "provenance", provenance_json))) goto fail;
-    /* /steps/t: float64 [S], NaN until written */
-    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-    H5Pset_create_intermediate_group(lcpl, 1);
-    hsize_t s = (hsize_t)meta->num_steps;
-    hid_t sp = H5Screate_simple(1, &s, NULL);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    double nan = NAN;
-    H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &nan);
-    w->times = H5Dcreate2(w->file, "/steps/t", H5T_IEEE_F64LE, sp, lcpl, dcpl, H5P_DEFAULT);
-    H5Pclose(dcpl);
-    H5Sclose(sp);
-    H5Pclose(lcpl);
-    if (w->times < 0) { st = hc_fail(HC_EIO, "%s: cannot create /steps/t", w->tmp_path); goto fail; }
     *out = w;
     return HC_OK;
 fail:
     hc_traj_writer_free(w);
     return st;
+}
+
+hc_status hc_traj_writer_set_checksum(hc_traj_writer *w, int on)
+{
+    if (w->times >= 0 || w->n_ds > 0)
+        return hc_fail(HC_EINVAL, "%s: checksums are set before the first dataset", w->tmp_path);
+    w->no_checksum = !on;
+    return HC_OK;
+}
+
+/* /steps/t: float64 [S], NaN until written; made with the first dataset
+ * (after hc_traj_writer_set_checksum's last chance). */
+static hc_status make_times(hc_traj_writer *w)
+{
+    if (w->times >= 0) return HC_OK;
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hsize_t s = (hsize_t)w->num_steps;
+    hid_t sp = H5Screate_simple(1, &s, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    double nan = NAN;
+    H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &nan);
+    if (!w->no_checksum) { /* a checksum needs a chunked layout: one chunk */
+        H5Pset_chunk(dcpl, 1, &s);
+        H5Pset_fletcher32(dcpl);
+    }
+    w->times = H5Dcreate2(w->file, "/steps/t", H5T_IEEE_F64LE, sp, lcpl, dcpl, H5P_DEFAULT);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    H5Pclose(lcpl);
+    return w->times < 0 ? hc_fail(HC_EIO, "%s: cannot create /steps/t", w->tmp_path) : HC_OK;
 }
 
 /* Create a chunked (one row per chunk) dataset of `rank` dims. */
@@ -170,6 +200,8 @@ static hc_status add_dataset(hc_traj_writer *w, const char *path, int rank, cons
     }
     if (chunk_bytes >= (size_t)1 << 32)
         return hc_fail(HC_EUNSUP, "%s: one step of %s exceeds HDF5's 4 GiB chunk limit", w->tmp_path, path);
+    HC_TRY(make_times(w));
+    HC_TRY(traj_fsize_check(w->file, w->tmp_path, 4096)); /* its object header */
     if (w->n_ds == w->cap_ds) {
         int nc = w->cap_ds ? 2 * w->cap_ds : 16;
         wds *nd = realloc(w->ds, (size_t)nc * sizeof *nd);
@@ -198,8 +230,15 @@ static hc_status add_dataset(hc_traj_writer *w, const char *path, int rank, cons
         H5Pset_shuffle(dcpl);
         H5Pset_deflate(dcpl, (unsigned)w->opts.deflate);
     }
+    if (!w->no_checksum) H5Pset_fletcher32(dcpl); /* last: over the stored bytes */
+    /* no chunk cache: each row (one chunk, written once and whole) goes to
+     * the file in hc_traj_writer_put, where a full disk is reported, and
+     * the close has no raw data left to place */
+    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    H5Pset_chunk_cache(dapl, 0, 0, 1.0);
     d->fspace = H5Screate_simple(rank, dims, NULL);
-    d->dset = H5Dcreate2(w->file, path, w->ftype, d->fspace, lcpl, dcpl, H5P_DEFAULT);
+    d->dset = H5Dcreate2(w->file, path, w->ftype, d->fspace, lcpl, dcpl, dapl);
+    H5Pclose(dapl);
     H5Pclose(dcpl);
     H5Pclose(lcpl);
     w->n_ds++; /* owned from here on, freed by writer_free */
@@ -272,6 +311,7 @@ hc_status hc_traj_writer_put_time(hc_traj_writer *w, int64_t step, double t)
 {
     if (step < 0 || step >= w->num_steps)
         return hc_fail(HC_EINVAL, "step %lld out of range [0, %d)", (long long)step, w->num_steps);
+    HC_TRY(make_times(w));
     hid_t fs = H5Dget_space(w->times);
     hsize_t start = (hsize_t)step, count = 1;
     hid_t ms = H5Screate_simple(1, &count, NULL);
@@ -294,10 +334,14 @@ hc_status hc_traj_writer_put(hc_traj_writer *w, int handle, int64_t row, const f
     hsize_t start[HC_TRAJ_MAX_RANK] = {0}, count[HC_TRAJ_MAX_RANK];
     start[0] = (hsize_t)row;
     count[0] = 1;
-    for (int i = 1; i < d->rank; i++) count[i] = d->dims[i];
+    uint64_t bytes = 8;
+    for (int i = 1; i < d->rank; i++) bytes *= count[i] = d->dims[i];
+    HC_TRY(traj_fsize_check(w->file, w->tmp_path, bytes));
+    errno = 0;
     if (H5Sselect_hyperslab(d->fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
         H5Dwrite(d->dset, H5T_NATIVE_FLOAT, d->mspace, d->fspace, H5P_DEFAULT, data) < 0)
-        return hc_fail(HC_EIO, "%s: cannot write row %lld of %s", w->tmp_path, (long long)row, d->path);
+        return hc_fail(HC_EIO, "%s: cannot write row %lld of %s%s%s%s", w->tmp_path, (long long)row, d->path,
+                       errno ? " (" : "", errno ? strerror(errno) : "", errno ? ")" : "");
     d->written[row] = 1;
     return HC_OK;
 }
@@ -319,17 +363,15 @@ hc_status hc_traj_writer_finish(hc_traj_writer *w)
         hc_traj_writer_free(w);
         return st;
     }
-    for (int i = 0; i < w->n_ds; i++) {
-        traj_close_id(&w->ds[i].mspace, H5Sclose);
-        traj_close_id(&w->ds[i].fspace, H5Sclose);
-        traj_close_id(&w->ds[i].dset, H5Dclose);
+    int err = traj_sink_reserve(w->file);
+    if (err) {
+        st = hc_fail(HC_EIO, "%s: writing the file failed (%s)", w->tmp_path, strerror(err));
+        hc_traj_writer_free(w);
+        return st;
     }
-    traj_close_id(&w->times, H5Dclose);
-    herr_t r = H5Fclose(w->file);
-    w->file = H5I_INVALID_HID;
-    if (r < 0) {
-        unlink(w->tmp_path);
+    if (close_all(w, 1) != 0) {
         st = hc_fail(HC_EIO, "%s: closing the file failed (disk full?)", w->tmp_path);
+        unlink(w->tmp_path);
     } else if (rename(w->tmp_path, w->final_path) != 0) {
         st = hc_fail(HC_EIO, "%s: cannot rename to %s: %s", w->tmp_path, w->final_path, strerror(errno));
         unlink(w->tmp_path);
