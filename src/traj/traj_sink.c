@@ -66,6 +66,6 @@ hc_status traj_fsize_check(hid_t file, const char *path, uint64_t more)
     if (getrlimit(RLIMIT_FSIZE, &lim) != 0 || lim.rlim_cur == RLIM_INFINITY) return HC_OK;
     if (file >= 0 && H5Fget_eoa(file, &eoa) < 0) return HC_OK;
     if ((uint64_t)eoa + more + close_slack(eoa + more) <= (uint64_t)lim.rlim_cur) return HC_OK;
-    return hc_fail(HC_EIO, "%s: writing the file failed (it would pass the file-size limit of %llu bytes)", path,
+    return hc_fail(HC_EIO, "%s: write failed: File too large (it would pass the file-size limit of %llu bytes)", path,
                    (unsigned long long)lim.rlim_cur);
 }
