@@ -158,18 +158,23 @@ hc_status hc_replay_write(const hc_replay_opts *o, const hc_replay_result *r)
     char csv_path[1024], json_path[1024];
     HC_TRY(hc_path_join(csv_path, sizeof csv_path, o->out_dir, "results.csv"));
     HC_TRY(hc_path_join(json_path, sizeof json_path, o->out_dir, "summary.json"));
+    /* one output set: both files appear together, or neither */
+    hc_outset *set = NULL;
+    HC_TRY(hc_outset_new(&set));
     hc_outfile *csv = NULL;
-    HC_TRY(hc_outfile_open(csv_path, &csv));
-    hc_status st = write_csv(hc_outfile_fp(csv), r);
-    if (st != HC_OK) {
-        hc_outfile_abort(csv);
-        return st;
+    hc_status st = hc_outfile_open_in(set, csv_path, &csv);
+    if (st == HC_OK) st = write_csv(hc_outfile_fp(csv), r);
+    if (st == HC_OK) {
+        st = hc_outfile_commit(csv);
+        csv = NULL;
     }
-    HC_TRY(hc_outfile_commit(csv));
-    cJSON *doc = hc_replay_summary(o, r);
-    st = hc_write_json(json_path, doc);
-    cJSON_Delete(doc);
-    return st;
+    hc_outfile_abort(csv);
+    if (st == HC_OK) {
+        cJSON *doc = hc_replay_summary(o, r);
+        st = hc_write_json_in(set, json_path, doc);
+        cJSON_Delete(doc);
+    }
+    return hc_outset_finish(set, st);
 }
 
 hc_status hc_replay_run(const hc_replay_opts *o, cJSON **summary)
