@@ -63,6 +63,8 @@ expect_fail "sample: n with a space" "--n: ' 5' is not an integer" "$HC" sample 
 expect_fail "sample: guidance overflow" "--guidance: 1e999 out of range [0, 100]" "$HC" sample --guidance 1e999 -o s
 expect_fail "sample: guidance nan" "--guidance: 'nan' is not a number" "$HC" sample --guidance nan -o s
 expect_fail "sample: not safetensors" "header length" "$HC" sample --model "$DATA/bad_schema.h5" -o s
+expect_fail "sample: memory planned before allocating" "100000 images of 1x8x8 need about 101.5 MiB, over the memory limit of 1.0 MiB (--max-memory)" "$HC" sample --model "$DATA/golden_flux_tiny.safetensors" --classifier "" --n 100000 --max-memory 1M -o s -q
+expect_fail "sample: bad --max-memory" "--max-memory: 'lots' is not a size" "$HC" sample --max-memory lots -o s
 need "data/models/fmnist_classifier.safetensors" test -f "$SRC/data/models/fmnist_classifier.safetensors" && \
   expect_fail "sample: another architecture" 'config arch "fmnist-cnn" is not a known architecture (known: flux-mmdit)' "$HC" sample --model "$SRC/data/models/fmnist_classifier.safetensors" -o s
 "$HC" sample --model "$DATA/golden_flux_tiny.safetensors" --classifier "" --n 3 --steps 6 --method taylor:N=3,O=1 -o s -q >/dev/null \

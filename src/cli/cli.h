@@ -23,6 +23,8 @@ int cli_error(const char *cmd, hc_status s);
 /* Strict number parsing for option values; HC_EINVAL names the option. */
 hc_status cli_int(const char *opt, const char *val, long lo, long hi, long *out);
 hc_status cli_double(const char *opt, const char *val, double lo, double hi, double *out);
+/* A byte count: 1500000, 512M, 2G, 1.5GiB (units of 1024). */
+hc_status cli_size(const char *opt, const char *val, size_t *out);
 
 /* Numeric options declared as a table and parsed by one loop: each row
  * names a long option, the field it sets (offset into an options struct),

@@ -17,26 +17,6 @@ static int take_list(int argc, char **argv, int *i, const char **dst, int *n, in
 
 /* "2G", "512M", "1.5GiB", "64K", "1000000" (bytes; K, M, G, T are powers
  * of 1024). */
-static hc_status parse_size(const char *opt, const char *s, size_t *out)
-{
-    static const char units[] = "KMGT";
-    char *end = NULL;
-    double v = strtod(s, &end), mult = 1;
-    if (end != s && *end) {
-        const char *u = strchr(units, toupper((unsigned char)*end));
-        if (u) {
-            for (long i = 0; i <= u - units; i++) mult *= 1024;
-            end++;
-        }
-        if (end[0] == 'i' && end[1] == 'B') end += 2;
-        else if (end[0] == 'B') end++;
-    }
-    if (end == s || *end || !(v * mult >= 1) || v * mult > 9e18)
-        return hc_fail(HC_EINVAL, "%s: '%s' is not a size (e.g. 2G, 512M, 1500000)", opt, s);
-    *out = (size_t)(v * mult);
-    return HC_OK;
-}
-
 static int run(int argc, char **argv)
 {
     const char **files = calloc((size_t)argc, sizeof *files);
@@ -60,7 +40,7 @@ static int run(int argc, char **argv)
             st = hc_traj_nonfinite_parse(argv[++i], &o.nonfinite);
             if (st != HC_OK) st = hc_fail(HC_EINVAL, "--nonfinite: '%s' (valid: refuse, zero, skip)", argv[i]);
         } else if (strcmp(a, "--max-memory") == 0 && i + 1 < argc) {
-            st = parse_size("--max-memory", argv[++i], &o.max_memory);
+            st = cli_size("--max-memory", argv[++i], &o.max_memory);
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             o.quiet = 1;
         } else {

@@ -40,7 +40,7 @@ static int run(int argc, char **argv)
         {"no-shift", no_argument, NULL, 'N'},      {"classifier", required_argument, NULL, 'c'},
         {"real", required_argument, NULL, 'R'},    {"quiet", no_argument, NULL, 'q'},
         {"record-modules", required_argument, NULL, 'G'}, {"record-dtype", required_argument, NULL, 'T'},
-        {"record-deflate", required_argument, NULL, 'Z'},
+        {"record-deflate", required_argument, NULL, 'Z'}, {"max-memory", required_argument, NULL, 'X'},
         {0, 0, 0, 0}};
     hc_live_opts o;
     hc_live_defaults(&o);
@@ -73,6 +73,7 @@ static int run(int argc, char **argv)
             else st = hc_fail(HC_EINVAL, "--record-dtype: '%s' (valid: float32, float16)", optarg);
             break;
         case 'Z': if ((st = cli_int("--record-deflate", optarg, 0, 9, &v)) == HC_OK) o.record_deflate = (int)v; break;
+        case 'X': st = cli_size("--max-memory", optarg, &o.max_memory); break;
         default: fprintf(stderr, "hicache sample: see `hicache sample --help`\n"); return 2;
         }
     }
@@ -127,6 +128,8 @@ const hc_command hc_cmd_sample = {
     "  --classifier F   Fashion-MNIST CNN (default data/models/fmnist_classifier\n"
     "                   .safetensors; '' skips class_acc and FD); --real N held-out\n"
     "                   test images for FD (default 2000)\n"
+    "  --max-memory SZ  cap on the planned image working set (e.g. 2G; default half\n"
+    "                   of physical memory): checked before anything is allocated\n"
     "  -o DIR           outputs (default out/sample)\n"
     "\n"
     "Outputs, renamed into place together when all are complete (a failure\n"

@@ -45,6 +45,26 @@ hc_status cli_int(const char *opt, const char *val, long lo, long hi, long *out)
     return HC_OK;
 }
 
+hc_status cli_size(const char *opt, const char *s, size_t *out)
+{
+    static const char units[] = "KMGT";
+    char *end = NULL;
+    double v = strtod(s, &end), mult = 1;
+    if (end != s && *end) {
+        const char *u = strchr(units, toupper((unsigned char)*end));
+        if (u) {
+            for (long i = 0; i <= u - units; i++) mult *= 1024;
+            end++;
+        }
+        if (end[0] == 'i' && end[1] == 'B') end += 2;
+        else if (end[0] == 'B') end++;
+    }
+    if (end == s || *end || !(v * mult >= 1) || v * mult > 9e18)
+        return hc_fail(HC_EINVAL, "%s: '%s' is not a size (e.g. 2G, 512M, 1500000)", opt, s);
+    *out = (size_t)(v * mult);
+    return HC_OK;
+}
+
 hc_status cli_double(const char *opt, const char *val, double lo, double hi, double *out)
 {
     char *end;

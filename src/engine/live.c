@@ -2,6 +2,7 @@
 #include "live.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <hdf5_hl.h>
 
 #include "classifier.h"
+#include "memory.h"
 #include "model.h"
 #include "fmnist.h"
 #include "quality.h"
@@ -393,6 +395,22 @@ static hc_status reference_run(const hc_live_opts *o, hc_sampler *smp, const hc_
     return s;
 }
 
+/* The images' working set, planned before it is allocated: noise, the
+ * method's samples, the reference, and the copies the outputs make (the
+ * model's own workspace is sized by the batch, not by n). */
+static hc_status check_memory(const hc_live_opts *o, const hc_model_info *info, size_t N)
+{
+    size_t cap = hc_memory_cap(o->max_memory);
+    double need = 4.0 * (double)N * sizeof(float) + (double)o->n * (sizeof(hc_live_image) + 2 * sizeof(int));
+    if (need <= (double)cap) return HC_OK;
+    char a[32], b[32];
+    hc_format_bytes(need < 9e18 ? (size_t)need : SIZE_MAX, a, sizeof a);
+    hc_format_bytes(cap, b, sizeof b);
+    return hc_fail(HC_ENOMEM, "%d images of %dx%dx%d need about %s, over the memory limit of %s (%s)", o->n,
+                   info->image_channels, info->image_size, info->image_size, a, b,
+                   o->max_memory ? "--max-memory" : "half of physical memory; --max-memory raises it");
+}
+
 hc_status hc_live_compute(const hc_live_opts *o, const hc_method *method, hc_live_result **out)
 {
     *out = NULL;
@@ -409,6 +427,7 @@ hc_status hc_live_compute(const hc_live_opts *o, const hc_method *method, hc_liv
     hc_model_info info;
     hc_model_get_info(m, &info);
     size_t img = (size_t)info.image_channels * info.image_size * info.image_size, N = (size_t)o->n * img;
+    if ((s = check_memory(o, &info, N)) != HC_OK) goto done;
     if ((s = hc_sampler_alloc(m, batch, &smp)) != HC_OK) goto done;
     r->method = *method;
     r->n = o->n;

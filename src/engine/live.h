@@ -39,6 +39,7 @@ typedef struct hc_live_opts {
                                      run to score against (same noise and labels; its steps may
                                      differ, e.g. a fewer-steps baseline against the engine's
                                      steps); not sampled again */
+    size_t max_memory;            /* cap on the planned working set (0: half of physical memory) */
     int quiet;
 } hc_live_opts;
 

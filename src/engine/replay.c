@@ -15,6 +15,7 @@
 
 #include "cost.h"
 #include "driver.h"
+#include "memory.h"
 #include "traj.h"
 
 /* ---- per-method accumulation ----------------------------------------------------- */
@@ -332,13 +333,7 @@ size_t hc_replay_method_bytes(const hc_method *m, size_t T, size_t D)
     return b + 4096; /* the state structs */
 }
 
-size_t hc_replay_memory_limit(const hc_replay_opts *o)
-{
-    if (o->max_memory) return o->max_memory;
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-    if (pages <= 0 || page <= 0) return SIZE_MAX;
-    return (size_t)pages / 2 * (size_t)page;
-}
+size_t hc_replay_memory_limit(const hc_replay_opts *o) { return hc_memory_cap(o->max_memory); }
 
 void hc_replay_estimate(const hc_replay_opts *o, const hc_traj *t, size_t records_before, hc_replay_need *n)
 {
@@ -370,29 +365,18 @@ void hc_replay_estimate(const hc_replay_opts *o, const hc_traj *t, size_t record
     n->total = n->step_buffers + n->caches + n->labels + n->results;
 }
 
-static void fmt_bytes(size_t b, char *out, size_t n)
-{
-    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    double v = (double)b;
-    int u = 0;
-    while (v >= 1024 && u < 5) {
-        v /= 1024;
-        u++;
-    }
-    snprintf(out, n, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
-}
 
 static hc_status check_memory(const hc_replay_opts *o, const hc_traj *t, const hc_replay_need *n)
 {
     size_t limit = hc_replay_memory_limit(o);
     if (n->total <= limit) return HC_OK;
     char tot[32], lim[32], sb[32], cb[32], lb[32], rb[32];
-    fmt_bytes(n->total, tot, sizeof tot);
-    fmt_bytes(limit, lim, sizeof lim);
-    fmt_bytes(n->step_buffers, sb, sizeof sb);
-    fmt_bytes(n->caches, cb, sizeof cb);
-    fmt_bytes(n->labels, lb, sizeof lb);
-    fmt_bytes(n->results, rb, sizeof rb);
+    hc_format_bytes(n->total, tot, sizeof tot);
+    hc_format_bytes(limit, lim, sizeof lim);
+    hc_format_bytes(n->step_buffers, sb, sizeof sb);
+    hc_format_bytes(n->caches, cb, sizeof cb);
+    hc_format_bytes(n->labels, lb, sizeof lb);
+    hc_format_bytes(n->results, rb, sizeof rb);
     const hc_traj_entry *e = hc_traj_entry_at(t, (size_t)n->module);
     return hc_fail(HC_ENOMEM,
                    "%s: module %s [%lld, %lld, %lld] needs about %s for replay (step buffers %s, predictor caches of %d "
