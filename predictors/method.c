@@ -3,7 +3,8 @@
  * canonical description.  A spec is refused (one line naming it and the
  * problem) for spaces or control characters, a ':' with nothing after it,
  * an empty pair (doubled, leading or trailing comma), a key given twice, a
- * key the type does not take (full has no schedule: it takes only N=1), or
+ * key the type does not take (full computes every step: N=1 only; its W and
+ * sched, accepted so that its description parses back, have no effect), or
  * a value out of range. */
 #include <errno.h>
 #include <math.h>
@@ -141,9 +142,12 @@ static hc_status apply_pairs(hc_method *m, const char *list, const char *spec, u
             return hc_fail(HC_EINVAL, "method '%s': '%s' is not key=value", spec, tok);
         *eq = '\0';
         const keydef *k = key_find(tok);
-        if (seen && (m->type->caps & HC_PRED_NO_CACHE) && strcmp(tok, "N") != 0)
-            return hc_fail(HC_EINVAL, "method '%s': %s computes every step and has no schedule or other keys (only N=1 "
-                           "is accepted)", spec, m->type->name);
+        /* full computes every step: N=1 only; W and sched are accepted (they have
+         * no effect) so that its canonical description parses back */
+        if (seen && (m->type->caps & HC_PRED_NO_CACHE) && strcmp(tok, "N") != 0 && strcmp(tok, "W") != 0 &&
+            strcmp(tok, "sched") != 0)
+            return hc_fail(HC_EINVAL, "method '%s': %s computes every step and takes no '%s' (only N=1, and W and "
+                           "sched, which have no effect)", spec, m->type->name, tok);
         if (seen && k) {
             unsigned bit = 1u << (unsigned)(k - keydefs);
             if (*seen & bit) return hc_fail(HC_EINVAL, "method '%s': key '%s' given twice", spec, tok);

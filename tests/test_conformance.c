@@ -260,8 +260,8 @@ static void capabilities_coherent(void **state)
         }
         /* a wrapper's own caps are a subset of what hc_method_caps reports */
         assert_int_equal(hc_method_caps(&m) & t->caps, t->caps);
-        if (t->caps & HC_PRED_NO_CACHE) { /* no schedule: N=1 is the only key it takes */
-            static const char *const given[] = {"N=5", "N=1000,W=2,sched=mod", "N=3,sched=dit", "W=2", "N=1,sched=dit"};
+        if (t->caps & HC_PRED_NO_CACHE) { /* every step full: N=1 only; W, sched accepted without effect */
+            static const char *const given[] = {"N=5", "N=1000,W=2,sched=mod", "N=3,sched=dit", "O=2", "N=1,K=3"};
             for (size_t i = 0; i < sizeof given / sizeof given[0]; i++) {
                 snprintf(spec, sizeof spec, "%s:%s", t->name, given[i]);
                 if (hc_method_parse(spec, &m) != HC_EINVAL) fail_msg("'%s' (HC_PRED_NO_CACHE) was accepted", spec);
@@ -269,6 +269,17 @@ static void capabilities_coherent(void **state)
             snprintf(spec, sizeof spec, "%s:N=1", t->name);
             parses(spec, &m);
             if (m.sched.N != 1) fail_msg("'%s' (HC_PRED_NO_CACHE) parsed to N=%d, want 1", spec, m.sched.N);
+            snprintf(spec, sizeof spec, "%s:W=2,sched=dit", t->name);
+            parses(spec, &m);
+            if (m.sched.N != 1) fail_msg("'%s' (HC_PRED_NO_CACHE) parsed to N=%d, want 1", spec, m.sched.N);
+        }
+        { /* the canonical description parses back to itself */
+            char d1[512], d2[512];
+            hc_method m2;
+            hc_method_describe(&m, d1, sizeof d1);
+            if (hc_method_parse(d1, &m2) != HC_OK) fail_msg("description '%s' does not parse: %s", d1, hc_errmsg());
+            hc_method_describe(&m2, d2, sizeof d2);
+            assert_string_equal(d1, d2);
         }
         if (t->caps & HC_PRED_WRAPS_BASE) /* base=u parses iff u is a valid base */
             for (const hc_pred_type *const *u = hc_pred_types; *u; u++) {
