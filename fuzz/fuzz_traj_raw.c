@@ -11,15 +11,7 @@
 #include "fuzz_util.h"
 #include "traj.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    hc_init();
-    return 0;
-}
+FUZZ_INIT_LIBRARY
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -24,6 +24,19 @@
 
 #define FUZZ_MAX_FLOATS ((size_t)16 << 20)
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The libFuzzer initialiser of a target that needs only the library's
+ * (hc_init: GSL and HDF5 error handlers off). */
+#define FUZZ_INIT_LIBRARY                                \
+    int LLVMFuzzerInitialize(int *argc, char ***argv)    \
+    {                                                    \
+        (void)argc, (void)argv;                          \
+        hc_init();                                       \
+        return 0;                                        \
+    }
+
 static char fuzz_dir[4096];
 static char fuzz_file[4200];
 
