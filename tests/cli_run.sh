@@ -52,5 +52,21 @@ grep -q '0 computed, 4 loaded' out.txt || { echo "FAIL: resume:"; cat out.txt er
 n=$("$HC" run tiny.json --list | wc -l)
 [ "$n" -eq 4 ] || { echo "FAIL: --list gave $n lines"; fails=$((fails+1)); }
 
+# a line figure over N: the fewer-steps row (full with steps_matching and a
+# grid over N) plots at its grid's N, not at full's N=1
+cat > line.json <<JSON
+{"name": "line",
+ "live": {"model": "$DATA/golden_flux_tiny.safetensors", "classifier": "", "n": 2, "steps": 10, "batch": 2},
+ "methods": ["full", {"spec": "taylor:W=2", "grid": {"N": [2, 3]}},
+             {"spec": "full", "steps_matching": "taylor:W=2", "grid": {"N": [2, 3]}}],
+ "figures": [{"name": "ln", "type": "line", "x": "N", "y": "rel_l2"}]}
+JSON
+if "$HC" run line.json -o ln --quiet --no-render 2>err.txt; then
+  xs=$(grep '^"*Fewer' ln/figures/ln.csv | awk -F, '{print $(NF-1)}' | sort -n | tr '\n' ' ')
+  [ "$xs" = "2 3 " ] || { echo "FAIL: fewer-steps points at N = '$xs', want '2 3 '"; cat ln/figures/ln.csv; fails=$((fails+1)); }
+else
+  echo "FAIL: line run:"; cat err.txt; fails=$((fails+1))
+fi
+
 echo "$fails failure(s)"
 [ $fails -eq 0 ]

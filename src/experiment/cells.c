@@ -57,7 +57,12 @@ void exp_row_keys(const exp_row *r, double out[HC_RES_N_ROW_KEYS])
 {
     const hc_method *m = &r->method;
     const double v[HC_RES_N_ROW_KEYS] = {m->sched.N, m->sched.W, m->order, m->sigma, m->K, m->gamma, r->steps};
-    for (int i = 0; i < HC_RES_N_ROW_KEYS; i++) out[i] = v[i];
+    for (int i = 0; i < HC_RES_N_ROW_KEYS; i++) {
+        /* a grid value wins: a fewer-steps row (`full` with steps_matching)
+         * has its grid over the matched spec's keys, not over its own */
+        const cJSON *g = cJSON_GetObjectItemCaseSensitive(r->grid, hc_res_row_keys[i]);
+        out[i] = cJSON_IsNumber(g) && i < HC_RES_N_ROW_KEYS - 1 ? g->valuedouble : v[i];
+    }
 }
 
 /* ---- cells ------------------------------------------------------------------------------ */
