@@ -68,5 +68,19 @@ else
   echo "FAIL: line run:"; cat err.txt; fails=$((fails+1))
 fi
 
+# a series is named by its paper label: Hi-ClusCa, not its type's "ClusCa"
+cat > ser.json <<JSON
+{"name": "ser",
+ "live": {"model": "$DATA/golden_flux_tiny.safetensors", "classifier": "", "n": 2, "steps": 8, "batch": 2},
+ "methods": ["full", "clusca:base=hicache,N=3,K=2", "clusca:base=taylor,N=3,K=2"],
+ "figures": [{"name": "sc", "type": "scatter", "x": "flops_speedup", "y": "rel_l2"}]}
+JSON
+if "$HC" run ser.json -o ser --quiet --no-render 2>err.txt; then
+  names=$(cut -d, -f1 ser/figures/sc.csv | grep -E 'ClusCa' | sort -u | tr '\n' ' ')
+  [ "$names" = "ClusCa Hi-ClusCa " ] || { echo "FAIL: series names '$names'"; cat ser/figures/sc.csv; fails=$((fails+1)); }
+else
+  echo "FAIL: series run:"; cat err.txt; fails=$((fails+1))
+fi
+
 echo "$fails failure(s)"
 [ $fails -eq 0 ]

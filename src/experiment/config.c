@@ -302,6 +302,19 @@ static hc_status entry_grid(const exp_vctx *v, const hc_experiment *e, const cJS
     return HC_OK;
 }
 
+/* A method entry's default series name: its paper label without the
+ * parameters ("Hi-ClusCa", "ClusCa+FORA", "TaylorSeer"). */
+static void series_name(const hc_method *m, char *buf, size_t n)
+{
+    char label[320];
+    hc_method_label(m, label, sizeof label);
+    char *paren = strstr(label, " (");
+    size_t len = paren ? (size_t)(paren - label) : strlen(label);
+    if (len >= n) len = n - 1;
+    memcpy(buf, label, len);
+    buf[len] = '\0';
+}
+
 /* $.methods[i]: a spec string, or an object with "spec" and optional
  * "name", "engines", "steps"/"steps_matching" and "grid". */
 static hc_status parse_entry(const exp_vctx *v, hc_experiment *e, const cJSON *x, int i, exp_entry *en)
@@ -314,7 +327,7 @@ static hc_status parse_entry(const exp_vctx *v, hc_experiment *e, const cJSON *x
     if (cJSON_IsString(x)) {
         HC_TRY(exp_want_str(v, path, x, en->spec, sizeof en->spec, 1));
         if (hc_method_parse(en->spec, &m) != HC_OK) return exp_verr(v, path, "%s", hc_errmsg());
-        snprintf(en->name, sizeof en->name, "%s", m.type->display);
+        series_name(&m, en->name, sizeof en->name);
         return HC_OK;
     }
     if (!cJSON_IsObject(x)) {
@@ -328,7 +341,7 @@ static hc_status parse_entry(const exp_vctx *v, hc_experiment *e, const cJSON *x
     if (!s) return exp_verr(v, path, "missing key 'spec'");
     HC_TRY(exp_want_str(v, p, s, en->spec, sizeof en->spec, 1));
     if (hc_method_parse(en->spec, &m) != HC_OK) return exp_verr(v, p, "%s", hc_errmsg());
-    snprintf(en->name, sizeof en->name, "%s", m.type->display);
+    series_name(&m, en->name, sizeof en->name);
     const cJSON *y;
     if ((y = cJSON_GetObjectItemCaseSensitive(x, "name"))) {
         exp_subpath(p, sizeof p, path, "name");
