@@ -79,8 +79,13 @@ static void all_patterns_with(int f16c)
     assert_true(ref[0x7e00] != 0x7f800000u && (ref[0x7e00] & 0x7f800000u) == 0x7f800000u);
     for (uint32_t i = 0; i < 65536; i++) src[i] = (uint16_t)i;
 
+    /* the non-finite flag: the finite halves 0x0000..0x7bff, then all */
+    int (*conv)(const uint16_t *, float *, size_t) = f16c ? hc_half_to_float_n_f16c : hc_half_to_float_n_scalar;
+    assert_int_equal(conv(src, got, 0x7c00), 0);
+    assert_int_equal(conv(src + 0x8000, got, 0x7c00), 0);
+    assert_int_equal(conv(src + 0x7c00, got, 1), 1);
     if (f16c) {
-        hc_half_to_float_n_f16c(src, got, 65536);
+        assert_int_equal(hc_half_to_float_n_f16c(src, got, 65536), 1);
         check_all("F16C path", ref, got);
     } else {
         for (size_t i = 0; i < 65536; i++) got[i] = hc_half_to_float(src[i]);
@@ -117,14 +122,23 @@ static void lengths_and_tails(void **state)
     (void)state;
     if (!hc_half_have_f16c()) HC_SKIP("this CPU has no F16C/AVX2");
     uint16_t src[48];
-    for (int i = 0; i < 48; i++) src[i] = (uint16_t)(0x9e37u * (unsigned)(i + 1) ^ 0x7c15u);
+    for (int i = 0; i < 48; i++) { /* finite, but a NaN at 5 and an inf at 29 */
+        src[i] = (uint16_t)(0x9e37u * (unsigned)(i + 1) ^ 0x7c15u);
+        if ((src[i] & 0x7c00) == 0x7c00) src[i] ^= 0x4000;
+    }
+    src[5] = 0xfe01;
+    src[29] = 0x7c00;
     for (size_t off = 0; off < 4; off++)
         for (size_t n = 0; n + off <= 44; n++) {
             float a[48], b[48];
             for (int i = 0; i < 48; i++) a[i] = b[i] = -12345.f;
-            hc_half_to_float_n_scalar(src + off, a, n);
-            hc_half_to_float_n_f16c(src + off, b, n);
+            int na = hc_half_to_float_n_scalar(src + off, a, n);
+            int nb = hc_half_to_float_n_f16c(src + off, b, n);
             assert_memory_equal(a, b, sizeof a);
+            int want = 0; /* inf or NaN among the n halves */
+            for (size_t i = 0; i < n; i++) want |= (src[off + i] & 0x7c00) == 0x7c00;
+            assert_int_equal(na, want);
+            assert_int_equal(nb, want);
             for (size_t i = n; i < 48; i++) assert_true(b[i] == -12345.f);
         }
 }

@@ -31,9 +31,14 @@ float hc_half_to_float(uint16_t h)
     return f;
 }
 
-void hc_half_to_float_n_scalar(const uint16_t *src, float *dst, size_t n)
+int hc_half_to_float_n_scalar(const uint16_t *src, float *dst, size_t n)
 {
-    for (size_t i = 0; i < n; i++) dst[i] = hc_half_to_float(src[i]);
+    int nonfinite = 0;
+    for (size_t i = 0; i < n; i++) {
+        nonfinite |= (src[i] & 0x7c00u) == 0x7c00u;
+        dst[i] = hc_half_to_float(src[i]);
+    }
+    return nonfinite;
 }
 
 #ifdef HC_HALF_X86
@@ -45,24 +50,31 @@ __attribute__((target("f16c,avx2"))) static inline __m256 cvt8(__m128i h, __m256
     return _mm256_or_ps(x, _mm256_and_ps(nan, nanbits));
 }
 
-__attribute__((target("f16c,avx2"))) void hc_half_to_float_n_f16c(const uint16_t *src, float *dst, size_t n)
+__attribute__((target("f16c,avx2"))) int hc_half_to_float_n_f16c(const uint16_t *src, float *dst, size_t n)
 {
     const __m256 nanbits = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256i expo = _mm256_set1_epi16(0x7c00);
+    __m256i any = _mm256_setzero_si256(); /* lanes whose exponent is all ones: inf or NaN */
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(src + i));
-        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(src + i + 8));
-        _mm256_storeu_ps(dst + i, cvt8(a, nanbits));
-        _mm256_storeu_ps(dst + i + 8, cvt8(b, nanbits));
+        __m256i h = _mm256_loadu_si256((const __m256i *)(const void *)(src + i));
+        any = _mm256_or_si256(any, _mm256_cmpeq_epi16(_mm256_and_si256(h, expo), expo));
+        _mm256_storeu_ps(dst + i, cvt8(_mm256_castsi256_si128(h), nanbits));
+        _mm256_storeu_ps(dst + i + 8, cvt8(_mm256_extracti128_si256(h, 1), nanbits));
     }
-    if (i < n) { /* tail of 1..15 through a padded copy */
+    int nonfinite = !_mm256_testz_si256(any, any);
+    if (i < n) { /* tail of 1..15 through a padded copy (zeros are finite) */
         uint16_t h[16] = {0};
         float f[16];
         memcpy(h, src + i, (n - i) * sizeof *h);
-        _mm256_storeu_ps(f, cvt8(_mm_loadu_si128((const __m128i *)(const void *)h), nanbits));
-        _mm256_storeu_ps(f + 8, cvt8(_mm_loadu_si128((const __m128i *)(const void *)(h + 8)), nanbits));
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)h);
+        __m256i m = _mm256_cmpeq_epi16(_mm256_and_si256(v, expo), expo);
+        nonfinite |= !_mm256_testz_si256(m, m);
+        _mm256_storeu_ps(f, cvt8(_mm256_castsi256_si128(v), nanbits));
+        _mm256_storeu_ps(f + 8, cvt8(_mm256_extracti128_si256(v, 1), nanbits));
         memcpy(dst + i, f, (n - i) * sizeof *f);
     }
+    return nonfinite;
 }
 
 int hc_half_have_f16c(void)
@@ -71,12 +83,11 @@ int hc_half_have_f16c(void)
     return __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx2");
 }
 #else
-void hc_half_to_float_n_f16c(const uint16_t *src, float *dst, size_t n) { hc_half_to_float_n_scalar(src, dst, n); }
+int hc_half_to_float_n_f16c(const uint16_t *src, float *dst, size_t n) { return hc_half_to_float_n_scalar(src, dst, n); }
 int hc_half_have_f16c(void) { return 0; }
 #endif
 
-void hc_half_to_float_n(const uint16_t *src, float *dst, size_t n)
+int hc_half_to_float_n(const uint16_t *src, float *dst, size_t n)
 {
-    if (hc_half_have_f16c()) hc_half_to_float_n_f16c(src, dst, n);
-    else hc_half_to_float_n_scalar(src, dst, n);
+    return hc_half_have_f16c() ? hc_half_to_float_n_f16c(src, dst, n) : hc_half_to_float_n_scalar(src, dst, n);
 }

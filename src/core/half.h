@@ -17,13 +17,15 @@
 float hc_half_to_float(uint16_t h);
 
 /* dst[i] = hc_half_to_float(src[i]) for i < n.  src: n halves (host order),
- * dst: n float32; they must not overlap. */
-void hc_half_to_float_n(const uint16_t *src, float *dst, size_t n);
+ * dst: n float32; they must not overlap.  Returns 1 when some src[i] is inf
+ * or NaN (its float is then not finite), else 0: a caller checking rows for
+ * non-finite values need not scan dst when it is 0. */
+int hc_half_to_float_n(const uint16_t *src, float *dst, size_t n);
 
 /* The two paths of hc_half_to_float_n, for tests and benchmarks.
  * hc_half_to_float_n_f16c may be called only when hc_half_have_f16c(). */
-void hc_half_to_float_n_scalar(const uint16_t *src, float *dst, size_t n);
-void hc_half_to_float_n_f16c(const uint16_t *src, float *dst, size_t n);
+int hc_half_to_float_n_scalar(const uint16_t *src, float *dst, size_t n);
+int hc_half_to_float_n_f16c(const uint16_t *src, float *dst, size_t n);
 /* 1 when this CPU runs F16C and AVX2 instructions. */
 int hc_half_have_f16c(void);
 

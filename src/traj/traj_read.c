@@ -611,8 +611,9 @@ hc_status hc_traj_read_row_counted(hc_traj *t, size_t index, int64_t row, float 
         return hc_fail(HC_EFORMAT, "%s: cannot read step %lld of %s (truncated or corrupt file?)",
                        t->path, (long long)row, e->e.path);
     }
-    if (e->rawtype >= 0) hc_half_to_float_n(t->raw, buf, e->e.row_elems);
-    size_t bad = traj_zero_nonfinite_f(buf, e->e.row_elems);
+    /* a half row with no inf/NaN converts to finite floats: no second scan */
+    int scan = e->rawtype >= 0 ? hc_half_to_float_n(t->raw, buf, e->e.row_elems) : 1;
+    size_t bad = scan ? traj_zero_nonfinite_f(buf, e->e.row_elems) : 0;
     if (bad && t->nonfinite == HC_NONFINITE_REFUSE)
         return hc_fail(HC_EFORMAT, "%s: %s step %lld: %zu of %zu values are not finite (NaN or Inf) in dataset %s",
                        t->path, e->e.name, (long long)row, bad, e->e.row_elems, e->e.path);
