@@ -3,6 +3,7 @@
  * patterns, for the scalar and the F16C/AVX2 path: bit-identical, NaNs
  * included.  Then the trajectory reader's float16 rows against H5Dread with
  * HDF5's conversion of the same file. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -197,6 +198,52 @@ static void traj_rows_match_hdf5(void **state)
     remove(path);
 }
 
+/* Non-finite values in float16 rows: refused by default, zeroed and counted
+ * under the zero policy (the raw-half path flags them before converting). */
+static void traj_nonfinite_halves(void **state)
+{
+    (void)state;
+    enum { S = 2, T = 3, D = 21 };
+    const char *path = "half_nonfinite.h5";
+    remove(path);
+    hc_traj_meta m = {0};
+    snprintf(m.model, sizeof m.model, "unit");
+    snprintf(m.sampler, sizeof m.sampler, "euler");
+    m.num_steps = S;
+    hc_traj_write_opts o = {HC_F16, 0};
+    hc_traj_writer *w;
+    assert_int_equal(hc_traj_writer_open(path, &m, &o, NULL, &w), HC_OK);
+    int h;
+    assert_int_equal(hc_traj_writer_add_feature(w, "double", 0, "img_attn", "img", T, D, &h), HC_OK);
+    float row[T * D];
+    for (int s = 0; s < S; s++) {
+        for (int i = 0; i < T * D; i++) row[i] = 0.25f * (float)(i - 30);
+        if (s == 1) { /* one NaN in the vector body, one inf in the tail */
+            row[3] = NAN;
+            row[T * D - 2] = -INFINITY;
+        }
+        assert_int_equal(hc_traj_writer_put_time(w, s, 1.0 - s / (double)S), HC_OK);
+        assert_int_equal(hc_traj_writer_put(w, h, s, row), HC_OK);
+    }
+    assert_int_equal(hc_traj_writer_finish(w), HC_OK);
+    hc_traj *t;
+    float got[T * D];
+    size_t bad = 99;
+    assert_int_equal(hc_traj_open(path, &t), HC_OK);
+    assert_int_equal(hc_traj_read_row_counted(t, 0, 0, got, &bad), HC_OK);
+    assert_int_equal(bad, 0);
+    assert_int_equal(hc_traj_read_row(t, 0, 1, got), HC_EFORMAT);
+    hc_traj_close(t);
+    hc_traj_open_opts oz = {HC_NONFINITE_ZERO};
+    assert_int_equal(hc_traj_open_with(path, &oz, &t), HC_OK);
+    assert_int_equal(hc_traj_read_row_counted(t, 0, 1, got, &bad), HC_OK);
+    assert_int_equal(bad, 2);
+    for (int i = 0; i < T * D; i++)
+        assert_true(got[i] == (i == 3 || i == T * D - 2 ? 0.0f : 0.25f * (float)(i - 30)));
+    hc_traj_close(t);
+    remove(path);
+}
+
 int main(void)
 {
     hc_init();
@@ -205,6 +252,7 @@ int main(void)
         cmocka_unit_test(f16c_all_patterns),
         cmocka_unit_test(lengths_and_tails),
         cmocka_unit_test(traj_rows_match_hdf5),
+        cmocka_unit_test(traj_nonfinite_halves),
     };
     return HC_RUN_TESTS(tests, NULL, NULL);
 }
