@@ -13,6 +13,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "half.h"
+
 struct hc_st {
     char path[1024];
     const unsigned char *map;
@@ -283,15 +285,7 @@ hc_status hc_st_open(const char *path, hc_st **out)
     return HC_OK;
 }
 
-float hc_f16_to_f32(uint16_t h)
-{
-    int sign = h >> 15, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
-    float v;
-    if (exp == 0) v = ldexpf((float)man, -24);
-    else if (exp == 31) v = man ? NAN : INFINITY;
-    else v = ldexpf((float)(man | 0x400), exp - 25);
-    return sign ? -v : v;
-}
+float hc_f16_to_f32(uint16_t h) { return hc_half_to_float(h); }
 
 float hc_bf16_to_f32(uint16_t h)
 {

@@ -13,6 +13,7 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
+#include "half.h"
 #include "traj_internal.h"
 
 const char *hc_dtype_name(hc_dtype d) { return d == HC_F16 ? "float16" : "float32"; }
@@ -105,6 +106,8 @@ typedef struct ent {
     hid_t dset;
     hid_t fspace;
     hid_t mspace;
+    hid_t rawtype; /* IEEE half, little-endian: the file type, read without
+                    * HDF5's conversion into hc_traj.raw; else -1 */
 } ent;
 
 struct hc_traj {
@@ -115,6 +118,7 @@ struct hc_traj {
     double *times;
     ent *ents;
     size_t n_ents, cap_ents, n_features;
+    uint16_t *raw; /* one row of the largest raw-half entry (hc_traj_read_row) */
 };
 
 const char *hc_traj_path(const hc_traj *t) { return t->path; }
@@ -140,15 +144,30 @@ void hc_traj_close(hc_traj *t)
 {
     if (!t) return;
     for (size_t i = 0; i < t->n_ents; i++) {
+        traj_close_id(&t->ents[i].rawtype, H5Tclose);
         traj_close_id(&t->ents[i].mspace, H5Sclose);
         traj_close_id(&t->ents[i].fspace, H5Sclose);
         traj_close_id(&t->ents[i].dset, H5Dclose);
     }
     free(t->ents);
+    free(t->raw);
     free(t->times);
     free(t->meta.provenance);
     traj_close_id(&t->file, H5Fclose);
     free(t);
+}
+
+/* 1 when float type ty is IEEE binary16, little-endian (what the writer and
+ * h5py store): its bits are then read as they are and converted by half.h,
+ * bit for bit what HDF5's conversion gives, without HDF5's slow soft
+ * conversion. */
+static int is_ieee_half_le(hid_t ty)
+{
+    size_t spos, epos, esize, mpos, msize;
+    if (H5Tget_fields(ty, &spos, &epos, &esize, &mpos, &msize) < 0) return 0;
+    return spos == 15 && epos == 10 && esize == 5 && mpos == 0 && msize == 10 && H5Tget_ebias(ty) == 15 &&
+           H5Tget_precision(ty) == 16 && H5Tget_offset(ty) == 0 && H5Tget_norm(ty) == H5T_NORM_IMPLIED &&
+           H5Tget_order(ty) == H5T_ORDER_LE && H5T_ORDER_LE == H5Tget_order(H5T_NATIVE_USHORT);
 }
 
 /* Open dataset `path`, check its type and rank/rows, fill entry e. */
@@ -156,7 +175,7 @@ static hc_status open_entry(hc_traj *t, const char *path, int want_rank, int64_t
                             ent *out)
 {
     hc_traj_entry *e = &out->e;
-    out->dset = out->fspace = out->mspace = H5I_INVALID_HID;
+    out->dset = out->fspace = out->mspace = out->rawtype = H5I_INVALID_HID;
     snprintf(e->path, sizeof e->path, "%s", path);
     hid_t d = H5Dopen2(t->file, path, H5P_DEFAULT);
     if (d < 0) return hc_fail(HC_EFORMAT, "%s: cannot open dataset %s", t->path, path);
@@ -164,7 +183,8 @@ static hc_status open_entry(hc_traj *t, const char *path, int want_rank, int64_t
     hid_t ty = H5Dget_type(d);
     H5T_class_t cls = H5Tget_class(ty);
     size_t sz = H5Tget_size(ty);
-    H5Tclose(ty);
+    if (cls == H5T_FLOAT && sz == 2 && is_ieee_half_le(ty)) out->rawtype = ty;
+    else H5Tclose(ty);
     if (cls != H5T_FLOAT || (sz != 4 && sz != 2)) {
         const char *what = cls == H5T_FLOAT ? (sz == 8 ? "float64" : "a float of unusual size")
                           : cls == H5T_INTEGER ? "an integer type"
@@ -235,7 +255,7 @@ static hc_status push_ent(hc_traj *t, ent **slot)
     }
     *slot = &t->ents[t->n_ents++];
     memset(*slot, 0, sizeof **slot);
-    (*slot)->dset = (*slot)->fspace = (*slot)->mspace = H5I_INVALID_HID;
+    (*slot)->dset = (*slot)->fspace = (*slot)->mspace = (*slot)->rawtype = H5I_INVALID_HID;
     return HC_OK;
 }
 
@@ -548,6 +568,13 @@ hc_status hc_traj_open_with(const char *path, const hc_traj_open_opts *o, hc_tra
         st = hc_fail(HC_EFORMAT, "%s: no datasets under /features (expected /features/<block_kind>/<layer>/<module>)", path);
         goto fail;
     }
+    size_t raw_max = 0;
+    for (size_t i = 0; i < t->n_ents; i++)
+        if (t->ents[i].rawtype >= 0 && t->ents[i].e.row_elems > raw_max) raw_max = t->ents[i].e.row_elems;
+    if (raw_max && !(t->raw = malloc(raw_max * sizeof *t->raw))) {
+        st = hc_fail(HC_ENOMEM, "%s: out of memory for a row of %zu halves", path, raw_max);
+        goto fail;
+    }
     *out = t;
     return HC_OK;
 fail:
@@ -574,14 +601,19 @@ hc_status hc_traj_read_row_counted(hc_traj *t, size_t index, int64_t row, float 
     for (int i = 1; i < e->e.rank; i++) count[i] = (hsize_t)e->e.dims[i];
     if (H5Sselect_hyperslab(e->fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0)
         return hc_fail(HC_EFORMAT, "%s: cannot select step %lld of %s", t->path, (long long)row, e->e.path);
-    if (H5Dread(e->dset, H5T_NATIVE_FLOAT, e->mspace, e->fspace, H5P_DEFAULT, buf) < 0) {
-        if (traj_checksum_failed(e->dset, H5T_NATIVE_FLOAT, e->mspace, e->fspace, buf))
+    /* float16 as stored (no conversion) into t->raw, then half.h; else HDF5 converts */
+    hid_t mtype = e->rawtype >= 0 ? e->rawtype : H5T_NATIVE_FLOAT;
+    void *dst = e->rawtype >= 0 ? (void *)t->raw : (void *)buf;
+    if (H5Dread(e->dset, mtype, e->mspace, e->fspace, H5P_DEFAULT, dst) < 0) {
+        if (traj_checksum_failed(e->dset, mtype, e->mspace, e->fspace, dst))
             return hc_fail(HC_EFORMAT, "%s: dataset %s, step %lld: Fletcher-32 checksum mismatch (the file is corrupt)",
                            t->path, e->e.path, (long long)row);
         return hc_fail(HC_EFORMAT, "%s: cannot read step %lld of %s (truncated or corrupt file?)",
                        t->path, (long long)row, e->e.path);
     }
-    size_t bad = traj_zero_nonfinite_f(buf, e->e.row_elems);
+    /* a half row with no inf/NaN converts to finite floats: no second scan */
+    int scan = e->rawtype >= 0 ? hc_half_to_float_n(t->raw, buf, e->e.row_elems) : 1;
+    size_t bad = scan ? traj_zero_nonfinite_f(buf, e->e.row_elems) : 0;
     if (bad && t->nonfinite == HC_NONFINITE_REFUSE)
         return hc_fail(HC_EFORMAT, "%s: %s step %lld: %zu of %zu values are not finite (NaN or Inf) in dataset %s",
                        t->path, e->e.name, (long long)row, bad, e->e.row_elems, e->e.path);
