@@ -4,6 +4,7 @@
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define HC_HALF_X86 1
 #endif
@@ -79,8 +80,13 @@ __attribute__((target("f16c,avx2"))) int hc_half_to_float_n_f16c(const uint16_t 
 
 int hc_half_have_f16c(void)
 {
+    /* F16C from CPUID leaf 1 (ECX bit 29): clang 14's __builtin_cpu_supports
+     * does not know "f16c"; AVX2 (which implies OS support for the YMM
+     * state) from the builtin both compilers know */
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 29))) return 0;
     __builtin_cpu_init(); /* idempotent and cheap: no cached state to race on */
-    return __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx2");
+    return __builtin_cpu_supports("avx2");
 }
 #else
 int hc_half_to_float_n_f16c(const uint16_t *src, float *dst, size_t n) { return hc_half_to_float_n_scalar(src, dst, n); }
