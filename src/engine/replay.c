@@ -82,9 +82,10 @@ static hc_cost *file_cost(const char *path, const hc_traj *t)
 }
 
 /* Clustering inputs of a file: per distinct token count of the selected
- * modules, the last /hidden dataset with that count.  input_of[i] is the
- * input of feature i, or HC_CLUSTER_OWN. */
-static hc_status declare_inputs(const hc_replay_opts *o, hc_traj *t, hc_driver *d, int *input_of, long *hidden_of)
+ * modules, the last /hidden dataset with that count (entry index in
+ * hidden_of[j]).  input_of[i] is the input of feature i, or HC_CLUSTER_OWN.
+ * Returns the number of inputs; the same for every method of the file. */
+static int map_inputs(const hc_replay_opts *o, const hc_traj *t, int *input_of, long *hidden_of)
 {
     int n_in = 0;
     for (size_t i = 0; i < hc_traj_num_features(t); i++) {
@@ -99,12 +100,12 @@ static hc_status declare_inputs(const hc_replay_opts *o, hc_traj *t, hc_driver *
         if (src < 0) continue;
         for (int j = 0; j < n_in && input_of[i] == HC_CLUSTER_OWN; j++)
             if (hidden_of[j] == src) input_of[i] = j;
-        if (input_of[i] != HC_CLUSTER_OWN) continue;
-        const hc_traj_entry *x = hc_traj_entry_at(t, (size_t)src);
-        HC_TRY(hc_driver_add_input(d, (size_t)x->dims[1], (size_t)x->dims[2], &input_of[i]));
-        hidden_of[n_in++] = src;
+        if (input_of[i] == HC_CLUSTER_OWN) {
+            input_of[i] = n_in;
+            hidden_of[n_in++] = src;
+        }
     }
-    return HC_OK;
+    return n_in;
 }
 
 /* Cluster every input at every full step (labels are kept per full step);
@@ -191,11 +192,9 @@ static hc_status finish_file(filerun *fr, hc_driver *const *drv, hc_cost *cost)
         rm->analytic = (rm->analytic || !a->files_seen) && cost != NULL;
         a->files_seen = 1;
         if (rm->analytic) {
-            double full = 0, run = 0;
-            for (int s = 0; s < S; s++) {
-                full += hc_cost_full(cost, 1);
-                run += hc_cost_step(cost, d, 1, s);
-            }
+            /* MACs are integers below 2^53: every sum here is exact */
+            double full = S * hc_cost_full(cost, 1), run = 0;
+            for (int s = 0; s < S; s++) run += hc_cost_step(cost, d, 1, s);
             rm->flops = 2 * run;
             rm->flops_speedup = full / run;
         } else {
@@ -236,13 +235,15 @@ static hc_status replay_file(filerun *fr, const char *path)
     rf->modules = calloc(nf + 1, sizeof *rf->modules);
     if (!(rf->path = strdup(path)) || !drv || !input_of || !hidden_of || !truth || !fc || !rf->modules)
         st = hc_fail(HC_ENOMEM, "out of memory for one step of %zu floats", maxTD);
+    const int n_in = st == HC_OK ? map_inputs(o, t, input_of, hidden_of) : 0;
     for (int m = 0; m < M && st == HC_OK; m++) {
         if ((st = hc_driver_alloc(&o->methods[m], S, 1, &drv[m])) != HC_OK) break;
-        if ((st = declare_inputs(o, t, drv[m], input_of, hidden_of)) != HC_OK) break;
-        if ((st = hc_driver_begin(drv[m])) != HC_OK) break;
-        int n_in = 0;
-        for (size_t i = 0; i < nf; i++) n_in = input_of[i] + 1 > n_in ? input_of[i] + 1 : n_in;
-        st = cluster_inputs(t, drv[m], hidden_of, n_in, truth, &fr->r->methods[m].zeroed_rows[fr->f]);
+        for (int j = 0; j < n_in && st == HC_OK; j++) {
+            const hc_traj_entry *x = hc_traj_entry_at(t, (size_t)hidden_of[j]);
+            st = hc_driver_add_input(drv[m], (size_t)x->dims[1], (size_t)x->dims[2], NULL);
+        }
+        if (st == HC_OK) st = hc_driver_begin(drv[m]);
+        if (st == HC_OK) st = cluster_inputs(t, drv[m], hidden_of, n_in, truth, &fr->r->methods[m].zeroed_rows[fr->f]);
     }
     if (st == HC_OK) st = replay_modules(fr, t, drv, input_of, truth, fc);
     if (st == HC_OK && rf->n_modules == 0)
