@@ -64,6 +64,8 @@ expect_fail "sample: guidance overflow" "--guidance: 1e999 out of range [0, 100]
 expect_fail "sample: guidance nan" "--guidance: 'nan' is not a number" "$HC" sample --guidance nan -o s
 expect_fail "sample: not safetensors" "header length" "$HC" sample --model "$DATA/bad_schema.h5" -o s
 expect_fail "sample: memory planned before allocating" "100000 images of 1x8x8 need about 101.5 MiB, over the memory limit of 1.0 MiB (--max-memory)" "$HC" sample --model "$DATA/golden_flux_tiny.safetensors" --classifier "" --n 100000 --max-memory 1M -o s -q
+long=$(printf 'double/0/img_mlp,%.0s' $(seq 20))
+expect_fail "sample: --record-modules too long" "--record-modules: a list of 340 characters (at most 255)" "$HC" sample --model "$DATA/golden_flux_tiny.safetensors" --classifier "" --n 1 --steps 2 --record r.h5 --record-modules "$long" -o s -q
 expect_fail "sample: bad --max-memory" "--max-memory: 'lots' is not a size" "$HC" sample --max-memory lots -o s
 need "data/models/fmnist_classifier.safetensors" test -f "$SRC/data/models/fmnist_classifier.safetensors" && \
   expect_fail "sample: another architecture" 'config arch "fmnist-cnn" is not a known architecture (known: flux-mmdit)' "$HC" sample --model "$SRC/data/models/fmnist_classifier.safetensors" -o s

@@ -107,6 +107,8 @@ hc_status hc_sampler_record(hc_sampler *s, hc_traj_writer *w, const char *glob)
 {
     s->rec = w;
     if (!w) return HC_OK;
+    if (glob && strlen(glob) >= 256) /* match_any's buffer: refused, never cut silently */
+        return hc_fail(HC_EINVAL, "--record-modules: a list of %zu characters (at most 255)", strlen(glob));
     int n = 0;
     for (int p = 0; p < s->P; p++) {
         const hc_cache_point *q = hc_model_point(s->m, p);
