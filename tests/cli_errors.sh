@@ -68,7 +68,7 @@ long=$(printf 'double/0/img_mlp,%.0s' $(seq 20))
 expect_fail "sample: --record-modules too long" "--record-modules: a list of 340 characters (at most 255)" "$HC" sample --model "$DATA/golden_flux_tiny.safetensors" --classifier "" --n 1 --steps 2 --record r.h5 --record-modules "$long" -o s -q
 expect_fail "sample: bad --max-memory" "--max-memory: 'lots' is not a size" "$HC" sample --max-memory lots -o s
 need "data/models/fmnist_classifier.safetensors" test -f "$SRC/data/models/fmnist_classifier.safetensors" && \
-  expect_fail "sample: another architecture" 'config arch "fmnist-cnn" is not a known architecture (known: flux-mmdit)' "$HC" sample --model "$SRC/data/models/fmnist_classifier.safetensors" -o s
+  expect_fail "sample: another architecture" 'config arch "fmnist-cnn" is not a known architecture (known: flux-mmdit, dit)' "$HC" sample --model "$SRC/data/models/fmnist_classifier.safetensors" -o s
 "$HC" sample --model "$DATA/golden_flux_tiny.safetensors" --classifier "" --n 3 --steps 6 --method taylor:N=3,O=1 -o s -q >/dev/null \
   && [ -s s/grid.png ] && [ -s s/samples.h5 ] && grep -q '"flops_speedup"' s/metrics.json \
   || { echo "FAIL: sample happy path"; fails=$((fails+1)); }

@@ -76,11 +76,15 @@ static void valid_file(void **state)
      * one line naming the file, the value and the known architectures */
     hc_model *gm;
     assert_int_equal(hc_model_open("ok.safetensors", 1, &gm), HC_EFORMAT);
-    assert_string_equal(hc_errmsg(), "ok.safetensors: config has no \"arch\" string (known architectures: flux-mmdit)");
-    write_st("arch.safetensors", "{\"__metadata__\":{\"config\":\"{\\\"arch\\\": \\\"dit\\\"}\"}}", -1, NULL, 0);
+    assert_string_equal(hc_errmsg(), "ok.safetensors: config has no \"arch\" string (known architectures: flux-mmdit, dit)");
+    write_st("arch.safetensors", "{\"__metadata__\":{\"config\":\"{\\\"arch\\\": \\\"unet\\\"}\"}}", -1, NULL, 0);
     assert_int_equal(hc_model_open("arch.safetensors", 1, &gm), HC_EFORMAT);
     assert_string_equal(hc_errmsg(),
-                        "arch.safetensors: config arch \"dit\" is not a known architecture (known: flux-mmdit)");
+                        "arch.safetensors: config arch \"unet\" is not a known architecture (known: flux-mmdit, dit)");
+    /* a known arch with an incomplete config: the first missing key */
+    write_st("arch.safetensors", "{\"__metadata__\":{\"config\":\"{\\\"arch\\\": \\\"dit\\\"}\"}}", -1, NULL, 0);
+    assert_int_equal(hc_model_open("arch.safetensors", 1, &gm), HC_EFORMAT);
+    assert_string_equal(hc_errmsg(), "arch.safetensors: config key 'input_size' missing or not a number");
     hc_model_close(NULL);
     remove("ok.safetensors");
     remove("arch.safetensors");

@@ -235,8 +235,12 @@ static hc_status open_recording(const hc_live_opts *o, const hc_model_info *info
 {
     hc_traj_meta meta = {0};
     snprintf(meta.model, sizeof meta.model, "%s (%s)", info->arch, o->model_path);
-    snprintf(meta.sampler, sizeof meta.sampler, "euler rectified flow, %s, cfg %g, batch [cond; uncond]",
-             o->shift ? "FLUX time shift" : "no shift", o->cfg);
+    if (strcmp(info->sampler, "ddim") == 0)
+        snprintf(meta.sampler, sizeof meta.sampler, "ddim eta 0, DiT respacing of %d DDPM steps, cfg %g on %d channels, "
+                 "batch [cond; uncond]", info->num_train_timesteps, o->cfg, info->cfg_channels);
+    else
+        snprintf(meta.sampler, sizeof meta.sampler, "euler rectified flow, %s, cfg %g, batch [cond; uncond]",
+                 o->shift ? "FLUX time shift" : "no shift", o->cfg);
     meta.num_steps = o->steps;
     meta.has_seed = 1;
     meta.seed = (int64_t)(o->seed * 1000003UL);
@@ -428,6 +432,12 @@ hc_status hc_live_compute(const hc_live_opts *o, const hc_method *method, hc_liv
     hc_model_get_info(m, &info);
     size_t img = (size_t)info.image_channels * info.image_size * info.image_size, N = (size_t)o->n * img;
     if ((s = check_memory(o, &info, N)) != HC_OK) goto done;
+    if (o->classifier_path && o->classifier_path[0] && (info.image_channels != 1 || info.image_size != 28)) {
+        s = hc_fail(HC_EINVAL, "%s samples %dx%dx%d images; the classifier reads 1x28x28 Fashion-MNIST "
+                    "(--classifier '' skips class_acc and FD)", o->model_path, info.image_channels, info.image_size,
+                    info.image_size);
+        goto done;
+    }
     if ((s = hc_sampler_alloc(m, batch, &smp)) != HC_OK) goto done;
     r->method = *method;
     r->n = o->n;

@@ -12,16 +12,18 @@
 #include "driver.h"
 
 /* The sampler families a model can name in hc_model_info.sampler. */
-static const char *const samplers[] = {"rf-euler", NULL};
+static const char *const samplers[] = {"rf-euler", "ddim", NULL};
 
 struct hc_sampler {
     hc_model *m;
     hc_model_info info;
     hc_cost *cost;
     int max_n, P;
-    float *xb, *vb, *tb;     /* batch input [2n, C,H,W], output, times [2n] */
+    float *xb, *vb, *tb;     /* batch input [2n, C,H,W], output [2n, out_channels,H,W], times [2n] */
+    float *eb;               /* ddim: guided epsilon [n, C,H,W] */
+    int ddim;
     int *lb;                 /* batch labels [2n] */
-    double *t;               /* schedule [steps+1], grown on demand */
+    double *t;               /* schedule [steps+1], grown on demand; ddim: + abar, abar_prev */
     int t_cap;
     hc_driver *drv;          /* this run's */
     int step;
@@ -50,6 +52,7 @@ void hc_sampler_free(hc_sampler *s)
     hc_cost_free(s->cost);
     free(s->xb);
     free(s->vb);
+    free(s->eb);
     free(s->tb);
     free(s->lb);
     free(s->t);
@@ -75,13 +78,16 @@ hc_status hc_sampler_alloc(hc_model *m, int max_images, hc_sampler **out)
     s->max_n = max_images;
     s->P = hc_model_num_points(m);
     size_t img = (size_t)info.image_channels * info.image_size * info.image_size, B = 2 * (size_t)max_images;
+    const size_t outn = img / (size_t)info.image_channels * (size_t)info.out_channels;
+    s->ddim = strcmp(info.sampler, "ddim") == 0;
     s->xb = malloc(B * img * sizeof *s->xb);
-    s->vb = malloc(B * img * sizeof *s->vb);
+    s->vb = malloc(B * outn * sizeof *s->vb);
+    s->eb = malloc(img * (size_t)max_images * sizeof *s->eb);
     s->tb = malloc(B * sizeof *s->tb);
     s->lb = malloc(B * sizeof *s->lb);
     s->rec_h = malloc((size_t)s->P * sizeof *s->rec_h);
     hc_status st = HC_OK;
-    if (!s->xb || !s->vb || !s->tb || !s->lb || !s->rec_h)
+    if (!s->xb || !s->vb || !s->eb || !s->tb || !s->lb || !s->rec_h)
         st = hc_fail(HC_ENOMEM, "out of memory for a sampler of %d images", max_images);
     if (st == HC_OK) st = hc_cost_from_config(m->path, cJSON_GetObjectItemCaseSensitive(m->meta, "config"), &s->cost);
     if (st != HC_OK) {
@@ -203,11 +209,13 @@ hc_status hc_sampler_run(hc_sampler *s, const hc_method *method, const hc_sample
     const size_t img = (size_t)c->image_channels * c->image_size * c->image_size;
     if (S + 1 > s->t_cap) {
         free(s->t);
-        s->t = malloc((size_t)(S + 1) * sizeof *s->t);
+        s->t = malloc(3 * (size_t)(S + 1) * sizeof *s->t);
         s->t_cap = s->t ? S + 1 : 0;
         if (!s->t_cap) return hc_fail(HC_ENOMEM, "out of memory");
     }
-    hc_rf_schedule(c, S, o->shift, s->t);
+    double *abar = s->t + S + 1, *abar_prev = abar + S + 1;
+    if (s->ddim) HC_TRY(hc_ddim_grid(c, S, s->t, abar, abar_prev));
+    else hc_rf_schedule(c, S, o->shift, s->t);
     HC_TRY(make_driver(s, method, S, B));
     if (s->rec) {
         int64_t dims[3] = {c->image_channels, c->image_size, c->image_size};
@@ -231,6 +239,13 @@ hc_status hc_sampler_run(hc_sampler *s, const hc_method *method, const hc_sample
         for (int b = 0; b < B; b++) s->tb[b] = (float)s->t[step];
         st = hc_model_forward(s->m, s->xb, s->tb, s->lb, B, &hooks, s->vb);
         macs += hc_cost_step(s->cost, s->drv, B, step);
+        if (s->ddim) {
+            if (st != HC_OK) break;
+            hc_ddim_guide(s->vb, n, guided, (float)o->cfg, c, s->eb);
+            hc_ddim_step(x, s->eb, (size_t)n * img, abar[step], abar_prev[step]);
+            if (s->rec) st = hc_traj_writer_put(s->rec, s->rec_out, step, s->eb);
+            continue;
+        }
         float dt = (float)(s->t[step + 1] - s->t[step]);
         const float w = (float)o->cfg;
         for (size_t i = 0; i < (size_t)n * img; i++) {

@@ -678,7 +678,8 @@ static void flux_info(const void *cfgp, hc_model_info *o)
 {
     const hc_flux_config *c = cfgp;
     *o = (hc_model_info){.arch = "flux-mmdit", .sampler = "rf-euler", .image_channels = c->image_channels,
-                         .image_size = c->image_size, .num_classes = c->num_classes, .null_class = c->null_class,
+                         .out_channels = c->image_channels, .image_size = c->image_size,
+                         .num_classes = c->num_classes, .null_class = c->null_class,
                          .seq_len = c->T_img, .base_seq_len = c->base_seq_len, .base_shift = c->base_shift,
                          .max_seq_len = c->max_seq_len, .max_shift = c->max_shift, .shift_sigma = c->shift_sigma};
 }

@@ -9,9 +9,11 @@
 #include "safetensors.h"
 
 extern const hc_model_type hc_model_flux;
+extern const hc_model_type hc_model_dit;
 
 const hc_model_type *const hc_model_types[] = {
     &hc_model_flux,
+    &hc_model_dit,
     NULL,
 };
 
@@ -113,6 +115,28 @@ hc_status hc_model_open(const char *path, int max_batch, hc_model **out)
         hc_st_close(st);
     }
     if (s == HC_OK) s = m->config->type->open(path, max_batch, &m->impl);
+    if (s != HC_OK) {
+        hc_model_close(m);
+        return s;
+    }
+    *out = m;
+    return HC_OK;
+}
+
+hc_status hc_model_open_synthetic(const char *origin, const cJSON *config, int max_batch, unsigned long seed,
+                                  hc_model **out)
+{
+    *out = NULL;
+    hc_model *m = calloc(1, sizeof *m);
+    if (!m) return hc_fail(HC_ENOMEM, "out of memory");
+    snprintf(m->path, sizeof m->path, "%s (synthetic weights, seed %lu)", origin, seed);
+    m->max_batch = max_batch;
+    m->meta = cJSON_CreateObject();
+    hc_status s = m->meta ? hc_model_config_parse(origin, config, &m->config) : hc_fail(HC_ENOMEM, "out of memory");
+    if (s == HC_OK) cJSON_AddItemToObject(m->meta, "config", cJSON_Duplicate(config, 1));
+    if (s == HC_OK && !m->config->type->open_synthetic)
+        s = hc_fail(HC_EUNSUP, "%s: arch %s has no synthetic weights", origin, m->config->type->arch);
+    if (s == HC_OK) s = m->config->type->open_synthetic(m->config->cfg, max_batch, seed, &m->impl);
     if (s != HC_OK) {
         hc_model_close(m);
         return s;

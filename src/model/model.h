@@ -84,13 +84,19 @@ typedef struct hc_gemm_shape {
 /* What the sampler needs to know about a model. */
 typedef struct hc_model_info {
     const char *arch;
-    const char *sampler;     /* the sampler family the model was trained for ("rf-euler") */
+    const char *sampler;     /* the sampler family the model was trained for ("rf-euler", "ddim") */
     int image_channels, image_size;
+    int out_channels;        /* channels of the network output (>= image_channels; DiT with
+                                learn_sigma: 2C, the sampler reads the first image_channels) */
     int num_classes, null_class;
     int seq_len;             /* image tokens (the FLUX time shift's sequence length) */
     /* FLUX time shift: mu on the line through (base_seq_len, base_shift),
      * (max_seq_len, max_shift); t = e^mu / (e^mu + (1/s - 1)^shift_sigma) */
     double base_seq_len, base_shift, max_seq_len, max_shift, shift_sigma;
+    /* DDPM/DDIM ("ddim"): linear betas over num_train_timesteps; CFG guides the
+     * first cfg_channels output channels; the config's default guidance scale */
+    int num_train_timesteps, cfg_channels;
+    double beta_start, beta_end, default_guidance;
 } hc_model_info;
 
 typedef struct hc_model_type {
@@ -111,6 +117,9 @@ typedef struct hc_model_type {
     /* Load weights from a safetensors file whose config parsed as cfg and
      * allocate the workspace for up to max_batch elements. */
     hc_status (*open)(const char *path, int max_batch, void **impl);
+    /* Optional (NULL: not supported): the same architecture with seeded
+     * synthetic weights, for timing a model whose weights are not here. */
+    hc_status (*open_synthetic)(const void *cfg, int max_batch, unsigned long seed, void **impl);
     void (*close)(void *impl);
     /* v = f(x, t, labels) for B <= max_batch elements; labels[b] ==
      * null_class is unconditional.  No allocation. */
@@ -149,6 +158,10 @@ typedef struct hc_model {
 
 /* Open a model file (safetensors with a `config` metadata entry). */
 hc_status hc_model_open(const char *path, int max_batch, hc_model **out);
+/* A model of config object `config` (source named `origin`) with seeded
+ * synthetic weights; HC_EUNSUP where its type has no open_synthetic. */
+hc_status hc_model_open_synthetic(const char *origin, const cJSON *config, int max_batch, unsigned long seed,
+                                  hc_model **out);
 void hc_model_close(hc_model *m);
 
 static inline int hc_model_num_points(const hc_model *m) { return m->config->n_points; }

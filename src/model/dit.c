@@ -1,0 +1,510 @@
+/* dit.c: DiT forward with cache points (see dit.h; docs/dit.md). */
+#include "dit.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn.h"
+#include "safetensors.h"
+
+typedef struct blk {
+    hc_linear mod, qkv, proj, fc1, fc2;
+} blk;
+
+typedef struct dit {
+    hc_dit_config c;
+    float *weights;
+    const float *pos, *ytab;
+    hc_linear xemb, t1, t2, fmod, flin;
+    blk *b;
+    int max_B;
+    /* workspace */
+    float *ws;
+    float *xp, *x, *tf, *e1, *cond, *sc, *mod, *h, *qkv, *att, *mlph, *fin, *attn_ws, *fr_in, *fr_h;
+    float **cp; /* [2 depth] point buffers [B T, D] */
+    hc_attn attn;
+} dit;
+
+/* ---- config ---------------------------------------------------------------- */
+
+static hc_status num(const char *o, const cJSON *c, const char *key, double lo, double hi, int integer, double *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, key);
+    if (!cJSON_IsNumber(v)) return hc_fail(HC_EFORMAT, "%s: config key '%s' missing or not a number", o, key);
+    if (v->valuedouble < lo || v->valuedouble > hi || (integer && v->valuedouble != floor(v->valuedouble)))
+        return hc_fail(HC_EFORMAT, "%s: config %s = %g is not %s in [%g, %g]", o, key, v->valuedouble,
+                       integer ? "an integer" : "a number", lo, hi);
+    *out = v->valuedouble;
+    return HC_OK;
+}
+
+hc_status hc_dit_config_parse(const char *o, const cJSON *c, hc_dit_config *k)
+{
+    static const struct { const char *key; size_t off; double lo, hi; } ints[] = {
+        {"input_size", offsetof(hc_dit_config, input_size), 1, 4096},
+        {"in_channels", offsetof(hc_dit_config, C), 1, 64},
+        {"patch_size", offsetof(hc_dit_config, p), 1, 64},
+        {"hidden_size", offsetof(hc_dit_config, D), 1, 1 << 16},
+        {"depth", offsetof(hc_dit_config, depth), 1, 1024},
+        {"num_heads", offsetof(hc_dit_config, H), 1, 1024},
+        {"num_classes", offsetof(hc_dit_config, num_classes), 1, 1 << 20},
+        {"freq_dim", offsetof(hc_dit_config, freq_dim), 2, 1 << 16},
+        {"cfg_channels", offsetof(hc_dit_config, cfg_channels), 1, 64},
+    };
+    static const struct { const char *key; size_t off; double lo, hi; } dbls[] = {
+        {"mlp_ratio", offsetof(hc_dit_config, mlp_ratio), 0.01, 64},
+        {"ln_eps", offsetof(hc_dit_config, ln_eps), 0, 1},
+        {"class_dropout_prob", offsetof(hc_dit_config, class_dropout_prob), 0, 1},
+        {"default_guidance", offsetof(hc_dit_config, default_guidance), 0, 100},
+    };
+    memset(k, 0, sizeof *k);
+    double v = 0;
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        HC_TRY(num(o, c, ints[i].key, ints[i].lo, ints[i].hi, 1, &v));
+        *(int *)((char *)k + ints[i].off) = (int)v;
+    }
+    for (size_t i = 0; i < sizeof dbls / sizeof dbls[0]; i++) {
+        HC_TRY(num(o, c, dbls[i].key, dbls[i].lo, dbls[i].hi, 0, &v));
+        *(double *)((char *)k + dbls[i].off) = v;
+    }
+    const cJSON *ls = cJSON_GetObjectItemCaseSensitive(c, "learn_sigma");
+    if (!cJSON_IsBool(ls)) return hc_fail(HC_EFORMAT, "%s: config key 'learn_sigma' missing or not a boolean", o);
+    k->learn_sigma = cJSON_IsTrue(ls);
+    const char *pred = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "prediction"));
+    if (!pred || strcmp(pred, "epsilon"))
+        return hc_fail(HC_EUNSUP, "%s: config prediction \"%s\" not supported (DiT: \"epsilon\")", o, pred ? pred : "");
+    const cJSON *df = cJSON_GetObjectItemCaseSensitive(c, "diffusion");
+    if (!cJSON_IsObject(df)) return hc_fail(HC_EFORMAT, "%s: config key 'diffusion' missing or not an object", o);
+    const char *bs = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(df, "beta_schedule"));
+    if (!bs || strcmp(bs, "linear"))
+        return hc_fail(HC_EUNSUP, "%s: config diffusion.beta_schedule \"%s\" not supported (\"linear\")", o, bs ? bs : "");
+    HC_TRY(num(o, df, "num_train_timesteps", 2, 100000, 1, &v));
+    k->num_train_timesteps = (int)v;
+    HC_TRY(num(o, df, "beta_start", 1e-12, 0.999, 0, &k->beta_start));
+    HC_TRY(num(o, df, "beta_end", 1e-12, 0.999, 0, &k->beta_end));
+    k->F = (int)(k->D * k->mlp_ratio); /* timm's Mlp: int(hidden_size * mlp_ratio) */
+    k->head_dim = k->D / k->H;
+    k->grid = k->input_size / k->p;
+    k->T = k->grid * k->grid;
+    k->Cout = k->learn_sigma ? 2 * k->C : k->C;
+    if (k->head_dim * k->H != k->D)
+        return hc_fail(HC_EFORMAT, "%s: hidden_size %d not divisible into %d heads", o, k->D, k->H);
+    if (k->grid * k->p != k->input_size)
+        return hc_fail(HC_EFORMAT, "%s: input_size %d not a multiple of patch_size %d", o, k->input_size, k->p);
+    if (k->freq_dim % 2 || k->cfg_channels > k->C || k->F < 1)
+        return hc_fail(HC_EFORMAT, "%s: freq_dim must be even, cfg_channels <= in_channels, mlp width >= 1", o);
+    return HC_OK;
+}
+
+/* ---- weights ------------------------------------------------------------------ */
+
+typedef struct wload {
+    const hc_st *st;      /* NULL: synthetic weights */
+    float *next;
+    unsigned long rng;
+    hc_status code;
+    size_t tensors;
+} wload;
+
+/* A tensor of `rank` dims: read from the file, or (synthetic) uniform in
+ * [-a, a] with a = 1/sqrt(fan-in) from a 64-bit LCG. */
+static const float *take(wload *w, const char *name, int rank, const int64_t *shape)
+{
+    size_t n = 1;
+    for (int i = 0; i < rank; i++) n *= (size_t)shape[i];
+    float *p = w->next;
+    w->next += n;
+    w->tensors++;
+    if (w->code != HC_OK) return p;
+    if (w->st) {
+        w->code = hc_st_read_f32(w->st, name, rank, shape, p);
+        return p;
+    }
+    float a = rank > 1 ? (float)(1.0 / sqrt((double)(n / (size_t)shape[0]))) : 0.1f;
+    for (size_t i = 0; i < n; i++) {
+        w->rng = w->rng * 6364136223846793005UL + 1442695040888963407UL;
+        p[i] = a * ((float)(w->rng >> 40) / 8388608.0f - 1.0f);
+    }
+    return p;
+}
+
+static hc_linear take_lin(wload *w, const char *prefix, int out, int in)
+{
+    char n[200];
+    hc_linear l = {NULL, NULL, out, in};
+    int64_t s[2] = {out, in};
+    snprintf(n, sizeof n, "%s.weight", prefix);
+    l.W = take(w, n, 2, s);
+    snprintf(n, sizeof n, "%s.bias", prefix);
+    l.b = take(w, n, 1, s);
+    return l;
+}
+
+static size_t count_weights(const hc_dit_config *c)
+{
+    size_t D = (size_t)c->D, F = (size_t)c->F, P = (size_t)c->p * c->p;
+    size_t n = D * c->C * P + D + (size_t)c->T * D + (size_t)c->freq_dim * D + D + D * D + D + (size_t)(c->num_classes + 1) * D;
+    n += (size_t)c->depth * (6 * D * D + 6 * D + 3 * D * D + 3 * D + D * D + D + F * D + F + D * F + D);
+    n += 2 * D * D + 2 * D + P * c->Cout * D + P * c->Cout;
+    return n;
+}
+
+static hc_status load_weights(dit *m, const hc_st *st, unsigned long seed)
+{
+    const hc_dit_config *c = &m->c;
+    size_t n = count_weights(c);
+    m->weights = malloc(n * sizeof *m->weights);
+    m->b = calloc((size_t)c->depth, sizeof *m->b);
+    if (!m->weights || !m->b) return hc_fail(HC_ENOMEM, "out of memory for %zu weights", n);
+    wload w = {st, m->weights, seed * 2654435761UL + 1, HC_OK, 0};
+    const int D = c->D, P = c->p * c->p;
+    int64_t s4[4] = {D, c->C, c->p, c->p}, one[1] = {D}, pe[3] = {1, c->T, D}, yt[2] = {c->num_classes + 1, D};
+    m->xemb = (hc_linear){take(&w, "x_embedder.proj.weight", 4, s4), take(&w, "x_embedder.proj.bias", 1, one), D, c->C * P};
+    m->pos = take(&w, "pos_embed", 3, pe);
+    m->t1 = take_lin(&w, "t_embedder.mlp.0", D, c->freq_dim);
+    m->t2 = take_lin(&w, "t_embedder.mlp.2", D, D);
+    m->ytab = take(&w, "y_embedder.embedding_table.weight", 2, yt);
+    char p[160];
+    static const struct { const char *name; size_t off; int out, in; } bl[] = {
+        {"adaLN_modulation.1", offsetof(blk, mod), 6, 1}, {"attn.qkv", offsetof(blk, qkv), 3, 1},
+        {"attn.proj", offsetof(blk, proj), 1, 1},         {"mlp.fc1", offsetof(blk, fc1), -1, 1},
+        {"mlp.fc2", offsetof(blk, fc2), 1, -1}};
+    for (int i = 0; i < c->depth; i++)
+        for (size_t k = 0; k < sizeof bl / sizeof bl[0]; k++) {
+            snprintf(p, sizeof p, "blocks.%d.%s", i, bl[k].name);
+            int out = bl[k].out < 0 ? c->F : bl[k].out * D, in = bl[k].in < 0 ? c->F : D;
+            *(hc_linear *)((char *)&m->b[i] + bl[k].off) = take_lin(&w, p, out, in);
+        }
+    m->fmod = take_lin(&w, "final_layer.adaLN_modulation.1", 2 * D, D);
+    m->flin = take_lin(&w, "final_layer.linear", P * c->Cout, D);
+    if (w.code != HC_OK) return w.code;
+    HC_ASSERT((size_t)(w.next - m->weights) == n);
+    if (st && hc_st_count(st) != w.tensors)
+        return hc_fail(HC_EFORMAT, "%s: %zu tensors; a DiT of depth %d has %zu", hc_st_path(st), hc_st_count(st),
+                       c->depth, w.tensors);
+    return HC_OK;
+}
+
+/* ---- cache points and clustering input ---------------------------------------------- */
+
+static int dit_points(const void *cfgp, hc_cache_point *out, int cap)
+{
+    const hc_dit_config *c = cfgp;
+    int n = 2 * c->depth;
+    for (int p = 0; out && p < n && p < cap; p++) {
+        hc_cache_point *q = &out[p];
+        memset(q, 0, sizeof *q);
+        q->layer = p / 2;
+        snprintf(q->block_kind, sizeof q->block_kind, "dit");
+        snprintf(q->module, sizeof q->module, "%s", p % 2 ? "mlp" : "attn");
+        snprintf(q->stream, sizeof q->stream, "img");
+        snprintf(q->name, sizeof q->name, "dit/%d/%s", q->layer, q->module);
+        q->tokens = c->T;
+        q->channels = c->D;
+        q->fresh = p % 2; /* the MLP can recompute chosen tokens */
+        q->cluster_input = 0;
+    }
+    return n;
+}
+
+/* The residual stream after the last block (ClusCa-DiT clusters it). */
+static int dit_inputs(const void *cfgp, hc_cluster_input *out, int cap)
+{
+    const hc_dit_config *c = cfgp;
+    if (out && cap >= 1) {
+        memset(out, 0, sizeof *out);
+        snprintf(out->name, sizeof out->name, "dit/%d/img", c->depth - 1);
+        snprintf(out->block_kind, sizeof out->block_kind, "dit");
+        snprintf(out->stream, sizeof out->stream, "img");
+        out->layer = c->depth - 1;
+        out->tokens = c->T;
+        out->channels = c->D;
+        out->record = 1;
+    }
+    return 1;
+}
+
+/* ---- workspace ------------------------------------------------------------------------ */
+
+static hc_status alloc_workspace(dit *m, int B)
+{
+    const hc_dit_config *c = &m->c;
+    size_t D = (size_t)c->D, F = (size_t)c->F, T = (size_t)c->T, b = (size_t)B, P = (size_t)c->p * c->p;
+    size_t tile = HC_NN_MLP_TILE < b * T ? HC_NN_MLP_TILE : b * T;
+    struct { float **dst; size_t n; } bufs[] = {
+        {&m->xp, b * T * c->C * P}, {&m->x, b * T * D}, {&m->tf, b * c->freq_dim}, {&m->e1, b * D},
+        {&m->cond, b * D}, {&m->sc, b * D}, {&m->mod, b * 6 * D}, {&m->h, b * T * D}, {&m->qkv, b * T * 3 * D},
+        {&m->att, b * T * D}, {&m->mlph, tile * F}, {&m->fin, b * T * P * c->Cout},
+        {&m->attn_ws, hc_attn_scratch((int)T, c->head_dim)}, {&m->fr_in, b * T * D}, {&m->fr_h, tile * F},
+    };
+    size_t total = 2 * (size_t)c->depth * b * T * D;
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) total += (bufs[i].n + 15) / 16 * 16;
+    m->ws = malloc(total * sizeof *m->ws);
+    m->cp = calloc(2 * (size_t)c->depth, sizeof *m->cp);
+    if (!m->ws || !m->cp) return hc_fail(HC_ENOMEM, "out of memory for a %.1f MiB workspace", total * 4.0 / (1 << 20));
+    float *p = m->ws;
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) {
+        *bufs[i].dst = p;
+        p += (bufs[i].n + 15) / 16 * 16;
+    }
+    for (int q = 0; q < 2 * c->depth; q++, p += b * T * D) m->cp[q] = p;
+    m->max_B = B;
+    m->attn = (hc_attn){.H = c->H, .d = c->head_dim, .D = c->D, .L = c->T};
+    hc_attn_bind(&m->attn, m->attn_ws);
+    return HC_OK;
+}
+
+static void dit_close(void *impl)
+{
+    dit *m = impl;
+    if (!m) return;
+    free(m->weights);
+    free(m->b);
+    free(m->ws);
+    free(m->cp);
+    free(m);
+}
+
+/* From a file (st) or synthetic weights (st NULL, seeded). */
+static hc_status dit_make(const hc_dit_config *c, const hc_st *st, unsigned long seed, int max_batch, void **impl)
+{
+    *impl = NULL;
+    HC_ASSERT(max_batch >= 1);
+    dit *m = calloc(1, sizeof *m);
+    if (!m) return hc_fail(HC_ENOMEM, "out of memory");
+    m->c = *c;
+    hc_status s = load_weights(m, st, seed);
+    if (s == HC_OK) s = alloc_workspace(m, max_batch);
+    if (s != HC_OK) {
+        dit_close(m);
+        return s;
+    }
+    *impl = m;
+    return HC_OK;
+}
+
+static hc_status dit_open(const char *path, int max_batch, void **impl)
+{
+    *impl = NULL;
+    hc_st *st = NULL;
+    HC_TRY(hc_st_open(path, &st));
+    const char *cfg = hc_st_meta(st, "config");
+    cJSON *cj = cfg ? cJSON_Parse(cfg) : NULL;
+    hc_dit_config c;
+    hc_status s = cj ? hc_dit_config_parse(path, cj, &c) : hc_fail(HC_EFORMAT, "%s: no JSON 'config' metadata", path);
+    cJSON_Delete(cj);
+    if (s == HC_OK) s = dit_make(&c, st, 0, max_batch, impl);
+    hc_st_close(st);
+    return s;
+}
+
+static hc_status dit_open_synthetic(const void *cfg, int max_batch, unsigned long seed, void **impl)
+{
+    return dit_make(cfg, NULL, seed, max_batch, impl);
+}
+
+/* ---- forward ------------------------------------------------------------------------------ */
+
+/* ClusCa fresh tokens of an MLP point: the true MLP output of chosen rows of
+ * the residual stream (after this block's attention residual). */
+typedef struct fresh_ctx {
+    dit *m;
+    const blk *b;
+} fresh_ctx;
+
+static hc_status fresh_mlp(void *ud, const int *rows, int n, float *out)
+{
+    fresh_ctx *f = ud;
+    dit *m = f->m;
+    const int D = m->c.D, T = m->c.T;
+    for (int i = 0; i < n; i++) {
+        const float *mod = m->mod + (size_t)(rows[i] / T) * 6 * D;
+        hc_nn_modulate(m->x + (size_t)rows[i] * D, 1, D, mod + 3 * D, mod + 4 * D, (float)m->c.ln_eps, m->fr_in + (size_t)i * D);
+    }
+    hc_nn_mlp(&f->b->fc1, &f->b->fc2, m->fr_in, n, m->fr_h, out);
+    return HC_OK;
+}
+
+static int computes(const hc_model_hooks *hooks, int p)
+{
+    return !hooks || !hooks->compute || hooks->compute(hooks->ud, p);
+}
+
+static hc_status point_value(dit *m, int p, int computed, const hc_model_hooks *hooks, hc_rows_fn fresh, void *fud)
+{
+    if (!computed) return hooks->forecast(hooks->ud, p, m->cp[p], fresh, fud);
+    if (hooks && hooks->observe) return hooks->observe(hooks->ud, p, m->cp[p]);
+    return HC_OK;
+}
+
+/* Patches in (c, pi, pj) order (the conv weight's), embedded, + pos_embed;
+ * the conditioning c = t_embedder(t) + y_embedder(y) and SiLU(c). */
+static void embed(dit *m, const float *xin, const float *t, const int *labels, int B)
+{
+    const hc_dit_config *c = &m->c;
+    const int p = c->p, G = c->grid, I = c->input_size, T = c->T, D = c->D, K = c->C * p * p;
+    for (int b = 0; b < B; b++)
+        for (int n = 0; n < T; n++)
+            for (int ch = 0; ch < c->C; ch++)
+                for (int i = 0; i < p; i++)
+                    for (int j = 0; j < p; j++)
+                        m->xp[((size_t)b * T + n) * K + (size_t)(ch * p + i) * p + j] =
+                            xin[(((size_t)b * c->C + ch) * I + (size_t)(n / G) * p + i) * I + (size_t)(n % G) * p + j];
+    hc_nn_linear(&m->xemb, m->xp, K, B * T, m->x, D);
+    for (int b = 0; b < B; b++)
+        for (size_t i = 0; i < (size_t)T * D; i++) m->x[(size_t)b * T * D + i] += m->pos[i];
+    /* float32 as DiT: freqs = exp(-ln(10000) * arange(half) / half), args = t * freqs */
+    const int half = c->freq_dim / 2;
+    const float nl = (float)-log(10000.0);
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < half; k++) {
+            float f = expf(nl * (float)k / (float)half), a = t[b] * f;
+            m->tf[(size_t)b * c->freq_dim + k] = (float)cos((double)a);
+            m->tf[(size_t)b * c->freq_dim + half + k] = (float)sin((double)a);
+        }
+    hc_nn_linear(&m->t1, m->tf, c->freq_dim, B, m->e1, D);
+    hc_nn_silu(m->e1, (size_t)B * D);
+    hc_nn_linear(&m->t2, m->e1, D, B, m->cond, D);
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < D; i++) m->cond[(size_t)b * D + i] += m->ytab[(size_t)labels[b] * D + i];
+    memcpy(m->sc, m->cond, (size_t)B * D * sizeof *m->sc);
+    hc_nn_silu(m->sc, (size_t)B * D);
+}
+
+/* Modulated LayerNorm of every element's T rows of the stream into m->h. */
+static void modulate_all(dit *m, int B, int shift_chunk)
+{
+    const int D = m->c.D, T = m->c.T;
+    for (int b = 0; b < B; b++) {
+        const float *mod = m->mod + (size_t)b * 6 * D;
+        hc_nn_modulate(m->x + (size_t)b * T * D, T, D, mod + (size_t)shift_chunk * D, mod + (size_t)(shift_chunk + 1) * D,
+                       (float)m->c.ln_eps, m->h + (size_t)b * T * D);
+    }
+}
+
+static hc_status block(dit *m, int i, int B, const hc_model_hooks *hooks)
+{
+    const hc_dit_config *c = &m->c;
+    const blk *bk = &m->b[i];
+    const int D = c->D, T = c->T, pa = 2 * i, pm = 2 * i + 1;
+    const int ca = computes(hooks, pa), cm = computes(hooks, pm);
+    hc_nn_linear(&bk->mod, m->sc, D, B, m->mod, 6 * D);
+    if (ca) {
+        modulate_all(m, B, 0);
+        hc_nn_linear(&bk->qkv, m->h, D, B * T, m->qkv, 3 * D);
+        const hc_attn_part part = {m->qkv, 3 * (size_t)D, (size_t)T, 0, T, NULL, NULL, m->att, (size_t)D, (size_t)T, 0};
+        for (int b = 0; b < B; b++) hc_nn_attention(&m->attn, b, 1, &part);
+        hc_nn_linear(&bk->proj, m->att, D, B * T, m->cp[pa], D);
+    }
+    HC_TRY(point_value(m, pa, ca, hooks, NULL, NULL));
+    for (int b = 0; b < B; b++)
+        hc_nn_gated_add(m->x + (size_t)b * T * D, m->cp[pa] + (size_t)b * T * D, m->mod + (size_t)b * 6 * D + 2 * D, T, D);
+    if (cm) {
+        modulate_all(m, B, 3);
+        hc_nn_mlp(&bk->fc1, &bk->fc2, m->h, B * T, m->mlph, m->cp[pm]);
+    }
+    fresh_ctx fc = {m, bk};
+    HC_TRY(point_value(m, pm, cm, hooks, fresh_mlp, &fc));
+    for (int b = 0; b < B; b++)
+        hc_nn_gated_add(m->x + (size_t)b * T * D, m->cp[pm] + (size_t)b * T * D, m->mod + (size_t)b * 6 * D + 5 * D, T, D);
+    return HC_OK;
+}
+
+static hc_status dit_forward(void *impl, const float *xin, const float *t, const int *labels, int B,
+                             const hc_model_hooks *hooks, float *out)
+{
+    dit *m = impl;
+    const hc_dit_config *c = &m->c;
+    HC_ASSERT(B >= 1 && B <= m->max_B);
+    for (int b = 0; b < B; b++)
+        if (labels[b] < 0 || labels[b] > c->num_classes)
+            return hc_fail(HC_EINVAL, "label %d out of range [0, %d]", labels[b], c->num_classes);
+    embed(m, xin, t, labels, B);
+    for (int i = 0; i < c->depth; i++) HC_TRY(block(m, i, B, hooks));
+    if (hooks && hooks->cluster_input) HC_TRY(hooks->cluster_input(hooks->ud, 0, m->x));
+    /* final layer: chunks (shift, scale) */
+    const int D = c->D, T = c->T, p = c->p, G = c->grid, I = c->input_size, Co = c->Cout, K = p * p * Co;
+    hc_nn_linear(&m->fmod, m->sc, D, B, m->mod, 2 * D);
+    for (int b = 0; b < B; b++) {
+        const float *mod = m->mod + (size_t)b * 2 * D;
+        hc_nn_modulate(m->x + (size_t)b * T * D, T, D, mod, mod + D, (float)c->ln_eps, m->h + (size_t)b * T * D);
+    }
+    hc_nn_linear(&m->flin, m->h, D, B * T, m->fin, K);
+    /* unpatchify: a token's channels are in (pi, pj, c) order */
+    for (int b = 0; b < B; b++)
+        for (int n = 0; n < T; n++)
+            for (int i = 0; i < p; i++)
+                for (int j = 0; j < p; j++)
+                    for (int ch = 0; ch < Co; ch++)
+                        out[(((size_t)b * Co + ch) * I + (size_t)(n / G) * p + i) * I + (size_t)(n % G) * p + j] =
+                            m->fin[((size_t)b * T + n) * K + (size_t)(i * p + j) * Co + ch];
+    return HC_OK;
+}
+
+/* ---- cost --------------------------------------------------------------------------------- */
+
+/* Per element: patch embedding, embedders, every block's adaLN, final layer
+ * (always run); a block's attention point: qkv, scores and values,
+ * projection; its MLP point: fc1 and fc2.  Forecast points cost terms x rows
+ * x D, fresh rows one MLP row each (2 D F).  Integer terms below 2^53: exact
+ * in any order. */
+static double dit_macs(const void *cfgp, int B, const hc_point_plan *plan)
+{
+    const hc_dit_config *c = cfgp;
+    double D = c->D, F = c->F, T = c->T, P = (double)c->p * c->p, b = B;
+    double common = T * c->C * P * D + c->freq_dim * D + D * D + c->depth * 6 * D * D + 2 * D * D + T * D * P * c->Cout;
+    double macs = b * common;
+    for (int i = 0; i < c->depth; i++) {
+        const hc_point_plan *a = &plan[2 * i], *m = &plan[2 * i + 1];
+        macs += a->compute ? b * (T * 4 * D * D + 2 * T * T * D) : a->forecast_terms * b * T * D;
+        macs += m->compute ? b * T * 2 * D * F : m->forecast_terms * b * T * D + m->fresh_rows * 2 * D * F;
+    }
+    return macs;
+}
+
+static int dit_gemms(const void *cfgp, int B, hc_gemm_shape *g, int cap)
+{
+    const hc_dit_config *c = cfgp;
+    const int D = c->D, F = c->F, T = c->T, L = c->depth, d = c->head_dim;
+    const hc_gemm_shape s[] = {
+        {B * T, 3 * D, D, L}, {B * T, D, D, L}, {B * T, F, D, L}, {B * T, D, F, L},
+        {T, T, d, B * c->H * L}, {T, d, T, B * c->H * L},
+        {B * T, c->p * c->p * c->Cout, D, 1}, {B * T, D, c->C * c->p * c->p, 1},
+    };
+    const int n = (int)(sizeof s / sizeof s[0]);
+    for (int i = 0; g && i < n && i < cap; i++) g[i] = s[i];
+    return n;
+}
+
+static void dit_info(const void *cfgp, hc_model_info *o)
+{
+    const hc_dit_config *c = cfgp;
+    *o = (hc_model_info){.arch = "dit", .sampler = "ddim", .image_channels = c->C, .image_size = c->input_size,
+                         .out_channels = c->Cout, .num_classes = c->num_classes, .null_class = c->num_classes,
+                         .seq_len = c->T, .num_train_timesteps = c->num_train_timesteps, .beta_start = c->beta_start,
+                         .beta_end = c->beta_end, .cfg_channels = c->cfg_channels,
+                         .default_guidance = c->default_guidance};
+}
+
+static hc_status dit_parse(const char *origin, const cJSON *config, void *cfg)
+{
+    return hc_dit_config_parse(origin, config, cfg);
+}
+
+const hc_model_type hc_model_dit = {
+    .arch = "dit",
+    .summary = "DiT (official layout): adaLN-Zero blocks, epsilon prediction, DDPM/DDIM",
+    .config_size = sizeof(hc_dit_config),
+    .config_parse = dit_parse,
+    .points = dit_points,
+    .cluster_inputs = dit_inputs,
+    .macs = dit_macs,
+    .gemms = dit_gemms,
+    .info = dit_info,
+    .open = dit_open,
+    .open_synthetic = dit_open_synthetic,
+    .close = dit_close,
+    .forward = dit_forward,
+};
