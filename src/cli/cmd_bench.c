@@ -167,13 +167,34 @@ static hc_status cached_sampling(hc_model *m, const float *x, const int *lab, si
     return HC_OK;
 }
 
+/* A model of the config object in a JSON file, with synthetic weights. */
+static hc_status open_synthetic(const char *path, int max_batch, hc_model **out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return hc_fail(HC_EIO, "%s: cannot open", path);
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    cJSON *cj = cJSON_Parse(buf);
+    if (!cj || n == sizeof buf - 1) {
+        cJSON_Delete(cj);
+        return hc_fail(HC_EFORMAT, "%s: not a JSON model config of under 8 KiB", path);
+    }
+    hc_status st = hc_model_open_synthetic(path, cj, max_batch, 1, out);
+    cJSON_Delete(cj);
+    return st;
+}
+
 static int bench_forward(int argc, char **argv)
 {
-    const char *model = "data/models/flux_mini.safetensors";
-    long images = 16, reps = 5, steps = 50, N = 7;
+    const char *model = "data/models/flux_mini.safetensors", *synthetic = NULL;
+    long images = 16, reps = 5, steps = 50, N = 7, sampling = 1;
     hc_status st = HC_OK;
     for (int i = 1; i < argc && st == HC_OK; i++) {
         if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) model = argv[++i];
+        else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) synthetic = argv[++i];
+        else if (strcmp(argv[i], "--no-sampling") == 0) sampling = 0;
         else if (strcmp(argv[i], "--images") == 0 && i + 1 < argc) st = cli_int("--images", argv[++i], 1, 1024, &images);
         else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) st = cli_int("--reps", argv[++i], 1, 1000, &reps);
         else if (strcmp(argv[i], "--steps") == 0 && i + 1 < argc) st = cli_int("--steps", argv[++i], 2, 1000, &steps);
@@ -181,14 +202,16 @@ static int bench_forward(int argc, char **argv)
         else st = hc_fail(HC_EINVAL, "unknown or incomplete option '%s'", argv[i]);
     }
     hc_model *m = NULL;
-    if (st == HC_OK) st = hc_model_open(model, 2 * (int)images, &m);
+    if (st == HC_OK && synthetic) st = open_synthetic(synthetic, 2 * (int)images, &m);
+    else if (st == HC_OK) st = hc_model_open(model, 2 * (int)images, &m);
     if (st != HC_OK) return cli_error("bench forward", st);
     hc_model_info info;
     hc_model_get_info(m, &info);
     /* inputs: B = 2 x images (CFG), fixed pseudo-noise, t = 0.5, class labels then the null class */
     int B = 2 * (int)images;
     size_t img = (size_t)info.image_channels * info.image_size * info.image_size;
-    float *x = malloc((size_t)B * img * sizeof *x), *v = malloc((size_t)B * img * sizeof *v), *t = malloc((size_t)B * sizeof *t);
+    size_t out = img / (size_t)info.image_channels * (size_t)info.out_channels;
+    float *x = malloc((size_t)B * img * sizeof *x), *v = malloc((size_t)B * out * sizeof *v), *t = malloc((size_t)B * sizeof *t);
     int *lab = malloc((size_t)B * sizeof *lab);
     for (size_t i = 0; i < (size_t)B * img; i++) x[i] = (float)((i * 7919) % 1000) / 500.0f - 1.0f;
     for (int b = 0; b < B; b++) {
@@ -196,7 +219,7 @@ static int bench_forward(int argc, char **argv)
         lab[b] = b < B / 2 ? b % info.num_classes : info.null_class;
     }
     forward_vs_sgemm(m, &info, x, t, lab, B, v, images, reps);
-    st = cached_sampling(m, x, lab, img, images, steps, N);
+    if (sampling) st = cached_sampling(m, x, lab, img, images, steps, N);
     int rc = st == HC_OK ? 0 : cli_error("bench forward", st);
     hc_model_close(m);
     free(x); free(v); free(t); free(lab);
@@ -311,7 +334,7 @@ static int bench_replay(int argc, char **argv)
 
 static const struct { const char *name; int (*fn)(int, char **); const char *summary; } benches[] = {
     {"predict", bench_predict, "forecast kernel bandwidth vs STREAM triad, O = 1..4"},
-    {"forward", bench_forward, "flux-mini forward GFLOP/s vs sgemm on its shapes; cached sampling wall/FLOPs speedup"},
+    {"forward", bench_forward, "model forward GFLOP/s vs sgemm on its shapes; cached sampling wall/FLOPs speedup"},
     {"replay", bench_replay, "replay time / raw HDF5 read of the same rows, one or several methods"},
 };
 
@@ -330,19 +353,22 @@ static int run(int argc, char **argv)
 const hc_command hc_cmd_bench = {
     "bench", "benchmarks that print measured ratios (predict, forward, replay)", run,
     "usage: hicache bench predict [--mb M] [--reps R] [--max-order K]\n"
-    "       hicache bench forward [--model M] [--images I] [--reps R] [--steps S] [--N N]\n"
+    "       hicache bench forward [--model M | --config CFG.json] [--images I] [--reps R]\n"
+    "                             [--steps S] [--N N] [--no-sampling]\n"
     "       hicache bench replay FILE [--method SPEC...] [--reps R]\n"
     "\n"
     "predict   bandwidth of the fused forecast kernel out = sum_k c_k D_k for\n"
     "          orders 1..K (default 4) on tensors of M MiB (default 64), beside a\n"
     "          STREAM triad measured in the same run, and their ratio (target:\n"
     "          >= 0.85).  Best of R runs (default 7), one thread.\n"
-    "forward   the flux-mini forward at batch 2I (I images, default 16, x CFG) in\n"
+    "forward   a model's forward (default the flux-mini file; --config: a model\n"
+    "          config JSON with synthetic weights, e.g. DiT-XL/2 whose weights are\n"
+    "          not here) at batch 2I (I images, default 16, x CFG) in\n"
     "          GFLOP/s (analytic FLOPs / time) beside sgemm alone on the same GEMM\n"
     "          shapes and counts, interleaved, and their ratio (target >= 0.6); then\n"
     "          I images x S steps (default 50) sampled with full compute and with\n"
     "          hicache:N=N (default 7): wall-clock speedup / FLOPs speedup\n"
-    "          (target >= 0.9).  Threads: OPENBLAS_NUM_THREADS.\n"
+    "          (target >= 0.9; --no-sampling skips it).  Threads: OPENBLAS_NUM_THREADS.\n"
     "replay    in-memory replay of trajectory FILE (hicache replay without writing\n"
     "          results) with the methods given (default taylor:N=5,O=2; repeat\n"
     "          --method or list several after it) against reading every row of\n"
