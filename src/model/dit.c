@@ -355,14 +355,14 @@ static void embed(dit *m, const float *xin, const float *t, const int *labels, i
     hc_nn_linear(&m->xemb, m->xp, K, B * T, m->x, D);
     for (int b = 0; b < B; b++)
         for (size_t i = 0; i < (size_t)T * D; i++) m->x[(size_t)b * T * D + i] += m->pos[i];
-    /* float32 as DiT: freqs = exp(-ln(10000) * arange(half) / half), args = t * freqs */
+    /* [cos(t f_k) | sin(t f_k)], f_k = exp(-ln(10000) k / half), in float64 rounded
+     * to float32 (docs/model-format.md D4; DiT's float32 differs by ~1e-5) */
     const int half = c->freq_dim / 2;
-    const float nl = (float)-log(10000.0);
     for (int b = 0; b < B; b++)
         for (int k = 0; k < half; k++) {
-            float f = expf(nl * (float)k / (float)half), a = t[b] * f;
-            m->tf[(size_t)b * c->freq_dim + k] = (float)cos((double)a);
-            m->tf[(size_t)b * c->freq_dim + half + k] = (float)sin((double)a);
+            double a = (double)t[b] * exp(-log(10000.0) * k / half);
+            m->tf[(size_t)b * c->freq_dim + k] = (float)cos(a);
+            m->tf[(size_t)b * c->freq_dim + half + k] = (float)sin(a);
         }
     hc_nn_linear(&m->t1, m->tf, c->freq_dim, B, m->e1, D);
     hc_nn_silu(m->e1, (size_t)B * D);

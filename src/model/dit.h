@@ -18,7 +18,7 @@
  *   ignores it), else C.
  * LayerNorm without affine (eps ln_eps), timestep embedding on the integer
  * index: [cos(t f_k) | sin(t f_k)], f_k = exp(-ln(10000) k / (freq_dim/2)),
- * computed in float32 as DiT does.  The clustering input is the residual
+ * in float64 rounded to float32 (DiT computes it in float32: ~1e-5 apart).  The clustering input is the residual
  * stream after the last block (every token is an image token). */
 #ifndef HC_DIT_H
 #define HC_DIT_H
