@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# DiT end to end through the CLI on the tiny official-layout golden model:
+# sample (guided and --guidance 1) with --record, the recorded file
+# (/steps/t = the DDPM timestep indices, /latents, /hidden), replay of it
+# priced by the DiT cost model, a classifier on latent images refused in one
+# line, bench forward on it and on a synthetic config, and the shipped DiT
+# experiment configs listed with the tiny model standing in.
+# usage: cli_dit.sh HICACHE DATA_DIR SOURCE_DIR
+set -u
+HC=$1; DATA=$2; SRC=$3
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+cd "$tmp"
+export OPENBLAS_NUM_THREADS=1
+EXPECT_RC=1
+source "$(dirname "$0")/lib_cli.sh"
+M=$DATA/golden_dit_tiny.safetensors
+SPEC='clusca:base=hicache,N=4,sched=dit,W=2,O=2,sigma=0.5,K=4'
+
+if ! "$HC" sample --model "$M" --n 3 --steps 10 --guidance 1.5 --classifier '' --method "$SPEC" \
+     --record rec.h5 -o s --quiet >out.txt 2>err.txt; then
+  fail "sample: $(cat err.txt)"
+else
+  grep -q '"full_steps":	4' out.txt || fail "sample: want 4 full steps of 10 (sched=dit, N=4, W=2): $(cat out.txt)"
+  "$HC" info rec.h5 >info.txt 2>&1 || fail "info rec.h5: $(cat info.txt)"
+  grep -q '^steps     10, t = 999.0000, 888.0000, 777.0000' info.txt || fail "info: /steps/t: $(grep steps info.txt)"
+  grep -q 'sampler   ddim eta 0' info.txt || fail "info: sampler: $(grep sampler info.txt)"
+  for d in 'feature  dit/1/mlp .* \[10,16,64\]' 'hidden   dit/1 .* \[10,16,64\]' 'latent   out .* \[10,4,8,8\]' \
+           'latent   x .* \[11,4,8,8\]'; do
+    grep -q "$d" info.txt || fail "info: no '$d'"
+  done
+  if ! "$HC" replay --traj rec.h5 --method 'taylor:N=4,sched=dit,W=2,O=2' "$SPEC" -o rp --quiet >out.txt 2>err.txt; then
+    fail "replay: $(cat err.txt)"
+  else
+    [ -s rp/results.csv ] || fail "replay: no results.csv"
+  fi
+fi
+"$HC" sample --model "$M" --n 2 --steps 4 --guidance 1 --classifier '' -o s1 --quiet >out.txt 2>err.txt ||
+  fail "sample --guidance 1: $(cat err.txt)"
+expect_fail "classifier on latents" "samples 4x8x8 images; the classifier reads 1x28x28" \
+  "$HC" sample --model "$M" --n 2 --steps 4 -o s2 --classifier "$SRC/data/models/fmnist_classifier.safetensors"
+expect_fail "DDIM steps over 1000" "DDIM: cannot divide 1000 timesteps into 1001 steps" \
+  "$HC" sample --model "$M" --n 1 --steps 1001 --classifier '' -o s3 --quiet
+"$HC" bench forward --model "$M" --images 2 --reps 1 --steps 6 --N 3 >out.txt 2>&1 ||
+  fail "bench forward: $(cat out.txt)"
+grep -q '^dit forward, batch 4' out.txt || fail "bench forward: $(head -1 out.txt)"
+cat > small.json <<JSON
+{"arch": "dit", "input_size": 16, "in_channels": 4, "patch_size": 2, "hidden_size": 96, "depth": 3, "num_heads": 6,
+ "mlp_ratio": 4.0, "num_classes": 1000, "learn_sigma": true, "class_dropout_prob": 0.1, "freq_dim": 256,
+ "ln_eps": 1e-06, "prediction": "epsilon", "cfg_channels": 3, "default_guidance": 1.5,
+ "diffusion": {"num_train_timesteps": 1000, "beta_schedule": "linear", "beta_start": 0.0001, "beta_end": 0.02}}
+JSON
+"$HC" bench forward --config small.json --images 1 --reps 1 --no-sampling >out.txt 2>&1 ||
+  fail "bench forward --config: $(cat out.txt)"
+grep -q 'sampling' out.txt && fail "bench forward --no-sampling sampled"
+for n in table_dit pareto_dit; do
+  sed -e "s#data/models/dit_fmnist.safetensors#$M\", \"classifier\": \"#" "$SRC/experiments/$n.json" >$n.json
+  "$HC" run $n.json --list -o r$n >out.txt 2>err.txt || fail "run --list $n: $(cat err.txt)"
+done
+finish
