@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "live.h"
+#include "model.h"
 
 /* --labels "L,L,...": every item one class digit 0..9 (no empty item, no
  * sign or space), at most n of them, repeated to n. */
@@ -45,6 +46,7 @@ static int run(int argc, char **argv)
     hc_live_opts o;
     hc_live_defaults(&o);
     const char *spec = "full", *labels_s = NULL;
+    int guidance_given = 0;
     hc_status st = HC_OK;
     long v;
     double d;
@@ -57,7 +59,7 @@ static int run(int argc, char **argv)
         case 'n': if ((st = cli_int("--n", optarg, 1, 100000, &v)) == HC_OK) o.n = (int)v; break;
         case 'l': labels_s = optarg; break;
         case 's': if ((st = cli_int("--seed", optarg, 0, 2147483647L, &v)) == HC_OK) o.seed = (unsigned long)v; break;
-        case 'g': if ((st = cli_double("--guidance", optarg, 0, 100, &d)) == HC_OK) o.cfg = d; break;
+        case 'g': if ((st = cli_double("--guidance", optarg, 0, 100, &d)) == HC_OK) o.cfg = d, guidance_given = 1; break;
         case 'S': if ((st = cli_int("--steps", optarg, 1, 10000, &v)) == HC_OK) o.steps = (int)v; break;
         case 'r': o.record_path = optarg; break;
         case 'o': o.out_dir = optarg; break;
@@ -78,6 +80,7 @@ static int run(int argc, char **argv)
         }
     }
     if (st == HC_OK && optind < argc) st = hc_fail(HC_EINVAL, "unexpected argument '%s'", argv[optind]);
+    if (st == HC_OK && !guidance_given) o.cfg = hc_model_default_guidance(o.model_path, o.cfg);
     int *labels = NULL;
     hc_method m;
     if (st == HC_OK && labels_s) st = parse_labels(labels_s, o.n, &labels);
@@ -98,7 +101,8 @@ static int run(int argc, char **argv)
 }
 
 const hc_command hc_cmd_sample = {
-    "sample", "sample with the bundled flux-mini model under a caching method; quality vs full compute", run,
+    "sample", "sample with a model (default the bundled flux-mini) under a caching method; quality vs full compute",
+    run,
     "usage: hicache sample [--model M] [--method SPEC] [--n 64] [--labels L,...] [--seed S]\n"
     "                      [--guidance G] [--steps 50] [--batch B] [--no-shift]\n"
     "                      [--record FILE.h5] [-o DIR]\n"
@@ -111,15 +115,19 @@ const hc_command hc_cmd_sample = {
     "and gates are recomputed.  The same noise and labels are sampled with full\n"
     "compute for reference.\n"
     "\n"
-    "  --model M        weights (default data/models/flux_mini.safetensors)\n"
+    "  --model M        weights (default data/models/flux_mini.safetensors); a DiT\n"
+    "                   file (arch dit, docs/dit.md) samples with DDIM over DiT's\n"
+    "                   respaced grid, cache points dit/<i>/{attn,mlp}, /steps/t\n"
+    "                   = the DDPM timestep indices, /hidden = the last block's output\n"
     "  --method SPEC    caching method as for replay (default full); e.g.\n"
     "                   hicache:N=7,O=2,sigma=0.5  clusca:base=hicache,N=7,K=16\n"
     "  --n N            samples (default 64); --batch B images per run (default 16)\n"
     "  --labels L,...   classes 0..9, at most n, repeated to n (default i mod 10)\n"
     "  --seed S         noise seed (default 0): sample i uses mt19937 seeded\n"
     "                   S*1000003+i, so a sample does not depend on n or batch\n"
-    "  --guidance G     CFG scale (default 2.5; 1 = conditional only)\n"
-    "  --steps K        Euler steps (default 50); --no-shift: uniform t grid\n"
+    "  --guidance G     CFG scale (default: the model's default_guidance, else 2.5;\n"
+    "                   1 = the conditional branch alone)\n"
+    "  --steps K        sampler steps (default 50); --no-shift: uniform t grid (Euler)\n"
     "  --record FILE    write the full-compute trajectory of sample 0 (conditional\n"
     "                   branch) in schema v1: every cache point, /hidden (img stream\n"
     "                   after the last double block), /latents/x and /latents/out;\n"

@@ -145,6 +145,19 @@ hc_status hc_model_open_synthetic(const char *origin, const cJSON *config, int m
     return HC_OK;
 }
 
+double hc_model_default_guidance(const char *path, double fallback)
+{
+    hc_st *st = NULL;
+    if (hc_st_open(path, &st) != HC_OK) return fallback;
+    const char *cfg = hc_st_meta(st, "config");
+    cJSON *cj = cfg ? cJSON_Parse(cfg) : NULL;
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(cj, "default_guidance");
+    double v = cJSON_IsNumber(g) && g->valuedouble >= 0 && g->valuedouble <= 100 ? g->valuedouble : fallback;
+    cJSON_Delete(cj);
+    hc_st_close(st);
+    return v;
+}
+
 void hc_model_get_info(const hc_model *m, hc_model_info *out) { m->config->type->info(m->config->cfg, out); }
 
 hc_status hc_model_forward(hc_model *m, const float *x, const float *t, const int *labels, int B,

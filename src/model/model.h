@@ -167,6 +167,9 @@ void hc_model_close(hc_model *m);
 static inline int hc_model_num_points(const hc_model *m) { return m->config->n_points; }
 static inline const hc_cache_point *hc_model_point(const hc_model *m, int p) { return &m->config->points[p]; }
 void hc_model_get_info(const hc_model *m, hc_model_info *out);
+/* The config's "default_guidance" of a model file, or `fallback` when the
+ * file has none or cannot be read (opening the model reports that). */
+double hc_model_default_guidance(const char *path, double fallback);
 hc_status hc_model_forward(hc_model *m, const float *x, const float *t, const int *labels, int B,
                            const hc_model_hooks *hooks, float *v);
 double hc_model_macs(const hc_model_config *c, int B, const hc_point_plan *plan);
