@@ -244,7 +244,10 @@ static hc_status open_recording(const hc_live_opts *o, const hc_model_info *info
     meta.num_steps = o->steps;
     meta.has_seed = 1;
     meta.seed = (int64_t)(o->seed * 1000003UL);
-    snprintf(meta.label, sizeof meta.label, "%d %s", labels[0], hc_fmnist_classes[labels[0] % 10]);
+    if (info->num_classes == 10) /* Fashion-MNIST's class names */
+        snprintf(meta.label, sizeof meta.label, "%d %s", labels[0], hc_fmnist_classes[labels[0] % 10]);
+    else
+        snprintf(meta.label, sizeof meta.label, "%d", labels[0]);
     meta.has_guidance = 1;
     meta.guidance = o->cfg;
     hc_traj_write_opts wo = {o->record_f16 ? HC_F16 : HC_F32, o->record_deflate};
