@@ -1,5 +1,5 @@
 /* test_dit.c: the DiT model type and the ddim sampler without weight files
- * (synthetic weights): the count-down schedule's full-step table against a
+ * (synthetic weights; N = 1 also on the golden tiny file): the count-down schedule's full-step table against a
  * direct simulation of TaylorSeer-DiT's cal_type, DiT's respaced grid
  * against numpy, the DiT-XL/2 MACs against the DiT paper, N = 1 equal to
  * full compute bit for bit, cached sampling on the model's own cost. */
@@ -153,34 +153,66 @@ static void n1_equals_full(void **state)
 {
     (void)state;
     cJSON *cj = config(0);
-    hc_model *m;
+    hc_model *m, *golden;
     assert_int_equal(hc_model_open_synthetic("tiny", cj, 8, 3, &m), HC_OK);
+    assert_int_equal(hc_model_open(HC_TEST_DATA "/golden_dit_tiny.safetensors", 8, &golden), HC_OK);
     enum { n = 3, img = 4 * 64 };
     float ref[n * img], x[n * img];
     static const char *const specs[] = {"taylor:N=1,sched=dit,W=2,O=4", "hicache:N=1,sched=dit,W=2,O=3,sigma=0.5",
                                         "reuse:N=1,sched=dit", "clusca:base=hicache,N=1,sched=dit,K=4"};
     const double cfgs[2] = {1.5, 1.0};
-    for (int g = 0; g < 2; g++) {
-        double fm = sample(m, "full", cfgs[g], 12, ref, n);
+    for (int g = 0; g < 4; g++) { /* synthetic and golden weights, guided and not */
+        hc_model *mm = g < 2 ? m : golden;
+        double fm = sample(mm, "full", cfgs[g % 2], 12, ref, n);
         for (int i = 0; i < n * img; i++) assert_true(isfinite(ref[i]));
         for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++) {
-            double mm = sample(m, specs[k], cfgs[g], 12, x, n);
+            double cm = sample(mm, specs[k], cfgs[g % 2], 12, x, n);
             assert_memory_equal(x, ref, sizeof x);
-            assert_true(mm == fm);
+            assert_true(cm == fm);
         }
     }
     /* a cached run: fewer MACs, finite, close to but not equal to full compute */
-    double fm = sample(m, "full", 1.5, 20, ref, n);
-    double cm = sample(m, "clusca:base=hicache,N=4,sched=dit,W=2,O=2,sigma=0.5,K=4", 1.5, 20, x, n);
+    double fm = sample(golden, "full", 1.5, 20, ref, n);
+    double cm = sample(golden, "clusca:base=hicache,N=4,sched=dit,W=2,O=2,sigma=0.5,K=4", 1.5, 20, x, n);
     double d = 0, r = 0;
     for (int i = 0; i < n * img; i++) {
         assert_true(isfinite(x[i]));
         d += ((double)x[i] - ref[i]) * ((double)x[i] - ref[i]);
         r += (double)ref[i] * ref[i];
     }
-    printf("clusca N=4 on the synthetic tiny DiT: rel L2 %.3g, MACs %.3g of full %.3g\n", sqrt(d / r), cm, fm);
+    printf("Hi-ClusCa N=4 on the golden tiny DiT: rel L2 %.3g, MACs %.3g of full %.3g\n", sqrt(d / r), cm, fm);
     assert_true(d > 0 && cm < fm / 2);
     hc_model_close(m);
+    hc_model_close(golden);
+    cJSON_Delete(cj);
+}
+
+/* One line naming the source and the key for each bad config. */
+static void config_errors(void **state)
+{
+    (void)state;
+    static const struct { const char *key; const char *json; hc_status st; const char *msg; } cases[] = {
+        {"input_size", "9", HC_EFORMAT, "bad: input_size 9 not a multiple of patch_size 2"},
+        {"num_heads", "5", HC_EFORMAT, "bad: hidden_size 64 not divisible into 5 heads"},
+        {"prediction", "\"v\"", HC_EUNSUP, "bad: config prediction \"v\" not supported (DiT: \"epsilon\")"},
+        {"learn_sigma", "1", HC_EFORMAT, "bad: config key 'learn_sigma' missing or not a boolean"},
+        {"cfg_channels", "5", HC_EFORMAT, "bad: freq_dim must be even, cfg_channels <= in_channels, mlp width >= 1"},
+        {"depth", "2.5", HC_EFORMAT, "bad: config depth = 2.5 is not an integer in [1, 1024]"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cJSON *cj = config(0);
+        cJSON_ReplaceItemInObject(cj, cases[i].key, cJSON_Parse(cases[i].json));
+        hc_model_config *mc = NULL;
+        assert_int_equal(hc_model_config_parse("bad", cj, &mc), cases[i].st);
+        assert_string_equal(hc_errmsg(), cases[i].msg);
+        assert_null(mc);
+        cJSON_Delete(cj);
+    }
+    cJSON *cj = config(0);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cj, "diffusion"), "beta_schedule", cJSON_CreateString("cosine"));
+    hc_model_config *mc = NULL;
+    assert_int_equal(hc_model_config_parse("bad", cj, &mc), HC_EUNSUP);
+    assert_string_equal(hc_errmsg(), "bad: config diffusion.beta_schedule \"cosine\" not supported (\"linear\")");
     cJSON_Delete(cj);
 }
 
@@ -188,6 +220,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(schedule_table),
+        cmocka_unit_test(config_errors),
         cmocka_unit_test(respaced_grid),
         cmocka_unit_test(xl2_macs),
         cmocka_unit_test(n1_equals_full),
