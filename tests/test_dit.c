@@ -1,8 +1,9 @@
-/* test_dit.c: the DiT model type and the ddim sampler without weight files
- * (synthetic weights; N = 1 also on the golden tiny file): the count-down schedule's full-step table against a
- * direct simulation of TaylorSeer-DiT's cal_type, DiT's respaced grid
+/* test_dit.c: the DiT model type and the ddim sampler, mostly on synthetic
+ * weights: the count-down schedule's full-step table against a direct
+ * simulation of TaylorSeer-DiT's cal_type, config errors, DiT's respaced grid
  * against numpy, the DiT-XL/2 MACs against the DiT paper, N = 1 equal to
- * full compute bit for bit, cached sampling on the model's own cost. */
+ * full compute bit for bit (synthetic and golden tiny weights), cached
+ * sampling on the model's own cost. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
