@@ -3,7 +3,8 @@
  * simulation of TaylorSeer-DiT's cal_type, config errors, DiT's respaced grid
  * against numpy, the DiT-XL/2 MACs against the DiT paper, N = 1 equal to
  * full compute bit for bit (synthetic and golden tiny weights), cached
- * sampling on the model's own cost. */
+ * sampling on the model's own cost, ClusCa's fresh MLP rows against the
+ * full forward. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -217,6 +218,66 @@ static void config_errors(void **state)
     cJSON_Delete(cj);
 }
 
+/* ClusCa's fresh rows of an MLP point are the true MLP output of those rows:
+ * a forward that forecasts dit/1/mlp by asking for fresh rows (and filling
+ * the rest with the true values) matches the full forward's point. */
+typedef struct fresh_probe {
+    int point;
+    float *truth;   /* [B T, D] dit/1/mlp of the full forward */
+    size_t D;
+    double worst;
+} fresh_probe;
+
+static hc_status keep_truth(void *ud, int p, const float *val)
+{
+    fresh_probe *f = ud;
+    if (p == f->point) memcpy(f->truth, val, 2 * 16 * f->D * sizeof *val);
+    return HC_OK;
+}
+
+static int all_but_probe(void *ud, int p) { return p != ((fresh_probe *)ud)->point; }
+
+static hc_status probe_forecast(void *ud, int p, float *out, hc_rows_fn fresh, void *fud)
+{
+    fresh_probe *f = ud;
+    assert_int_equal(p, f->point);
+    assert_non_null(fresh);
+    static const int rows[5] = {0, 5, 15, 17, 31}; /* both batch elements */
+    float got[5 * 64];
+    HC_TRY(fresh(fud, rows, 5, got));
+    double d2 = 0, r2 = 0; /* relative L2 over the rows */
+    for (int i = 0; i < 5; i++)
+        for (size_t c = 0; c < f->D; c++) {
+            double ref = f->truth[(size_t)rows[i] * f->D + c], d = got[(size_t)i * f->D + c] - ref;
+            d2 += d * d;
+            r2 += ref * ref;
+        }
+    f->worst = sqrt(d2 / r2);
+    memcpy(out, f->truth, 2 * 16 * f->D * sizeof *out);
+    return HC_OK;
+}
+
+static void fresh_rows(void **state)
+{
+    (void)state;
+    hc_model *m;
+    assert_int_equal(hc_model_open(HC_TEST_DATA "/golden_dit_tiny.safetensors", 2, &m), HC_OK);
+    assert_string_equal(hc_model_point(m, 3)->name, "dit/1/mlp");
+    assert_true(hc_model_point(m, 3)->fresh && !hc_model_point(m, 2)->fresh);
+    float x[2 * 256], v[2 * 512], v2[2 * 512], truth[2 * 16 * 64], t[2] = {600, 30};
+    int labels[2] = {2, 10};
+    for (int i = 0; i < 512; i++) x[i] = (float)sin(0.37 * i);
+    fresh_probe f = {3, truth, 64, 0};
+    hc_model_hooks full = {.ud = &f, .observe = keep_truth};
+    assert_int_equal(hc_model_forward(m, x, t, labels, 2, &full, v), HC_OK);
+    hc_model_hooks probe = {.ud = &f, .compute = all_but_probe, .forecast = probe_forecast};
+    assert_int_equal(hc_model_forward(m, x, t, labels, 2, &probe, v2), HC_OK);
+    printf("fresh rows of dit/1/mlp vs the full forward: relative L2 %.3g\n", f.worst);
+    assert_true(f.worst < 1e-6); /* float32 GEMMs of 5 and of 32 rows */
+    assert_memory_equal(v, v2, sizeof v);
+    hc_model_close(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +286,7 @@ int main(void)
         cmocka_unit_test(respaced_grid),
         cmocka_unit_test(xl2_macs),
         cmocka_unit_test(n1_equals_full),
+        cmocka_unit_test(fresh_rows),
     };
     return HC_RUN_TESTS(tests, hc_test_setup, NULL);
 }
