@@ -92,7 +92,7 @@ for name in ["golden_flux_tiny.safetensors"]:
     hj = st_header(os.path.join(src, "tests", "data", name))
     with open(os.path.join(out, "fuzz_safetensors", "header_" + name), "wb") as f:
         f.write(struct.pack("<Q", len(hj)) + hj)
-configs = [os.path.join(src, "tests", "data", "golden_flux_tiny.safetensors")]
+configs = [os.path.join(src, "tests", "data", n) for n in ("golden_flux_tiny.safetensors", "golden_dit_tiny.safetensors")]
 configs += [os.path.join(model_dir, n) for n in sorted(os.listdir(model_dir)) if n.endswith(".safetensors")]
 for i, p in enumerate(configs):
     meta = json.loads(st_header(p)).get("__metadata__", {})
