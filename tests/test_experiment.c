@@ -190,7 +190,7 @@ static void check_md_against_summary(const char *dir)
     char *md = slurp(path);
     assert_non_null(md);
     const cJSON *t;
-    int tables = 0, rows_checked = 0, bold = 0;
+    int tables = 0, rows_checked = 0, bold = 0, intervals = 0, marks = 0;
     cJSON_ArrayForEach(t, cJSON_GetObjectItem(sum, "tables"))
     {
         tables++;
@@ -222,6 +222,27 @@ static void check_md_against_summary(const char *dir)
             {
                 const char *key = cJSON_GetObjectItem(col, "key")->valuestring;
                 char *cell = cells[c++];
+                /* TEXT [± HALF_WIDTH] [▲|▼]: the half-width is the row's
+                 * "half_width", the mark its "intervals" mark */
+                const cJSON *hw = cJSON_GetObjectItem(cJSON_GetObjectItem(row, "half_width"), key);
+                const cJSON *iv = cJSON_GetObjectItem(cJSON_GetObjectItem(row, "intervals"), key);
+                int mark = iv ? cJSON_GetObjectItem(iv, "mark")->valueint : 0;
+                if (mark) {
+                    char *sp = strrchr(cell, ' ');
+                    assert_non_null(sp);
+                    assert_string_equal(sp + 1, mark > 0 ? "▲" : "▼");
+                    *sp = 0;
+                    marks++;
+                }
+                char *pm = strstr(cell, " ± ");
+                if (hw) {
+                    assert_non_null(pm);
+                    assert_string_equal(pm + strlen(" ± "), hw->valuestring);
+                    *pm = 0;
+                    intervals++;
+                } else {
+                    assert_null(pm);
+                }
                 size_t l = strlen(cell);
                 if (l > 4 && strncmp(cell, "**", 2) == 0) {
                     cell[l - 2] = 0;
@@ -250,6 +271,9 @@ static void check_md_against_summary(const char *dir)
     assert_int_equal(tables, 2);
     assert_int_equal(rows_checked, 6 + 7);
     assert_true(bold > 0);
+    assert_true(intervals > 0);
+    (void)marks;
+    assert_non_null(strstr(md, "percentile-bootstrap interval"));
     assert_non_null(strstr(md, " ↓ |"));
     assert_non_null(strstr(md, " ↑ |"));
     /* provenance */
