@@ -9,7 +9,8 @@
  * over records.  Bootstrap: HC_BOOT_B resamples of the units from
  * HC_BOOT_SEED (stats.h), percentile intervals.  FD has no per-sample
  * values: its interval is the engine's bootstrap over the generated images
- * (cell metrics fd_lo, fd_hi), shown for single-seed rows. */
+ * (cell metrics fd_lo, fd_hi), shown for single-seed rows; KID's is its
+ * value ± 1.96 kid_se (normal). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +129,9 @@ static void engine_ci(const hc_results *r, const int *cells, int n, const char *
     double lo = hc_res_cell_metric(c, k);
     snprintf(k, sizeof k, "%s_hi", key);
     double hi = hc_res_cell_metric(c, k);
+    snprintf(k, sizeof k, "%s_se", key);
+    double se = hc_res_cell_metric(c, k), v = hc_res_cell_metric(c, key);
+    if (!isfinite(lo) && isfinite(se) && isfinite(v)) lo = v - 1.959963984540054 * se, hi = v + 1.959963984540054 * se;
     snprintf(k, sizeof k, "%s_n", key);
     if (isfinite(lo) && isfinite(hi)) out->lo = lo, out->hi = hi, out->n = (int)hc_res_cell_metric(c, k);
 }
@@ -247,7 +251,7 @@ void rep_interval_legend(const hc_results *r, const rep_table *t, char *buf, siz
                                 hc_eng_names[t->eng], HC_BOOT_B, HC_BOOT_SEED,
                                 t->eng == HC_ENG_LIVE ? "images, pooled over seeds" : "file × module units", units);
     if (l < n && fd)
-        l += (size_t)snprintf(buf + l, n - l, "; FD: bootstrap over the generated images against fixed real-image statistics");
+        l += (size_t)snprintf(buf + l, n - l, "; FD: bootstrap over the generated images against fixed real-image statistics; KID: ± 1.96 standard errors");
     if (l < n && base >= 0)
         l += (size_t)snprintf(buf + l, n - l,
                               "; ▲ / ▼: significantly better / worse than the baseline %s (Wilcoxon signed-rank on "

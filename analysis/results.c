@@ -35,6 +35,7 @@ void hc_results_free(hc_results *r)
         free(c->samples.file);
         free(c->samples.module);
         free(c->samples.step);
+        free(c->samples.horizon);
         free(c->samples.names);
     }
     free(r->cells);

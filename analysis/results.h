@@ -75,7 +75,7 @@ typedef struct hc_res_samples {
     int n_keys;
     char keys[HC_RES_MAX_SAMPLE_KEYS][32];
     double *v;                   /* [n_keys][n] */
-    int *file, *module, *step;   /* replay: [n] each; module indexes names; NULL for live */
+    int *file, *module, *step, *horizon; /* replay: [n] each; module indexes names; NULL for live */
     char (*names)[96];           /* replay: module names */
     int n_names;
 } hc_res_samples;

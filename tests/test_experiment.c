@@ -305,22 +305,24 @@ static void check_outputs(const char *dir, int rendered)
             snprintf(path, sizeof path, "%s/figures/%s.%s", dir, figs[i], ext[k]);
             if (!exists(path)) fail_msg("missing %s", path);
         }
-        /* the figure CSV parses: a header, then series,label,x,y rows with numbers */
+        /* the figure CSV parses: a header, then series,label,x,y,ylo,yhi rows
+         * with numbers, the interval around y */
         snprintf(path, sizeof path, "%s/figures/%s.csv", dir, figs[i]);
         char *csv = slurp(path);
         assert_non_null(csv);
-        assert_true(strncmp(csv, "series,label,x,y\n", 17) == 0);
+        static const char head[] = "series,label,x,y,ylo,yhi\n";
+        assert_true(strncmp(csv, head, strlen(head)) == 0);
         int rows = 0;
-        for (char *line = strtok(csv + 17, "\n"); line; line = strtok(NULL, "\n")) {
-            char *c3 = strrchr(line, ','), *end;
-            assert_non_null(c3);
-            *c3 = 0;
-            double y = strtod(c3 + 1, &end);
-            assert_true(*end == 0 && isfinite(y));
-            char *c2 = strrchr(line, ',');
-            assert_non_null(c2);
-            double x = strtod(c2 + 1, &end);
-            assert_true(*end == 0 && isfinite(x));
+        for (char *line = strtok(csv + strlen(head), "\n"); line; line = strtok(NULL, "\n")) {
+            double v[4]; /* yhi, ylo, y, x */
+            for (int k = 0; k < 4; k++) {
+                char *cm = strrchr(line, ','), *end;
+                assert_non_null(cm);
+                *cm = 0;
+                v[k] = strtod(cm + 1, &end);
+                assert_true(*end == 0 && isfinite(v[k]));
+            }
+            assert_true(v[1] <= v[0]);
             rows++;
         }
         assert_true(rows >= 2);
@@ -513,6 +515,11 @@ static const bad_case bad_cases[] = {
     {"name with a slash", "{" LIVE ", \"name\": \"a/b\", \"methods\": [\"full\"]}", "$.name: 'a/b' names the output folder"},
     {"hidden name", "{" LIVE ", \"name\": \".x\", \"methods\": [\"full\"]}", "$.name: '.x' names the output folder"},
     {"figure name ..", "{" LIVE ", \"methods\": [\"full\"], \"figures\": [{\"name\": \"..\"}]}", "$.figures[0].name: '..': use letters"},
+    {"baseline not a string", "{" LIVE ", \"baseline\": 3, \"methods\": [\"full\"]}", "$.baseline: expected a string, got 3"},
+    {"baseline unknown method", "{" LIVE ", \"baseline\": \"tayler\", \"methods\": [\"full\"]}",
+     "$.baseline: unknown method 'tayler'"},
+    {"baseline not among the methods", "{" LIVE ", \"baseline\": \"taylor:N=5\", \"methods\": [\"full\", \"taylor:N=3\"]}",
+     "$.baseline: 'taylor:N=5' ("},
     {"logy not boolean", "{" LIVE ", \"methods\": [\"full\"], \"figures\": [{\"name\": \"l\", \"logy\": \"yes\"}]}",
      "$.figures[0].logy: expected true or false, got \"yes\""},
 };

@@ -9,7 +9,7 @@
  *           classifier)}
  *   replay  {"unit": "file/module/step", "n": R, "modules": [[names of file
  *           0], ...], "file": [R], "module": [R] (index into its file's
- *           names), "step": [R], "rel_l1": [R], "rel_l2": [R], "cosine": [R],
+ *           names), "step": [R], "horizon": [R], "rel_l1": [R], "rel_l2": [R], "cosine": [R],
  *           "max_abs": [R]} */
 #include <math.h>
 #include <stdio.h>
@@ -66,11 +66,11 @@ hc_status exp_replay_samples(const hc_replay_result *res, const hc_replay_method
         for (int m = 0; m < res->files[f].n_modules; m++) cJSON_AddItemToArray(a, cJSON_CreateString(res->files[f].modules[m]));
         cJSON_AddItemToArray(mods, a);
     }
-    static const char *const ix[] = {"file", "module", "step"};
-    for (int k = 0; k < 3; k++) {
+    static const char *const ix[] = {"file", "module", "step", "horizon"};
+    for (int k = 0; k < 4; k++) {
         for (size_t r = 0; r < n; r++) {
             const hc_replay_record *rec = &rm->records[r];
-            v[r] = k == 0 ? rec->file : k == 1 ? rec->module : rec->step;
+            v[r] = k == 0 ? rec->file : k == 1 ? rec->module : k == 2 ? rec->step : rec->horizon;
         }
         add_nums(o, ix[k], v, (int)n);
     }
@@ -138,24 +138,27 @@ hc_status exp_cell_samples(const cJSON *doc, hc_res_cell *c)
     static const char *const live_keys[] = {"rel_l2", "psnr", "ssim", "class_acc"};
     const char *const *keys = c->eng == HC_ENG_LIVE ? live_keys : hc_metric_names;
     int nk = c->eng == HC_ENG_LIVE ? 4 : HC_N_METRICS;
-    s->v = malloc((size_t)(nk + 3) * (size_t)n * sizeof *s->v);
+    s->v = malloc((size_t)(nk + 4) * (size_t)n * sizeof *s->v);
     if (!s->v) return hc_fail(HC_ENOMEM, "out of memory");
     s->n = n;
     for (int k = 0; k < nk; k++)
         if (read_nums(o, keys[k], n, s->v + (size_t)s->n_keys * (size_t)n))
             snprintf(s->keys[s->n_keys++], sizeof s->keys[0], "%s", keys[k]);
     if (c->eng == HC_ENG_REPLAY) {
-        double *ix = s->v + (size_t)nk * (size_t)n; /* file, module, step after the metrics */
-        int ok = read_nums(o, "file", n, ix) && read_nums(o, "module", n, ix + n) && read_nums(o, "step", n, ix + 2 * (size_t)n);
+        double *ix = s->v + (size_t)nk * (size_t)n; /* file, module, step, horizon after the metrics */
+        int ok = read_nums(o, "file", n, ix) && read_nums(o, "module", n, ix + n) &&
+                 read_nums(o, "step", n, ix + 2 * (size_t)n) && read_nums(o, "horizon", n, ix + 3 * (size_t)n);
         hc_status st = ok ? read_names(o, s, ix, ix + n) : HC_EFORMAT;
         s->file = malloc((size_t)n * sizeof *s->file);
         s->module = malloc((size_t)n * sizeof *s->module);
         s->step = malloc((size_t)n * sizeof *s->step);
-        if (st == HC_OK && (!s->file || !s->module || !s->step)) st = hc_fail(HC_ENOMEM, "out of memory");
+        s->horizon = malloc((size_t)n * sizeof *s->horizon);
+        if (st == HC_OK && (!s->file || !s->module || !s->step || !s->horizon)) st = hc_fail(HC_ENOMEM, "out of memory");
         for (int r = 0; st == HC_OK && r < n; r++) {
             s->file[r] = (int)ix[r];
             s->module[r] = (int)ix[n + r];
             s->step[r] = (int)ix[2 * (size_t)n + r];
+            s->horizon[r] = (int)ix[3 * (size_t)n + r];
         }
         if (st != HC_OK) { /* no samples: the tables show no interval */
             hc_errclear();
