@@ -171,7 +171,7 @@ static void plot_script(sbuf *b, const figctx *fx, const hc_fig_decl *f, const c
         sb_printf(b, "%s \"%s.csv\" index %d using 3:4 with %s lc %d title \"%s\"", first ? "" : ", \\\n    ", base,
                   block_of[sr], style, sr + 1, names[sr]);
         if (!is_const) /* the 95% interval of each point */
-            sb_printf(b, ", \\\n    \"%s.csv\" index %d using 3:4:5:6 with yerrorbars pt 7 ps 0 lc %d notitle", base,
+            sb_printf(b, ", \\\n    \"%s.csv\" index %d using 3:4:5:6 with yerrorbars pt 0 lc %d notitle", base,
                       block_of[sr], sr + 1);
         first = 0;
     }
