@@ -168,11 +168,11 @@ static void plot_script(sbuf *b, const figctx *fx, const hc_fig_decl *f, const c
         if (block_of[sr] < 0) continue;
         int is_const = sr >= ns - consts;
         const char *style = is_const ? "lines dt 2 lw 2" : count[sr] > 1 ? "linespoints pt 7 ps 1 lw 2" : "points pt 7 ps 1.5";
-        sb_printf(b, "%s \"%s.csv\" index %d using 3:4 with %s lc %d title \"%s\"", first ? "" : ", \\\n    ", base,
-                  block_of[sr], style, sr + 1, names[sr]);
-        if (!is_const) /* the 95% interval of each point */
-            sb_printf(b, ", \\\n    \"%s.csv\" index %d using 3:4:5:6 with yerrorbars pt 0 lc %d notitle", base,
-                      block_of[sr], sr + 1);
+        if (!is_const) /* the 95% interval of each point, under it */
+            sb_printf(b, "%s \"%s.csv\" index %d using 3:4:5:6 with yerrorbars pt 0 lc %d notitle, \\\n    ",
+                      first ? "" : ", \\\n    ", base, block_of[sr], sr + 1);
+        sb_printf(b, "%s\"%s.csv\" index %d using 3:4 with %s lc %d title \"%s\"", is_const && !first ? ", \\\n     " : is_const ? " " : "",
+                  base, block_of[sr], style, sr + 1, names[sr]);
         first = 0;
     }
     if (front_block >= 0) {
