@@ -158,6 +158,12 @@ static void ci_json(cJSON *o, hc_eng eng, const rep_stats *st)
         add_num(x, "p_t", c->p_t);
         add_num(x, "p_wilcoxon_holm", c->p_w_holm);
         add_num(x, "p_t_holm", c->p_t_holm);
+        /* units at which the difference's half-width would shrink below the
+         * difference itself (half-width ~ 1/sqrt(n)): how many samples a
+         * conclusion about this difference needs */
+        double dhw = (c->dhi - c->dlo) / 2;
+        if (isfinite(dhw) && c->delta != 0 && isfinite(c->delta) && c->n > 0)
+            cJSON_AddNumberToObject(x, "n_resolve", ceil(c->n * (dhw / c->delta) * (dhw / c->delta)));
         cJSON_AddNumberToObject(x, "mark", c->mark);
     }
 }

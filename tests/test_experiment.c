@@ -349,7 +349,20 @@ static void check_outputs(const char *dir, int rendered)
     assert_true(strncmp(res, "cell,engine,method,label,seed,metric,value\n", 43) == 0);
     assert_non_null(strstr(res, ",live,\"hicache:sigma=0.5,N=2,O=1\",\"HiCache (N=2, O=1, σ=0.5)\",4,psnr,"));
     assert_non_null(strstr(res, ",replay,reuse:N=3,FORA (N=3),,rel_l2,"));
+    /* intervals and differences to the baseline (FORA, the first caching entry) */
+    assert_non_null(strstr(res, ",replay,reuse:N=3,FORA (N=3),,rel_l2_lo,0."));
+    assert_non_null(strstr(res, ",replay,reuse:N=3,FORA (N=3),,delta_rel_l2,\n"));
+    assert_non_null(strstr(res, "\"HiCache (N=2, O=1, σ=0.5)\",,delta_rel_l2,-"));
+    assert_non_null(strstr(res, "\"HiCache (N=2, O=1, σ=0.5)\",4,delta_psnr_hi,"));
     free(res);
+    /* per_sample.csv: every image of every live cell, every forecast of every replay cell */
+    snprintf(path, sizeof path, "%s/per_sample.csv", dir);
+    char *ps = slurp(path);
+    assert_non_null(ps);
+    assert_true(strncmp(ps, "cell,method,seed,unit,metric,value\n", 35) == 0);
+    assert_non_null(strstr(ps, ",4,2,psnr,"));
+    assert_non_null(strstr(ps, ",,1:dit/0/attn:"));
+    free(ps);
 }
 
 static void test_end_to_end_and_resume(void **state)
