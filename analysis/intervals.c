@@ -206,7 +206,10 @@ void rep_table_intervals(const hc_results *r, rep_table *t)
         for (int mi = 0; mi < nm; mi++) {
             rep_cells_ci(r, w->cells, w->n_cells, t->rows[i] == base ? -1 : base, ms[mi].key, &st->ci[mi]);
             const rep_ci *c = &st->ci[mi];
-            if (isfinite(c->lo) && isfinite(c->hi)) hc_report_format(t->eng, ms[mi].key, (c->hi - c->lo) / 2, st->hw[mi], sizeof st->hw[mi]);
+            /* shown only around a value it contains: FD's bootstrap at small n
+             * lies above the FD itself (repeated images inflate it) */
+            if (isfinite(c->lo) && isfinite(c->hi) && st->mean[mi] >= c->lo && st->mean[mi] <= c->hi)
+                hc_report_format(t->eng, ms[mi].key, (c->hi - c->lo) / 2, st->hw[mi], sizeof st->hw[mi]);
         }
         for (int k = 0; k < nc; k++) { /* the family: the table's columns with a direction */
             const rep_ci *c = &st->ci[r->cols[t->eng][k]];
@@ -233,7 +236,7 @@ void rep_table_intervals(const hc_results *r, rep_table *t)
 
 void rep_interval_legend(const hc_results *r, const rep_table *t, char *buf, size_t n)
 {
-    int any = 0, units = 0, fd = 0, nm;
+    int any = 0, units = 0, fd = 0, fd_hidden = 0, kid = 0, nm;
     const hc_report_metric *ms = hc_report_metrics(t->eng, &nm);
     for (int i = 0; i < t->n_rows; i++)
         for (int m = 0; m < nm; m++)
@@ -241,17 +244,24 @@ void rep_interval_legend(const hc_results *r, const rep_table *t, char *buf, siz
                 any = 1;
                 if (rep_has_interval(t->eng, ms[m].key) && t->stats[i].ci[m].n > units) units = t->stats[i].ci[m].n;
                 fd |= strcmp(ms[m].key, "fd") == 0;
+                kid |= strcmp(ms[m].key, "kid") == 0;
             }
+    for (int i = 0; i < t->n_rows; i++)
+        for (int m = 0; m < nm; m++)
+            if (strcmp(ms[m].key, "fd") == 0 && isfinite(t->stats[i].ci[m].lo) && !t->stats[i].hw[m][0]) fd_hidden = 1;
     buf[0] = 0;
-    if (!any) return;
+    if (!any && !fd_hidden) return;
     int base = r->baseline_row[t->eng] - 1;
     size_t l = (size_t)snprintf(buf, n,
                                 "%s: value ± half-width of the 95%% paired percentile-bootstrap interval (B = %d, "
                                 "seed %lu) over %s (%d units)",
                                 hc_eng_names[t->eng], HC_BOOT_B, HC_BOOT_SEED,
                                 t->eng == HC_ENG_LIVE ? "images, pooled over seeds" : "file × module units", units);
-    if (l < n && fd)
-        l += (size_t)snprintf(buf + l, n - l, "; FD: bootstrap over the generated images against fixed real-image statistics; KID: ± 1.96 standard errors");
+    if (l < n && (fd || fd_hidden))
+        l += (size_t)snprintf(buf + l, n - l, "; FD: bootstrap over the generated images against fixed real-image statistics%s",
+                              fd_hidden ? " (not shown where it excludes the FD itself: with few images, resamples with "
+                                          "repeated images inflate FD; summary.json and results.csv have it)" : "");
+    if (l < n && kid) l += (size_t)snprintf(buf + l, n - l, "; KID: ± 1.96 standard errors");
     if (l < n && base >= 0)
         l += (size_t)snprintf(buf + l, n - l,
                               "; ▲ / ▼: significantly better / worse than the baseline %s (Wilcoxon signed-rank on "
