@@ -11,11 +11,13 @@
 #include "plot.h"
 #include "provenance.h"
 #include "report_internal.h"
+#include "stats.h"
 
 typedef struct pt {
     double x, y;
     int series;
     char label[160];
+    double ylo, yhi;  /* the 95% interval of y (intervals.c); y itself when none */
 } pt;
 
 typedef struct figctx {
@@ -102,7 +104,8 @@ static hc_status pareto_front(const hc_fig_decl *f, const pt *p, int np, pt **ou
 }
 
 /* Write the points p (sorted by series, then x) to fp as CSV blocks, one
- * per series with points (separated by two blank lines; gnuplot `index i`),
+ * per series with points (separated by two blank lines; gnuplot `index i`;
+ * columns series,label,x,y,ylo,yhi: ylo and yhi the interval bar),
  * then the Pareto front if any.  The last `consts` series are baselines:
  * their first point becomes a horizontal line over the others' x range.
  * count[sr] gets the rows of series sr, block_of[sr] its block (-1: none);
@@ -110,7 +113,7 @@ static hc_status pareto_front(const hc_fig_decl *f, const pt *p, int np, pt **ou
 static int write_points(FILE *fp, const pt *p, int np, char names[][128], int ns, int consts, const pt *front,
                         int nfront, int *count, int *block_of)
 {
-    fprintf(fp, "series,label,x,y\n");
+    fprintf(fp, "series,label,x,y,ylo,yhi\n");
     int blocks = 0;
     double xmin = INFINITY, xmax = -INFINITY;
     for (int i = 0; i < np; i++)
@@ -130,7 +133,7 @@ static int write_points(FILE *fp, const pt *p, int np, char names[][128], int ns
                 csv_plain(fp, names[sr]);
                 fputc(',', fp);
                 csv_plain(fp, p[i].label);
-                fprintf(fp, ",%.9g,%.9g\n", reps == 2 ? (k ? xmax : xmin) : p[i].x, p[i].y);
+                fprintf(fp, ",%.9g,%.9g,%.9g,%.9g\n", reps == 2 ? (k ? xmax : xmin) : p[i].x, p[i].y, p[i].ylo, p[i].yhi);
             }
             count[sr] += reps;
             if (reps == 2) break;
@@ -143,7 +146,7 @@ static int write_points(FILE *fp, const pt *p, int np, char names[][128], int ns
         for (int i = 0; i < nfront; i++) {
             fprintf(fp, "Pareto front,");
             csv_plain(fp, front[i].label);
-            fprintf(fp, ",%.9g,%.9g\n", front[i].x, front[i].y);
+            fprintf(fp, ",%.9g,%.9g,%.9g,%.9g\n", front[i].x, front[i].y, front[i].ylo, front[i].yhi);
         }
     }
     return front_block;
@@ -165,8 +168,11 @@ static void plot_script(sbuf *b, const figctx *fx, const hc_fig_decl *f, const c
         if (block_of[sr] < 0) continue;
         int is_const = sr >= ns - consts;
         const char *style = is_const ? "lines dt 2 lw 2" : count[sr] > 1 ? "linespoints pt 7 ps 1 lw 2" : "points pt 7 ps 1.5";
-        sb_printf(b, "%s \"%s.csv\" index %d using 3:4 with %s title \"%s\"", first ? "" : ", \\\n    ", base,
-                  block_of[sr], style, names[sr]);
+        if (!is_const) /* the 95% interval of each point, under it */
+            sb_printf(b, "%s \"%s.csv\" index %d using 3:4:5:6 with yerrorbars pt 0 lc %d notitle, \\\n    ",
+                      first ? "" : ", \\\n    ", base, block_of[sr], sr + 1);
+        sb_printf(b, "%s\"%s.csv\" index %d using 3:4 with %s lc %d title \"%s\"", is_const && !first ? ", \\\n     " : is_const ? " " : "",
+                  base, block_of[sr], style, sr + 1, names[sr]);
         first = 0;
     }
     if (front_block >= 0) {
@@ -277,6 +283,11 @@ static int row_points(const hc_results *r, const hc_fig_decl *f, pt *p, int *is_
         if (!isfinite(x) || !isfinite(y) || (f->logy && y <= 0) || (f->logx && x <= 0)) continue;
         p[np].x = x;
         p[np].y = y;
+        rep_ci ci;
+        rep_cells_ci(r, w->cells, w->n_cells, -1, f->y, &ci);
+        int bar = isfinite(ci.lo) && isfinite(ci.hi) && (!f->logy || ci.lo > 0);
+        p[np].ylo = bar ? ci.lo : y;
+        p[np].yhi = bar ? ci.hi : y;
         p[np].series = sr;
         plain(w->label, p[np].label, sizeof p[np].label);
         np++;
@@ -326,6 +337,45 @@ static hc_status figure_points(figctx *fx, const hc_fig_decl *f)
 
 #define MAX_KINDS 64
 
+/* "double/3/img_attn" -> "double/img_attn" (engines.c's module kind). */
+static void kind_of(const char *name, char *out, size_t n)
+{
+    const char *s1 = strchr(name, '/');
+    const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+    if (!s1 || !s2) snprintf(out, n, "%s", name);
+    else snprintf(out, n, "%.*s%s", (int)(s1 - name), name, s2);
+}
+
+/* The 95% percentile-bootstrap interval of a curve point: the mean of the
+ * cell's per-sample values of f->y at x (step or horizon) over the modules
+ * of `kind` (units: the records there, one per file and module). */
+static void curve_ci(const hc_res_cell *c, const hc_fig_decl *f, const char *kind, double x, pt *q)
+{
+    const hc_res_samples *s = &c->samples;
+    const double *v = hc_res_cell_samples(c, f->y);
+    if (!v || !s->step || !s->horizon) return;
+    const int *ax = strcmp(f->x, "step") == 0 ? s->step : s->horizon;
+    double *u = malloc(((size_t)s->n + 1) * sizeof *u);
+    if (!u) return;
+    int n = 0, all = strcmp(kind, "all") == 0;
+    for (int i = 0; i < s->n; i++) {
+        if (ax[i] != x) continue;
+        char k[96];
+        if (!all) kind_of(s->names[s->module[i]], k, sizeof k);
+        if (all || strcmp(k, kind) == 0) u[n++] = v[i];
+    }
+    int *idx = n ? malloc((size_t)n * HC_BOOT_B * sizeof *idx) : NULL;
+    double *work = idx ? malloc((size_t)HC_BOOT_B * sizeof *work) : NULL, lo, hi;
+    if (work) {
+        hc_boot_indices(n, HC_BOOT_B, HC_BOOT_SEED, idx);
+        hc_boot_ratio_ci(u, NULL, NULL, NULL, n, idx, HC_BOOT_B, HC_BOOT_LEVEL, work, &lo, &hi);
+        if (isfinite(lo) && isfinite(hi) && (!f->logy || lo > 0)) q->ylo = lo, q->yhi = hi;
+    }
+    free(idx);
+    free(work);
+    free(u);
+}
+
 /* The points of kind `kind`: one series per non-reference replay row (its
  * first cell's curve); *ns gets the number of series. */
 static hc_status curve_points(const hc_results *r, const hc_fig_decl *f, const char *kind, pt **out, int *np_out,
@@ -351,7 +401,8 @@ static hc_status curve_points(const hc_results *r, const hc_fig_decl *f, const c
                 }
                 p = nq;
             }
-            p[np] = (pt){x, y, ns, ""};
+            p[np] = (pt){x, y, ns, "", y, y};
+            curve_ci(&r->cells[w->cells[0]], f, kind, x, &p[np]);
             plain(w->label, p[np].label, sizeof p[np].label);
             np++;
         }

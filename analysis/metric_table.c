@@ -19,6 +19,7 @@ static const hc_report_metric live_metrics[] = {
     {"class_acc", "Class acc. (%)", "Class acc. (\\%)", +1, "%.1f", 100},
     {"full_steps", "Full steps", "Full steps", 0, "%.0f", 1},
     {"steps", "Steps", "Steps", 0, "%.0f", 1},
+    {"kid", "KID", "KID", -1, "%.4g", 1},
 };
 static const hc_report_metric replay_metrics[] = {
     {"rel_l2", "rel-L2", "rel-$L_2$", -1, "%.4f", 1},

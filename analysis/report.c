@@ -111,6 +111,8 @@ hc_status hc_report_write(const hc_results *r, const hc_report_opts *o, hc_repor
     hc_status s = hc_outset_new(&set);
     if (s == HC_OK) s = hc_path_join(path, sizeof path, o->dir, "results.csv");
     if (s == HC_OK) s = rep_write_results_csv(r, set, path);
+    if (s == HC_OK) s = hc_path_join(path, sizeof path, o->dir, "per_sample.csv");
+    if (s == HC_OK) s = rep_write_per_sample_csv(r, set, path);
     rep_figs figs = {0};
     if (s == HC_OK) s = hc_path_join(fig_dir, sizeof fig_dir, o->dir, "figures");
     if (s == HC_OK && r->n_figs) s = hc_mkdir_p(fig_dir);

@@ -12,12 +12,30 @@
 
 /* ---- tables (tables.c) ---- */
 
+/* The uncertainty of one metric of a row (intervals.c): a 95% paired
+ * percentile-bootstrap interval of its mean over units (live: images of
+ * every seed; replay: file x module, the mean a ratio of sums over their
+ * records), the difference to the baseline row on the same units with its
+ * interval, Wilcoxon signed-rank and paired t p-values on the units'
+ * differences, Holm-adjusted over the table, and the mark. */
+typedef struct rep_ci {
+    int n;                   /* units (0: no per-sample values; FD: images) */
+    double lo, hi;           /* NaN: none */
+    double delta, dlo, dhi;  /* NaN: no baseline, or this is it */
+    double p_w, p_t;         /* NaN: no test */
+    double p_w_holm, p_t_holm;
+    int mark;                /* +1 significantly better than the baseline, -1 worse */
+} rep_ci;
+
 /* A row's metrics over its cells (seeds): mean and sample std of the finite
- * values (NaN: none, std: fewer than two), and the mean as shown. */
+ * values (NaN: none, std: fewer than two), and the mean as shown; the
+ * intervals (rep_table_intervals) and the half-width as shown ("" none). */
 typedef struct rep_stats {
     double mean[HC_REPORT_MAX_METRICS];
     double sd[HC_REPORT_MAX_METRICS];
     char text[HC_REPORT_MAX_METRICS][64];
+    rep_ci ci[HC_REPORT_MAX_METRICS];
+    char hw[HC_REPORT_MAX_METRICS][64];
 } rep_stats;
 
 void rep_row_stats(const hc_results *r, const hc_res_row *w, rep_stats *st);
@@ -40,6 +58,22 @@ cJSON *rep_tables_json(const hc_results *r, const rep_table *t, int n);
 void rep_write_md(sbuf *b, const hc_results *r, const rep_table *t, int n);
 void rep_write_tex(sbuf *b, const hc_results *r, const rep_table *t, int n);
 hc_status rep_write_results_csv(const hc_results *r, hc_outset *set, const char *path);
+
+/* ---- intervals (intervals.c) ---- */
+
+#define REP_ALPHA 0.05  /* significance level of the marks, after Holm */
+
+/* The interval of metric `key` over the cells [n] of one row (same engine),
+ * paired with the cells of baseline row `base` (-1: none) by seed. */
+void rep_cells_ci(const hc_results *r, const int *cells, int n, int base, const char *key, rep_ci *out);
+/* Every row's intervals and tests, Holm over the table, marks, half-widths. */
+void rep_table_intervals(const hc_results *r, rep_table *t);
+/* 1 if key has per-sample values in an engine's cells (the interval metrics). */
+int rep_has_interval(hc_eng eng, const char *key);
+/* The legend line of table.md ("" when the table has no intervals). */
+void rep_interval_legend(const hc_results *r, const rep_table *t, char *buf, size_t n);
+/* DIR/per_sample.csv: cell,method,seed,unit,metric,value. */
+hc_status rep_write_per_sample_csv(const hc_results *r, hc_outset *set, const char *path);
 
 /* ---- figures (figures.c) ---- */
 

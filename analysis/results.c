@@ -31,6 +31,12 @@ void hc_results_free(hc_results *r)
             free(c->curves[k].y);
         }
         free(c->curves);
+        free(c->samples.v);
+        free(c->samples.file);
+        free(c->samples.module);
+        free(c->samples.step);
+        free(c->samples.horizon);
+        free(c->samples.names);
     }
     free(r->cells);
     free(r->figs);
@@ -44,6 +50,13 @@ double hc_res_cell_metric(const hc_res_cell *c, const char *key)
     for (int i = 0; i < c->n_metrics; i++)
         if (strcmp(c->metrics[i].key, key) == 0) return c->metrics[i].value;
     return NAN;
+}
+
+const double *hc_res_cell_samples(const hc_res_cell *c, const char *key)
+{
+    for (int i = 0; i < c->samples.n_keys; i++)
+        if (strcmp(c->samples.keys[i], key) == 0) return c->samples.v + (size_t)i * (size_t)c->samples.n;
+    return NULL;
 }
 
 const hc_res_curve *hc_res_cell_curve(const hc_res_cell *c, const char *axis, const char *kind, const char *metric)

@@ -64,6 +64,22 @@ typedef struct hc_res_curve {
     double *x, *y;               /* [n] */
 } hc_res_curve;
 
+/* The per-sample values a cell recorded: live, one per image (unit
+ * "image"); replay, one per scored forecast (file, module, step).  Metric
+ * keys are those of the engine's table (live: rel_l2, psnr, ssim and
+ * class_acc as 0/1; replay: rel_l1, rel_l2, cosine, max_abs); NaN: not
+ * finite (PSNR of identical images) or missing. */
+#define HC_RES_MAX_SAMPLE_KEYS 8
+typedef struct hc_res_samples {
+    int n;                       /* values per key (0: the cell recorded none) */
+    int n_keys;
+    char keys[HC_RES_MAX_SAMPLE_KEYS][32];
+    double *v;                   /* [n_keys][n] */
+    int *file, *module, *step, *horizon; /* replay: [n] each; module indexes names; NULL for live */
+    char (*names)[96];           /* replay: module names */
+    int n_names;
+} hc_res_samples;
+
 typedef struct hc_res_cell {
     char id[96];
     int row;
@@ -78,6 +94,7 @@ typedef struct hc_res_cell {
     char reference[96];          /* the cell its metrics were scored against ("" none) */
     hc_res_curve *curves;        /* replay: axis by axis, kind by kind, metric by metric */
     int n_curves;
+    hc_res_samples samples;      /* per-sample values (intervals, tests) */
 } hc_res_cell;
 
 typedef struct hc_results {
@@ -105,6 +122,10 @@ typedef struct hc_results {
     int n_cells;
     hc_fig_decl *figs;
     int n_figs;
+    /* 1 + the row each engine's differences and tests are against (0:
+     * none), and the config's "baseline" as given ("" = the default) */
+    int baseline_row[HC_N_ENG];
+    char baseline[HC_RES_SPEC];
     /* provenance for summary.json */
     char config_path[1024];
     cJSON *config;               /* the config as given */
@@ -113,6 +134,9 @@ typedef struct hc_results {
 
 /* NULL is a no-op; frees every array and zeroes *r. */
 void hc_results_free(hc_results *r);
+
+/* The values of `key` in a cell's samples ([samples.n]), or NULL. */
+const double *hc_res_cell_samples(const hc_res_cell *c, const char *key);
 
 /* Metric `key` of a cell; NaN if missing. */
 double hc_res_cell_metric(const hc_res_cell *c, const char *key);

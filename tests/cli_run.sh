@@ -62,7 +62,7 @@ cat > line.json <<JSON
  "figures": [{"name": "ln", "type": "line", "x": "N", "y": "rel_l2"}]}
 JSON
 if "$HC" run line.json -o ln --quiet --no-render 2>err.txt; then
-  xs=$(grep '^"*Fewer' ln/figures/ln.csv | awk -F, '{print $(NF-1)}' | sort -n | tr '\n' ' ')
+  xs=$(grep '^"*Fewer' ln/figures/ln.csv | awk -F, '{print $3}' | sort -n | tr '\n' ' ')
   [ "$xs" = "2 3 " ] || { echo "FAIL: fewer-steps points at N = '$xs', want '2 3 '"; cat ln/figures/ln.csv; fails=$((fails+1)); }
 else
   echo "FAIL: line run:"; cat err.txt; fails=$((fails+1))

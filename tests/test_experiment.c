@@ -190,7 +190,7 @@ static void check_md_against_summary(const char *dir)
     char *md = slurp(path);
     assert_non_null(md);
     const cJSON *t;
-    int tables = 0, rows_checked = 0, bold = 0;
+    int tables = 0, rows_checked = 0, bold = 0, intervals = 0, marks = 0;
     cJSON_ArrayForEach(t, cJSON_GetObjectItem(sum, "tables"))
     {
         tables++;
@@ -222,6 +222,27 @@ static void check_md_against_summary(const char *dir)
             {
                 const char *key = cJSON_GetObjectItem(col, "key")->valuestring;
                 char *cell = cells[c++];
+                /* TEXT [± HALF_WIDTH] [▲|▼]: the half-width is the row's
+                 * "half_width", the mark its "intervals" mark */
+                const cJSON *hw = cJSON_GetObjectItem(cJSON_GetObjectItem(row, "half_width"), key);
+                const cJSON *iv = cJSON_GetObjectItem(cJSON_GetObjectItem(row, "intervals"), key);
+                int mark = iv ? cJSON_GetObjectItem(iv, "mark")->valueint : 0;
+                if (mark) {
+                    char *sp = strrchr(cell, ' ');
+                    assert_non_null(sp);
+                    assert_string_equal(sp + 1, mark > 0 ? "▲" : "▼");
+                    *sp = 0;
+                    marks++;
+                }
+                char *pm = strstr(cell, " ± ");
+                if (hw) {
+                    assert_non_null(pm);
+                    assert_string_equal(pm + strlen(" ± "), hw->valuestring);
+                    *pm = 0;
+                    intervals++;
+                } else {
+                    assert_null(pm);
+                }
                 size_t l = strlen(cell);
                 if (l > 4 && strncmp(cell, "**", 2) == 0) {
                     cell[l - 2] = 0;
@@ -250,6 +271,9 @@ static void check_md_against_summary(const char *dir)
     assert_int_equal(tables, 2);
     assert_int_equal(rows_checked, 6 + 7);
     assert_true(bold > 0);
+    assert_true(intervals > 0);
+    (void)marks;
+    assert_non_null(strstr(md, "percentile-bootstrap interval"));
     assert_non_null(strstr(md, " ↓ |"));
     assert_non_null(strstr(md, " ↑ |"));
     /* provenance */
@@ -281,22 +305,24 @@ static void check_outputs(const char *dir, int rendered)
             snprintf(path, sizeof path, "%s/figures/%s.%s", dir, figs[i], ext[k]);
             if (!exists(path)) fail_msg("missing %s", path);
         }
-        /* the figure CSV parses: a header, then series,label,x,y rows with numbers */
+        /* the figure CSV parses: a header, then series,label,x,y,ylo,yhi rows
+         * with numbers, the interval around y */
         snprintf(path, sizeof path, "%s/figures/%s.csv", dir, figs[i]);
         char *csv = slurp(path);
         assert_non_null(csv);
-        assert_true(strncmp(csv, "series,label,x,y\n", 17) == 0);
+        static const char head[] = "series,label,x,y,ylo,yhi\n";
+        assert_true(strncmp(csv, head, strlen(head)) == 0);
         int rows = 0;
-        for (char *line = strtok(csv + 17, "\n"); line; line = strtok(NULL, "\n")) {
-            char *c3 = strrchr(line, ','), *end;
-            assert_non_null(c3);
-            *c3 = 0;
-            double y = strtod(c3 + 1, &end);
-            assert_true(*end == 0 && isfinite(y));
-            char *c2 = strrchr(line, ',');
-            assert_non_null(c2);
-            double x = strtod(c2 + 1, &end);
-            assert_true(*end == 0 && isfinite(x));
+        for (char *line = strtok(csv + strlen(head), "\n"); line; line = strtok(NULL, "\n")) {
+            double v[4]; /* yhi, ylo, y, x */
+            for (int k = 0; k < 4; k++) {
+                char *cm = strrchr(line, ','), *end;
+                assert_non_null(cm);
+                *cm = 0;
+                v[k] = strtod(cm + 1, &end);
+                assert_true(*end == 0 && isfinite(v[k]));
+            }
+            assert_true(v[1] <= v[0]);
             rows++;
         }
         assert_true(rows >= 2);
@@ -323,7 +349,20 @@ static void check_outputs(const char *dir, int rendered)
     assert_true(strncmp(res, "cell,engine,method,label,seed,metric,value\n", 43) == 0);
     assert_non_null(strstr(res, ",live,\"hicache:sigma=0.5,N=2,O=1\",\"HiCache (N=2, O=1, σ=0.5)\",4,psnr,"));
     assert_non_null(strstr(res, ",replay,reuse:N=3,FORA (N=3),,rel_l2,"));
+    /* intervals and differences to the baseline (FORA, the first caching entry) */
+    assert_non_null(strstr(res, ",replay,reuse:N=3,FORA (N=3),,rel_l2_lo,0."));
+    assert_non_null(strstr(res, ",replay,reuse:N=3,FORA (N=3),,delta_rel_l2,\n"));
+    assert_non_null(strstr(res, "\"HiCache (N=2, O=1, σ=0.5)\",,delta_rel_l2,-"));
+    assert_non_null(strstr(res, "\"HiCache (N=2, O=1, σ=0.5)\",4,delta_psnr_hi,"));
     free(res);
+    /* per_sample.csv: every image of every live cell, every forecast of every replay cell */
+    snprintf(path, sizeof path, "%s/per_sample.csv", dir);
+    char *ps = slurp(path);
+    assert_non_null(ps);
+    assert_true(strncmp(ps, "cell,method,seed,unit,metric,value\n", 35) == 0);
+    assert_non_null(strstr(ps, ",4,2,psnr,"));
+    assert_non_null(strstr(ps, ",,1:dit/0/attn:"));
+    free(ps);
 }
 
 static void test_end_to_end_and_resume(void **state)
@@ -489,6 +528,11 @@ static const bad_case bad_cases[] = {
     {"name with a slash", "{" LIVE ", \"name\": \"a/b\", \"methods\": [\"full\"]}", "$.name: 'a/b' names the output folder"},
     {"hidden name", "{" LIVE ", \"name\": \".x\", \"methods\": [\"full\"]}", "$.name: '.x' names the output folder"},
     {"figure name ..", "{" LIVE ", \"methods\": [\"full\"], \"figures\": [{\"name\": \"..\"}]}", "$.figures[0].name: '..': use letters"},
+    {"baseline not a string", "{" LIVE ", \"baseline\": 3, \"methods\": [\"full\"]}", "$.baseline: expected a string, got 3"},
+    {"baseline unknown method", "{" LIVE ", \"baseline\": \"tayler\", \"methods\": [\"full\"]}",
+     "$.baseline: unknown method 'tayler'"},
+    {"baseline not among the methods", "{" LIVE ", \"baseline\": \"taylor:N=5\", \"methods\": [\"full\", \"taylor:N=3\"]}",
+     "$.baseline: 'taylor:N=5' ("},
     {"logy not boolean", "{" LIVE ", \"methods\": [\"full\"], \"figures\": [{\"name\": \"l\", \"logy\": \"yes\"}]}",
      "$.figures[0].logy: expected true or false, got \"yes\""},
 };

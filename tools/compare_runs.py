@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Compare two `hicache run` output directories value by value, ignoring timing.
 
-usage: tools/compare_runs.py DIR_A DIR_B
+usage: tools/compare_runs.py [--allow-added] DIR_A DIR_B
 
 Compares results.csv, summary.json, table.md, table.tex and the figure data
 (figures/*.csv and the gnuplot scripts figures/*.gp).  Timing values are
@@ -13,7 +13,18 @@ figures (.png, .pdf) are not compared.
 
 Prints each differing non-timing value and exits 1 if there is any, else
 prints a one-line summary and exits 0.  Standard library only.
+
+--allow-added: B may ADD to A but not change it: results.csv rows are
+matched by (cell, engine, method, label, seed, metric) and B may have rows
+A has not; summary.json objects may have keys A has not (A's keys in the
+same order); table columns are matched by header and B may have more; lines
+B inserts (legends, comments) are allowed; a table cell of B may add
+" ± HALF_WIDTH" and a mark (▲/▼; LaTeX $\pm$, $\blacktriangle$) after A's
+value; figure CSVs may have more columns after A's, and the .gp scripts
+(which draw the added columns) are not compared.  Everything A has must be
+in B with the same value.
 """
+import difflib
 import csv
 import json
 import os
@@ -26,6 +37,7 @@ PROVENANCE_IGNORED = {"time_utc", "git_commit", "host"}
 COMMIT_RE = re.compile(r"commit [0-9a-f]+(-dirty)?|commit unknown")
 
 diffs = []
+ALLOW_ADDED = False
 
 
 def report(where, a, b):
@@ -62,6 +74,8 @@ def compare_results(a_dir, b_dir):
         r = list(csv.reader(text.splitlines()))
         rows.append(r)
     ra, rb = rows
+    if ALLOW_ADDED:
+        return compare_results_keyed(ra, rb)
     if ra[:1] != rb[:1]:
         report("results.csv: header", ra[:1], rb[:1])
     if len(ra) != len(rb):
@@ -76,11 +90,33 @@ def compare_results(a_dir, b_dir):
             report(f"results.csv:{i}: {x[0]} {x[5]}", x[6:], y[6:])
 
 
+def compare_results_keyed(ra, rb):
+    if ra[:1] != rb[:1]:
+        report("results.csv: header", ra[:1], rb[:1])
+    kb = {tuple(x[:6]): x[6:] for x in rb[1:]}
+    order_b = {tuple(x[:6]): i for i, x in enumerate(rb[1:])}
+    last = -1
+    for i, x in enumerate(ra[1:], start=2):
+        k = tuple(x[:6])
+        if k not in kb:
+            report(f"results.csv:{i}: row", x, "missing")
+            continue
+        if order_b[k] < last:
+            report(f"results.csv:{i}: order", x, "moved")
+        last = order_b[k]
+        if x[5] not in TIMING_KEYS and x[6:] != kb[k]:
+            report(f"results.csv:{i}: {x[0]} {x[5]}", x[6:], kb[k])
+
+
 # ---- summary.json ----------------------------------------------------------------------
 
 def compare_json(a, b, path):
     if isinstance(a, dict) and isinstance(b, dict):
-        if list(a.keys()) != list(b.keys()):
+        if ALLOW_ADDED:
+            kb = [k for k in b.keys() if k in a]
+            if list(a.keys()) != kb:
+                report(f"{path}: keys", list(a.keys()), list(b.keys()))
+        elif list(a.keys()) != list(b.keys()):
             report(f"{path}: keys", list(a.keys()), list(b.keys()))
         for k in a:
             if k not in b:
@@ -141,10 +177,71 @@ def unbold(cell):
     return m.group(1) if m else cell
 
 
+def strip_added(cell):
+    """A table cell without the half-width and mark B may add."""
+    cell = cell.strip()
+    cell = re.sub(r"(~\$\\blacktriangle(down)?\$| [▲▼])$", "", cell)
+    return re.sub(r"( ± | \$\\pm\$ ).*$", "", cell)
+
+
+def compare_table_added(name, la, lb, split_row, is_header):
+    """A's lines in B (B may insert lines); cells by header, B's extras allowed."""
+    la = [COMMIT_RE.sub("commit *", x) for x in la]
+    lb = [COMMIT_RE.sub("commit *", x) for x in lb]
+    sm = difflib.SequenceMatcher(None, la, lb, autojunk=False)
+    cols_a = cols_b = None
+    pairs = []
+    for op, i1, i2, j1, j2 in sm.get_opcodes():
+        if op == "equal":
+            pairs += [(i1 + k, j1 + k) for k in range(i2 - i1)]
+            continue
+        # A's changed lines to B's: the same line, or a table row with the same first cell
+        j = j1
+        for i in range(i1, i2):
+            ra = split_row(la[i])
+            while j < j2 and la[i] != lb[j] and not (ra and split_row(lb[j]) and split_row(lb[j])[0] == ra[0]):
+                j += 1
+            if j == j2:
+                report(f"{name}:{i + 1}", la[i], "missing")
+                j = j1
+                continue
+            pairs.append((i, j))
+            j += 1
+    for i, j in pairs:
+        x, y = la[i], lb[j]
+        ca, cb = split_row(x), split_row(y)
+        if ca and is_header(x):
+            cols_a = [header_name(c) for c in ca]
+        if cb and is_header(y):
+            cols_b = [header_name(c) for c in cb]
+        if x == y:
+            continue
+        if not ca or not cb or is_header(x):
+            if not (is_header(x) and cols_a and cols_b and all(c in cols_b for c in cols_a)):
+                report(f"{name}:{i + 1}", x, y)
+            continue
+        if cols_a is None or cols_b is None or len(ca) != len(cols_a) or len(cb) != len(cols_b):
+            if len(ca) != len(cb):
+                report(f"{name}:{i + 1}", x, y)
+                continue
+            cols_a = cols_b = list(range(len(ca)))
+        for k, h in enumerate(cols_a):
+            if h in TIMING_HEADERS:
+                continue
+            if h not in cols_b:
+                report(f"{name}:{i + 1}: column {h}", ca[k].strip(), "missing")
+                continue
+            u, v = ca[k], cb[cols_b.index(h)]
+            if u.strip() != strip_added(v):
+                report(f"{name}:{i + 1}: column {h}", u.strip(), v.strip())
+
+
 def compare_table(name, a_dir, b_dir, split_row, is_header):
     t = both(name, a_dir, b_dir)
     if not t:
         return
+    if ALLOW_ADDED:
+        return compare_table_added(name, t[0].splitlines(), t[1].splitlines(), split_row, is_header)
     la, lb = t[0].splitlines(), t[1].splitlines()
     if len(la) != len(lb):
         report(f"{name}: lines", len(la), len(lb))
@@ -218,6 +315,8 @@ def compare_figures(a_dir, b_dir):
         t = both(rel, a_dir, b_dir)
         if not t:
             continue
+        if f.endswith(".gp") and ALLOW_ADDED:
+            continue
         if f.endswith(".gp"):
             x, y = (COMMIT_RE.sub("commit *", s) for s in t)
             for i, (u, v) in enumerate(zip(x.splitlines(), y.splitlines()), start=1):
@@ -235,13 +334,19 @@ def compare_figures(a_dir, b_dir):
             if u == v:
                 continue
             ca, cb = u.split(","), v.split(",")
+            if ALLOW_ADDED and len(cb) > len(ca):
+                cb = cb[:len(ca)]
             if len(ca) != len(cb) or any(p != q for k, (p, q) in enumerate(zip(ca, cb)) if k not in skip):
                 report(f"{rel}:{i}", u, v)
 
 
 def main(argv):
+    global ALLOW_ADDED
+    if len(argv) > 1 and argv[1] == "--allow-added":
+        ALLOW_ADDED = True
+        argv = argv[:1] + argv[2:]
     if len(argv) != 3:
-        sys.stderr.write("usage: compare_runs.py DIR_A DIR_B\n")
+        sys.stderr.write("usage: compare_runs.py [--allow-added] DIR_A DIR_B\n")
         return 2
     a_dir, b_dir = argv[1], argv[2]
     for d in (a_dir, b_dir):

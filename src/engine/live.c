@@ -19,6 +19,7 @@
 #include "fmnist.h"
 #include "quality.h"
 #include "sampler.h"
+#include "stats.h"
 #include "outfile.h"
 #include "pngout.h"
 #include "provenance.h"
@@ -282,6 +283,22 @@ static void score(hc_live_result *r)
     r->ssim = ssim / r->n;
 }
 
+/* The FD's bootstrap interval over the samples and the KID of the samples'
+ * features feat [n, 128] against the real ones rf [nr, 128] (stats.h). */
+static hc_status fd_kid(hc_live_result *r, const float *feat, const float *rf, int nr, const double *mur,
+                        const double *covr)
+{
+    int *idx = malloc((size_t)r->n * HC_BOOT_B * sizeof *idx);
+    if (!idx) return hc_fail(HC_ENOMEM, "out of memory");
+    double point;
+    hc_boot_indices(r->n, HC_BOOT_B, HC_BOOT_SEED, idx);
+    hc_status s = hc_fd_boot(feat, r->n, HC_CLS_FEATURES, mur, covr, idx, HC_BOOT_B, HC_BOOT_LEVEL, &point, &r->fd_lo,
+                             &r->fd_hi);
+    free(idx);
+    if (s == HC_OK) s = hc_kid(feat, r->n, rf, nr, HC_CLS_FEATURES, &r->kid, &r->kid_se);
+    return s;
+}
+
 /* Class accuracy of samples and reference; FD of the samples against real
  * held-out images. */
 static hc_status classify(const hc_live_opts *o, hc_live_result *r)
@@ -312,10 +329,11 @@ static hc_status classify(const hc_live_opts *o, hc_live_result *r)
         hc_classifier_run(cls, real, nr, rf, NULL);
         s = hc_feature_stats(rf, nr, HC_CLS_FEATURES, mur, covr);
     }
-    r->fd = NAN;
+    r->fd = r->fd_lo = r->fd_hi = r->kid = r->kid_se = NAN;
     if (s == HC_OK && r->n >= 2) s = hc_feature_stats(feat, r->n, HC_CLS_FEATURES, mu, cov);
     if (s == HC_OK && r->n >= 2) s = hc_frechet(mu, cov, mur, covr, HC_CLS_FEATURES, &r->fd);
     r->fd_real_images = nr;
+    if (s == HC_OK && r->n >= 2) s = fd_kid(r, feat, rf, nr, mur, covr);
     if (s == HC_OK) { /* class accuracy of the full-compute reference, for comparison */
         hc_classifier_run(cls, r->reference->samples, r->n, NULL, pred);
         correct = 0;
@@ -527,6 +545,11 @@ cJSON *hc_live_metrics_json(const hc_live_result *r)
         add_num(mt, "fd", r->fd);
         cJSON_AddNumberToObject(mt, "fd_real_images", r->fd_real_images);
         cJSON_AddNumberToObject(mt, "class_acc_full", r->class_acc_full);
+        add_num(mt, "fd_lo", r->fd_lo);
+        add_num(mt, "fd_hi", r->fd_hi);
+        cJSON_AddNumberToObject(mt, "fd_n", r->n);
+        add_num(mt, "kid", r->kid);
+        add_num(mt, "kid_se", r->kid_se);
     }
     return mt;
 }
@@ -543,6 +566,8 @@ cJSON *hc_live_document(const hc_live_result *r)
     cJSON_AddStringToObject(defs, "psnr", "mean over samples, images clamped to [-1,1], data range 2, dB; null if identical");
     cJSON_AddStringToObject(defs, "ssim", "mean over samples; Wang et al. 11x11 Gaussian window sigma 1.5, valid region, K1 0.01, K2 0.03, data range 2");
     cJSON_AddStringToObject(defs, "fd", "Frechet distance between Gaussians of the bundled classifier's 128-d fc1 features: samples vs fd_real_images held-out Fashion-MNIST test images (FD, not FID)");
+    cJSON_AddStringToObject(defs, "fd_lo", "fd_lo, fd_hi: 95% percentile-bootstrap interval of the FD over the fd_n samples (2000 resamples, real-image statistics fixed)");
+    cJSON_AddStringToObject(defs, "kid", "unbiased KID (MMD^2, kernel (a.b/128 + 1)^3) of the same features against the same real images; kid_se: first-order U-statistic standard error");
     cJSON_AddStringToObject(defs, "class_acc", "fraction of samples the bundled classifier labels as their conditioning class");
     cJSON_AddStringToObject(defs, "flops", "2 x multiply-accumulates of the analytic per-module model, all batch rows incl. CFG; flops_speedup = full / method");
     cJSON_AddStringToObject(defs, "wall_speedup", "wall-clock of the full-compute run / this run, same process and thread count");

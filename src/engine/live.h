@@ -83,6 +83,8 @@ typedef struct hc_live_result {
     int classified;               /* a classifier ran: the fields below are set */
     double class_acc, class_acc_full, fd;
     int fd_real_images;           /* 0: FD not computed (fewer than 2 samples) */
+    double fd_lo, fd_hi;          /* percentile bootstrap over the samples (stats.h: HC_BOOT_*) */
+    double kid, kid_se;           /* KID against the same real images, its standard error (stats.h) */
     cJSON *provenance;            /* with the resolved config and the model's metadata */
     char label[256];
 } hc_live_result;

@@ -21,7 +21,7 @@
 
 /* ---- config ----------------------------------------------------------------------------- */
 
-static const char *const top_keys[] = {"name", "description", "replay", "live", "methods", "figures", NULL};
+static const char *const top_keys[] = {"name", "description", "replay", "live", "methods", "figures", "baseline", NULL};
 static const char *const replay_keys[] = {"files", "modules", "columns", NULL};
 static const char *const live_keys[] = {"model", "classifier", "data_dir", "n", "steps", "guidance", "batch",
                                         "seeds", "shift", "n_real", "columns", NULL};
@@ -578,7 +578,9 @@ hc_status hc_experiment_parse(const char *text, const char *origin, hc_experimen
             }
         }
     }
+    if (s == HC_OK && (x = cJSON_GetObjectItemCaseSensitive(doc, "baseline"))) s = exp_parse_baseline(&v, e, x);
     if (s == HC_OK) s = exp_build_cells(e);
+    if (s == HC_OK) s = exp_resolve_baseline(e);
     if (s != HC_OK) {
         hc_experiment_free(e);
         return s;

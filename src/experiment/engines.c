@@ -111,6 +111,7 @@ hc_status exp_run_live(hc_experiment *e, const char *dir, exp_cell *c, cJSON *ce
     hc_live_result *res = NULL;
     HC_TRY(hc_live_compute(&o, &r->method, &res));
     hc_status s = hc_live_write(&o, res);
+    if (s == HC_OK) s = exp_live_samples(res, cell);
     cJSON *doc = s == HC_OK ? hc_live_document(res) : NULL;
     if (s == HC_OK && r->is_ref && !c->samples) { /* full compute is its own reference: kept for its dependants */
         c->samples = res->reference;
@@ -256,6 +257,7 @@ static hc_status replay_cell(const hc_experiment *e, const char *dir, const exp_
     put_num(mt, "cache_mib", (double)rm->cache_bytes / 1048576.0);
     cJSON_AddItemToObject(cell, "engine_output", hc_replay_summary(&o, &one));
     cJSON_AddStringToObject(cell, "outputs", raw);
+    HC_TRY(exp_replay_samples(res, rm, cell));
     return replay_curves(res, rm, cell);
 }
 

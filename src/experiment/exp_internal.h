@@ -85,6 +85,9 @@ struct hc_experiment {
     int n_cells;
     hc_fig_decl *figs;
     int n_figs;
+    /* differences and tests (stats_cells.c) */
+    char baseline[HC_SPEC_MAX];   /* "baseline" as given ("": the default) */
+    int baseline_row[HC_N_ENG];   /* per engine; -1: none */
 };
 
 /* ---- cells.c ---- */
@@ -122,5 +125,22 @@ hc_status exp_run_live(hc_experiment *e, const char *dir, exp_cell *c, cJSON *ce
 /* Replay cells run together: one pass over each trajectory for all their
  * methods; docs[i] is cells[i]'s document. */
 hc_status exp_run_replay(hc_experiment *e, const char *dir, exp_cell *const *cells, int n, cJSON *const *docs);
+
+/* ---- stats_cells.c: per-sample values and the baseline ---- */
+
+struct hc_live_result;
+struct hc_replay_result;
+struct hc_replay_method;
+struct exp_vctx;
+/* Add the cell's "per_sample" (live: per image; replay: per record). */
+hc_status exp_live_samples(const struct hc_live_result *res, cJSON *cell);
+hc_status exp_replay_samples(const struct hc_replay_result *res, const struct hc_replay_method *rm, cJSON *cell);
+/* A cell document's "per_sample" into c->samples (none if absent or malformed). */
+hc_status exp_cell_samples(const cJSON *doc, hc_res_cell *c);
+/* $.baseline: a method spec. */
+hc_status exp_parse_baseline(const struct exp_vctx *v, hc_experiment *e, const cJSON *x);
+/* Each engine's baseline row, after exp_build_cells (HC_EINVAL naming the
+ * rows when a given baseline is in no engine). */
+hc_status exp_resolve_baseline(hc_experiment *e);
 
 #endif

@@ -127,6 +127,7 @@ static hc_status result_cell(const exp_cell *x, hc_res_cell *c)
     const cJSON *sec = cJSON_GetObjectItemCaseSensitive(x->doc, "cell_seconds");
     c->seconds = cJSON_IsNumber(sec) ? sec->valuedouble : NAN;
     HC_TRY(cell_metrics(x->doc, c));
+    HC_TRY(exp_cell_samples(x->doc, c));
     return cell_curves(x->doc, c);
 }
 
@@ -161,6 +162,8 @@ static hc_status build_results(const hc_experiment *e, hc_results *r)
     r->n_entries = e->n_entries;
     if (e->n_figs) memcpy(r->figs, e->figs, (size_t)e->n_figs * sizeof *r->figs);
     r->n_figs = e->n_figs;
+    for (int g = 0; g < HC_N_ENG; g++) r->baseline_row[g] = e->baseline_row[g] + 1;
+    snprintf(r->baseline, sizeof r->baseline, "%s", e->baseline);
     /* counted before they are filled: hc_results_free frees a partial one */
     for (int i = 0; i < e->n_rows; i++) {
         r->n_rows = i + 1;
