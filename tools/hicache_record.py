@@ -511,8 +511,10 @@ def forward_counter(model, rec, time_of, x_of=None, out_row=None, calls_per_step
         state["calls"] = k + 1
         return out
     model.forward = fwd
-    return lambda: setattr(model, "forward", orig) if "forward" in model.__dict__ and \
-        model.__dict__.pop("forward") is not None else None
+
+    def undo():
+        model.__dict__.pop("forward", None)
+    return undo
 
 
 # --------------------------------------------------------------------------
@@ -612,21 +614,29 @@ def sample_flux_mini(args, prov):
     return model, points, info, txt_len, run, ("batch" if guided else "none")
 
 
-def sample_diffusers_flux(args, prov):
-    """FluxPipeline (diffusers) with hooks on its FluxTransformer2DModel."""
+def sample_diffusers_flux(args, prov, pipe=None):
+    """FluxPipeline (diffusers) with hooks on its FluxTransformer2DModel; a
+    given `pipe` (any object called like FluxPipeline, with .transformer) is
+    used as it is, without importing diffusers."""
     import torch
-    try:
-        import diffusers
-        from diffusers import FluxPipeline
-    except ImportError as e:
-        raise RecordError("--preset diffusers-flux needs diffusers (pip install diffusers transformers "
-                          "sentencepiece): %s" % e)
-    dt = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}[args.torch_dtype]
-    pipe = FluxPipeline.from_pretrained(args.model, torch_dtype=dt).to(args.device)
+    if pipe is None:
+        try:
+            import diffusers
+            from diffusers import FluxPipeline
+        except ImportError as e:
+            raise RecordError("--preset diffusers-flux needs diffusers (pip install diffusers transformers "
+                              "sentencepiece): %s" % e)
+        dt = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}.get(args.torch_dtype)
+        if dt is None:
+            raise RecordError("--torch-dtype '%s' (valid: bfloat16, float16, float32)" % args.torch_dtype)
+        pipe = FluxPipeline.from_pretrained(args.model, torch_dtype=dt).to(args.device)
+        prov["diffusers"] = diffusers.__version__
+    else:
+        prov["pipeline"] = type(pipe).__name__
     g = 3.5 if args.guidance is None else args.guidance
     W, H = args.width, args.height
     txt_len = args.max_sequence_length
-    prov.update(device=args.device, diffusers=diffusers.__version__, torch_dtype=args.torch_dtype,
+    prov.update(device=args.device, torch_dtype=args.torch_dtype,
                 gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else None,
                 config={"preset": "diffusers-flux", "model": args.model, "prompt": args.prompt, "steps": args.steps,
                         "guidance": g, "height": H, "width": W, "seed": args.seed,
@@ -641,7 +651,6 @@ def sample_diffusers_flux(args, prov):
         for r in rec_list:
             attach_diffusers(tr, r)
         gen = torch.Generator(device="cpu").manual_seed(args.seed)
-        last = {}
 
         def on_step_end(p, i, t, kw):
             for r in rec_list:
@@ -651,7 +660,6 @@ def sample_diffusers_flux(args, prov):
         pipe(prompt=args.prompt, height=H, width=W, num_inference_steps=args.steps, guidance_scale=g,
              generator=gen, max_sequence_length=txt_len, callback_on_step_end=on_step_end,
              callback_on_step_end_tensor_inputs=["latents"])
-        last.clear()
     return tr, points, info, txt_len, run, "none"
 
 
@@ -706,7 +714,7 @@ def uncond_path(path):
     return root + ".uncond" + (ext or ".h5")
 
 
-def main(argv=None):
+def main(argv=None, pipe=None):
     ap = argparse.ArgumentParser(prog="hicache_record.py", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="Mappings, sizes and GPU recipes: docs/recording.md")
@@ -752,7 +760,7 @@ def main(argv=None):
         elif args.preset == "diffusers-flux":
             if not args.model:
                 raise RecordError("--preset diffusers-flux needs --model (e.g. black-forest-labs/FLUX.1-dev)")
-            model, points, info, txt_len, run, layout = sample_diffusers_flux(args, prov)
+            model, points, info, txt_len, run, layout = sample_diffusers_flux(args, prov, pipe)
         elif args.preset == "dit":
             raise RecordError("--preset dit records through the module API (your DiT's sample loop): "
                               "see docs/recording.md")
