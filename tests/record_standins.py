@@ -375,15 +375,15 @@ def check_dit(cli, out):
                       branch="uncond", cfg_layout="batch", steps=[1, 2, 3, 4], modules="dit/0/*,dit/2/*")
     x = torch.randn(2, 16, 4, generator=torch.Generator().manual_seed(0))
     y = torch.tensor([3, 5])
+    xs = []
     with rec:
-        undo = hr.forward_counter(m, rec, time_of=lambda a, k: float(a[1][0]))
+        undo = hr.forward_counter(m, rec, time_of=lambda a, k: float(a[1][0]), x_of=lambda a, k: a[0],
+                                  out_of=lambda o: o)
         with torch.no_grad():
             for s in range(S):
                 t = torch.full((2,), 999.0 - 150 * s)
-                rec_x = x[0].clone()
+                xs.append(x[0].clone())
                 v = m.forward_with_cfg(x, t, y, 4.0)
-                rec.put_latent("x", s, rec_x)       # after begin_step (in the wrapped forward)
-                rec.put_latent("out", s, v[0])
                 x = x - 0.1 * v
                 if s == 4:
                     rec.put_latent("x", s, x[0], final=True)
@@ -399,7 +399,9 @@ def check_dit(cli, out):
         e = max(max_rel(f["features/dit/%d/%s" % (l, k)][r], m.ref["uncond:dit/%d/%s" % (l, k)][s])
                 for l in (0, 2) for k in ("attn", "mlp") for r, s in enumerate([1, 2, 3, 4]))
         check(e == 0.0, "dit hooks record the unconditional half's pre-gate attn and mlp exactly")
-        check(f["hidden/dit/2"].shape == (4, 16, 32) and f["latents/x"].shape == (5, 16, 4), "hidden and latents rows")
+        check(f["hidden/dit/2"].shape == (4, 16, 32) and f["latents/x"].shape == (5, 16, 4) and
+              f["latents/out"].shape == (4, 16, 4) and max_rel(f["latents/x"][:4], torch.stack(xs[1:5]).numpy()) == 0,
+              "hidden and latents rows (x before each recorded step, then the final state)")
     # a failure inside the sampling loop leaves no file
     bad = os.path.join(out, "dit_bad.h5")
     try:

@@ -489,12 +489,13 @@ def base_provenance(model_file=None, argv=None):
     return p
 
 
-def forward_counter(model, rec, time_of, x_of=None, out_row=None, calls_per_step=1):
+def forward_counter(model, rec, time_of, x_of=None, out_of=None, calls_per_step=1):
     """Wrap model.forward (works with keyword arguments on every torch
     version, unlike forward pre-hooks before 2.0): call k is step
     k // calls_per_step; time_of(args, kwargs) -> the time the network gets;
     x_of(args, kwargs) -> the latent batch (its sample row goes to
-    /latents/x).  Returns an undo function."""
+    /latents/x); out_of(output) -> the output batch (its sample row goes to
+    /latents/out).  Returns an undo function."""
     orig = model.forward
     state = {"calls": 0}
 
@@ -508,6 +509,8 @@ def forward_counter(model, rec, time_of, x_of=None, out_row=None, calls_per_step
         else:
             rec.call = c
         out = orig(*args, **kwargs)
+        if out_of is not None and c == 0:
+            rec.put_latent("out", s, out_of(out)[rec.sample_row])
         state["calls"] = k + 1
         return out
     model.forward = fwd
