@@ -11,6 +11,7 @@ set -u
 HC=$1
 SRC=${3:-$(cd "$(dirname "$0")/.." && pwd)}
 PY=/usr/bin/python3
+export PYTHONDONTWRITEBYTECODE=1   # nothing written into the source tree
 REC=$SRC/tools/hicache_record.py
 MODEL=$SRC/data/models/flux_mini.safetensors
 source "$(dirname "$0")/lib_cli.sh"
@@ -97,6 +98,8 @@ expect_fail "--init-latents of another shape" "the model needs [1, 28, 28]" \
   $PY "$REC" --preset flux-mini --model "$MODEL" --steps 2 --init-latents "$SRC/tests/data/h5py_traj.h5" -o e.h5
 expect_fail "--modules matching nothing" "matches no cache point" \
   $PY "$REC" --preset flux-mini --model "$MODEL" --steps 2 --modules 'nope/*' -o e.h5
+expect_fail "a mapped module that never runs" "hooked module never ran: double_blocks.0.img_attn.norm" \
+  $PY "$REC" --preset flux-mini --model "$MODEL" --steps 2 --map 'double_blocks\.(0)\.img_attn\.norm=features/double/{1}/qk' -o e.h5
 [ -e e.h5 ] || [ -e e.h5.partial ] && fail "e.h5 left after an error"
 # diffusers-flux and dit presets on stand-in module trees
 $PY "$SRC/tests/record_standins.py" "$HC" "$tmp" || fail "stand-in presets (tests/record_standins.py)"

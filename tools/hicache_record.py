@@ -455,6 +455,10 @@ class Recorder:
         if self.t0 is not None and self.step in self.row_of:
             self.step_times.append(time.time() - self.t0)
         f = self.file.f
+        never = [p.qualname for p in self.points if p.target not in self.file.rows]
+        if never:
+            raise RecordError("%s: hooked module%s never ran: %s" % (
+                self.file.path, "s" if len(never) > 1 else "", _rows(never)))
         if self.steps != list(range(self.S)):
             f.create_dataset("steps/index", data=np.array(self.steps, dtype=np.int64))
             f.attrs["sampling_steps"] = np.int64(self.S)
