@@ -38,6 +38,11 @@ static const keydef keydefs[] = {
     {"seed", K_INT, OFF(seed), 0, 2147483647.0, "fresh-token seed"},
     {"fresh", K_FRESH, OFF(fresh_all), 0, 0, "mlp | all: modules that take fresh tokens"},
     {"iters", K_INT, OFF(kmeans_iters), 1, 1000, "max k-means iterations per full step"},
+    {"r", K_INT, OFF(rank), 1, 8, "DMD truncation rank"},
+    {"m", K_INT, OFF(snaps), 2, 16, "DMD snapshots"},
+    {"M", K_INT, OFF(degree), 0, 8, "Chebyshev degree"},
+    {"lam", K_DBL, OFF(lam), 0, 1e6, "ridge penalty"},
+    {"window", K_INT, OFF(window), 1, 32, "snapshots in the ridge fit"},
 };
 #define N_KEYS (sizeof keydefs / sizeof keydefs[0])
 _Static_assert(N_KEYS <= 32, "apply_pairs keeps one bit per key");
