@@ -306,7 +306,7 @@ void hc_method_label(const hc_method *m, char *buf, size_t n)
     if (in_list(basis->keys, "sigma")) len += (size_t)snprintf(buf + len, n - len, ", σ=%g", m->sigma);
     if (in_list(basis->keys, "r")) len += (size_t)snprintf(buf + len, n - len, ", r=%d, m=%d", m->rank, m->snaps);
     if (in_list(basis->keys, "M"))
-        len += (size_t)snprintf(buf + len, n - len, ", M=%d, λ=%g, window=%d", m->degree, m->lam, m->window);
+        len += (size_t)snprintf(buf + len, n - len, ", M=%d, λ=%g, win=%d", m->degree, m->lam, m->window);
     if (m->base) len += (size_t)snprintf(buf + len, n - len, ", K=%d", m->K);
     if (len < n) snprintf(buf + len, n - len, ")");
 }
