@@ -38,6 +38,11 @@ static const keydef keydefs[] = {
     {"seed", K_INT, OFF(seed), 0, 2147483647.0, "fresh-token seed"},
     {"fresh", K_FRESH, OFF(fresh_all), 0, 0, "mlp | all: modules that take fresh tokens"},
     {"iters", K_INT, OFF(kmeans_iters), 1, 1000, "max k-means iterations per full step"},
+    {"r", K_INT, OFF(rank), 1, 8, "DMD truncation rank"},
+    {"m", K_INT, OFF(snaps), 2, 16, "DMD snapshots"},
+    {"M", K_INT, OFF(degree), 0, 8, "Chebyshev degree"},
+    {"lam", K_DBL, OFF(lam), 0, 1e6, "ridge penalty"},
+    {"window", K_INT, OFF(window), 1, 32, "snapshots in the ridge fit"},
 };
 #define N_KEYS (sizeof keydefs / sizeof keydefs[0])
 _Static_assert(N_KEYS <= 32, "apply_pairs keeps one bit per key");
@@ -299,6 +304,9 @@ void hc_method_label(const hc_method *m, char *buf, size_t n)
     len += (size_t)snprintf(buf + len, n - len, " (N=%d", m->sched.N);
     if (in_list(basis->keys, "O")) len += (size_t)snprintf(buf + len, n - len, ", O=%d", m->order);
     if (in_list(basis->keys, "sigma")) len += (size_t)snprintf(buf + len, n - len, ", σ=%g", m->sigma);
+    if (in_list(basis->keys, "r")) len += (size_t)snprintf(buf + len, n - len, ", r=%d, m=%d", m->rank, m->snaps);
+    if (in_list(basis->keys, "M"))
+        len += (size_t)snprintf(buf + len, n - len, ", M=%d, λ=%g, win=%d", m->degree, m->lam, m->window);
     if (m->base) len += (size_t)snprintf(buf + len, n - len, ", K=%d", m->K);
     if (len < n) snprintf(buf + len, n - len, ")");
 }

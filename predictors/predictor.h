@@ -68,6 +68,12 @@ typedef struct hc_method {
     int kmeans_iters;           /* max Lloyd iterations per full step */
     int groups;                 /* token groups clustered separately in one tensor (batch
                                    elements), K clusters each; set by the engine (0 = 1) */
+    /* snapshot-window predictors (dmd, spectrum) */
+    int rank;                   /* r: DMD truncation rank */
+    int snaps;                  /* m: DMD snapshots */
+    int degree;                 /* M: Chebyshev degree (spectrum) */
+    double lam;                 /* lam: ridge penalty (spectrum) */
+    int window;                 /* window: snapshots in the ridge fit (spectrum) */
 } hc_method;
 
 /* Parse a spec; HC_EINVAL with a message listing valid names/keys/ranges. */
@@ -212,6 +218,35 @@ const float *hc_dcache_order(const hc_dcache *c, int k);
 void hc_basis_hermite(double arg, double scale, int p, double *c);
 /* c_k = scale^k * x^k / k!, k = 0..p */
 void hc_basis_monomial(double x, double scale, int p, double *c);
+
+/* ---- a ring of full-step snapshots (adams, spectrum, foca, dmd) ----------------------- */
+
+typedef struct hc_snapring {
+    int cap, count, head;        /* head = newest */
+    size_t n;                    /* floats per snapshot */
+    float *block;                /* cap x n, one allocation */
+    int step[32];                /* sampling-order step of each slot */
+} hc_snapring;
+
+hc_status hc_snapring_init(hc_snapring *r, int cap, size_t n);  /* cap <= 32 */
+void hc_snapring_release(hc_snapring *r);
+void hc_snapring_clear(hc_snapring *r);
+void hc_snapring_push(hc_snapring *r, const float *feat, int step);
+/* j-th newest snapshot (j = 0: newest), j < count */
+const float *hc_snapring_get(const hc_snapring *r, int j, int *step);
+size_t hc_snapring_bytes(const hc_snapring *r);
+
+/* out[e] = sum_{j<n} w[j] * S_j[e] (float32, e < len; any n >= 1): the
+ * snapshot combination of the window predictors, S_j the j-th newest. */
+void hc_snapring_combine(float *out, const hc_snapring *r, const double *w, int n);
+
+/* Ridge fit on Chebyshev polynomials (spectrum): nodes tau[0..n-1], degree
+ * M (the caller keeps M <= n-1 when lam = 0), penalty lam.  w[j] gets the
+ * weight of value j in the forecast at tau_star (sum_m C_m T_m(tau_star),
+ * C = (X^T X + lam I)^{-1} X^T h, X_jm = T_m(tau_j)); if h is non-NULL,
+ * coef[0..M] gets C for the values h[0..n-1].  n <= 32, M <= 8. */
+hc_status hc_ridge_cheb(const double *tau, int n, int M, double lam, double tau_star, const double *h, double *w,
+                        double *coef);
 
 /* ---- the fused forecast kernel ------------------------------------------------------- */
 

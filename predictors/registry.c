@@ -9,6 +9,8 @@
 extern const hc_pred_type hc_pred_full, hc_pred_reuse, hc_pred_taylor, hc_pred_hermite,
     hc_pred_hicache, hc_pred_hermite_arg, hc_pred_hermite_coef, hc_pred_hitaylor,
     hc_pred_lagrange, hc_pred_clusca;
+extern const hc_pred_type hc_pred_foca, hc_pred_spectrum, hc_pred_hicache_analytic, hc_pred_adams,
+    hc_pred_dmd;
 
 const hc_pred_type *const hc_pred_types[] = {
     &hc_pred_full,
@@ -21,6 +23,11 @@ const hc_pred_type *const hc_pred_types[] = {
     &hc_pred_hitaylor,
     &hc_pred_lagrange,
     &hc_pred_clusca,
+    &hc_pred_foca,
+    &hc_pred_spectrum,
+    &hc_pred_hicache_analytic,
+    &hc_pred_adams,
+    &hc_pred_dmd,
     NULL,
 };
 

@@ -327,7 +327,12 @@ size_t hc_replay_method_bytes(const hc_method *m, size_t T, size_t D)
     unsigned caps = hc_method_caps(m);
     if (caps & HC_PRED_NO_CACHE) return 0;
     const size_t f = sizeof(float), K = (size_t)(m->K > 0 ? m->K : 1);
-    size_t b = ((size_t)(m->order > 0 ? m->order : 0) + 2) * (T * D + 64) * f; /* + padding per order */
+    size_t orders = (size_t)(m->order > 0 ? m->order : 0) + 2;
+    /* snapshot-window types: spectrum keeps `window` snapshots, dmd `snaps`
+     * plus its Taylor fallback (the fields are 0 for every other type) */
+    if ((size_t)m->window + 1 > orders) orders = (size_t)m->window + 1;
+    if (m->snaps > 0 && (size_t)m->snaps + orders > orders) orders += (size_t)m->snaps;
+    size_t b = orders * (T * D + 64) * f; /* + padding per order */
     if (caps & (HC_PRED_FRESH | HC_PRED_LABELS))
         b += K * D * f + 4 * K * sizeof(size_t) /* fresh rows, token lists */
              + 2 * K * D * f + K * sizeof(int) + T * (sizeof(int) + sizeof(size_t)); /* own k-means */
