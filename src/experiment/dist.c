@@ -16,17 +16,29 @@ double exp_cell_cost(const hc_experiment *e, const exp_cell *c)
     return (double)e->n * ((double)full + 0.1 * (double)(steps - full));
 }
 
-int exp_cell_reference(const hc_experiment *e, const exp_cell *c)
+hc_status exp_cell_references(const hc_experiment *e, int **out)
 {
-    if (c->eng != HC_ENG_LIVE) return -1;
-    if (c->ref >= 0) return c->ref;
-    if (e->rows[c->row].is_ref) return -1;
-    for (int k = 0; k < e->n_cells; k++) {
-        const exp_cell *q = &e->cells[k];
-        if (q != c && q->eng == HC_ENG_LIVE && e->rows[q->row].is_ref && q->seed == c->seed && q->steps == c->steps)
-            return k;
+    int *ref = malloc(((size_t)e->n_cells + 1) * sizeof *ref), *full = malloc(((size_t)e->n_cells + 1) * sizeof *full);
+    if (!ref || !full) {
+        free(ref);
+        free(full);
+        return hc_fail(HC_ENOMEM, "out of memory");
     }
-    return -1;
+    int n_full = 0; /* the live reference row's cells: one per seed and steps */
+    for (int k = 0; k < e->n_cells; k++)
+        if (e->cells[k].eng == HC_ENG_LIVE && e->rows[e->cells[k].row].is_ref) full[n_full++] = k;
+    for (int i = 0; i < e->n_cells; i++) {
+        const exp_cell *c = &e->cells[i];
+        ref[i] = c->eng == HC_ENG_LIVE ? c->ref : -1;
+        if (c->eng != HC_ENG_LIVE || c->ref >= 0 || e->rows[c->row].is_ref) continue;
+        for (int j = 0; j < n_full && ref[i] < 0; j++) {
+            const exp_cell *q = &e->cells[full[j]];
+            if (q->seed == c->seed && q->steps == c->steps) ref[i] = full[j];
+        }
+    }
+    free(full);
+    *out = ref;
+    return HC_OK;
 }
 
 typedef struct cost_idx {
@@ -66,12 +78,16 @@ hc_status exp_shard_want(const hc_experiment *e, int shard, int n, unsigned char
         if (best == shard) w[order[k].i] = 1;
     }
     /* the references its pending live cells need, unless finished */
-    for (int i = 0; i < e->n_cells; i++) {
-        int r = w[i] && !e->cells[i].doc ? exp_cell_reference(e, &e->cells[i]) : -1;
+    int *ref = NULL;
+    hc_status s = exp_cell_references(e, &ref);
+    for (int i = 0; i < e->n_cells && s == HC_OK; i++) {
+        int r = w[i] && !e->cells[i].doc ? ref[i] : -1;
         if (r >= 0 && !e->cells[r].doc) w[r] = 1;
     }
+    free(ref);
     free(order);
     free(load);
-    *want = w;
-    return HC_OK;
+    if (s != HC_OK) free(w);
+    else *want = w;
+    return s;
 }

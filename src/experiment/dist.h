@@ -41,10 +41,11 @@ hc_status exp_record_cell(exp_run_state *rs, exp_cell *c, cJSON *cell, const cha
  * cell the number of trajectory files (no model runs: cheap). */
 double exp_cell_cost(const hc_experiment *e, const exp_cell *c);
 
-/* The full-compute cell a live cell is scored against (its reference at
- * other step counts, else the reference row's cell with the same seed and
- * steps); -1 for none (replay, or a reference itself). */
-int exp_cell_reference(const hc_experiment *e, const exp_cell *c);
+/* For every cell the full-compute cell it is scored against (a live
+ * cell's reference at other step counts, else the reference row's cell
+ * with the same seed and steps); -1 for none (replay cells, references).
+ * *out: malloc'ed, e->n_cells. */
+hc_status exp_cell_references(const hc_experiment *e, int **out);
 
 /* Cells of shard `shard` of n: the cells are dealt, most expensive first,
  * to the shard with the least estimated cost so far (ties: the lower

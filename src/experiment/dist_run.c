@@ -85,15 +85,16 @@ static hc_status pack_cell(const worker *w, int idx, cJSON *doc, exp_buf *out)
     int nf = 0;
     DIR *d = opendir(raw);
     struct dirent *de;
-    while (d && (de = readdir(d)) && nf < 64) {
+    hc_status s = HC_OK;
+    while (d && (de = readdir(d)) && s == HC_OK) {
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", raw, de->d_name);
         if (de->d_name[0] == '.' || stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
-        if (!(names[nf] = strdup(de->d_name))) break;
-        nf++;
+        if (nf == 64) s = hc_fail(HC_EINVAL, "%s: more than 64 output files", raw);
+        else if (!(names[nf] = strdup(de->d_name))) s = hc_fail(HC_ENOMEM, "out of memory");
+        else nf++;
     }
     if (d) closedir(d);
-    hc_status s = HC_OK;
     exp_put_i64(out, nf);
     for (int i = 0; i < nf; i++) {
         char *bytes = NULL;
@@ -194,15 +195,16 @@ static void worker_task(worker *w, exp_buf *in, exp_buf *out)
     else exp_put_i64(out, 0);
     exp_buf_free(&body);
     for (int k = 0; k < nb; k++) cJSON_Delete(docs[k]);
+    for (int k = 0; k < nb; k++) rm_raw(w->scratch, batch[k]->id);
     for (int i = 0; i < e->n_cells; i++) { /* references and cells of the task */
         exp_cell *c = &e->cells[i];
         if (!c->doc && !c->samples) continue;
+        rm_raw(w->scratch, c->id);
         cJSON_Delete(c->doc);
         c->doc = NULL;
         hc_live_ref_free(c->samples);
         c->samples = NULL;
     }
-    for (int i = 0; i < e->n_cells; i++) rm_raw(w->scratch, e->cells[i].id);
     free(batch);
     free(docs);
 }
@@ -345,6 +347,7 @@ typedef struct coord {
     exp_run_state *rs;
     const hc_exp_comm *comm;
     int *tc, *cell_task; /* cells of the tasks; each cell's task (-1: none) */
+    int *ref;            /* each cell's reference (exp_cell_references) */
     task *tasks;
     int n_tasks, running;
     int *busy;           /* per rank: its task, -1 idle */
@@ -371,6 +374,7 @@ static hc_status make_tasks(coord *k)
     k->tasks = calloc((size_t)e->n_cells + 1, sizeof *k->tasks);
     k->busy = malloc((size_t)k->comm->size * sizeof *k->busy);
     if (!k->tc || !k->cell_task || !k->tasks || !k->busy) return hc_fail(HC_ENOMEM, "out of memory");
+    HC_TRY(exp_cell_references(e, &k->ref));
     for (int r = 0; r < k->comm->size; r++) k->busy[r] = -1;
     for (int i = 0; i < e->n_cells; i++) {
         k->cell_task[i] = -1;
@@ -411,7 +415,7 @@ static int next_ready(const coord *k)
         if (k->tasks[t].state != 0) continue;
         int ready = 1;
         for (int j = 0; j < k->tasks[t].n && ready; j++) {
-            int r = exp_cell_reference(e, &e->cells[k->tc[k->tasks[t].first + j]]);
+            int r = k->ref[k->tc[k->tasks[t].first + j]];
             ready = r < 0 || e->cells[r].doc || k->cell_task[r] < 0;
         }
         if (ready) return t;
@@ -432,7 +436,7 @@ static hc_status pack_task(const coord *k, int t, exp_buf *b)
         const exp_cell *c = &e->cells[k->tc[tk->first + j]];
         exp_put_i64(b, k->tc[tk->first + j]);
         exp_put_bytes(b, c->id, strlen(c->id));
-        int r = exp_cell_reference(e, c);
+        int r = k->ref[k->tc[tk->first + j]];
         if (tk->n == 1 && r >= 0 && e->cells[r].doc) refs[0] = r;
     }
     char path[1300], *bytes = NULL;
@@ -635,6 +639,7 @@ hc_status exp_dist_coordinate(exp_run_state *rs)
     pthread_cond_destroy(&k.mb.cv);
     free(k.tc);
     free(k.cell_task);
+    free(k.ref);
     free(k.tasks);
     free(k.busy);
     return s;
