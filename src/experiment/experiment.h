@@ -57,12 +57,33 @@ typedef enum hc_progress {
     HC_PROGRESS_NONE
 } hc_progress;
 
+/* Message passing between the processes of one run, rank 0 the
+ * coordinator (docs/cluster.md).  The library knows no MPI: the CLI
+ * implements this with it (src/cli/mpi_comm.c).  Messages are byte
+ * strings; tags keep tasks and results apart. */
+typedef struct hc_exp_comm {
+    int rank, size;
+    void *ctx;
+    /* Send n bytes to rank `to` (returns when buf may be reused). */
+    hc_status (*send)(void *ctx, int to, int tag, const void *buf, size_t n);
+    /* A message with `tag` from rank `from` (-1: any rank): wait for one
+     * (block = 1) or look once (*got = 0 if none).  *buf is malloc'ed (the
+     * caller frees it), *n its length, *src the sender. */
+    hc_status (*recv)(void *ctx, int from, int tag, int block, int *got, void **buf, size_t *n, int *src);
+} hc_exp_comm;
+
 typedef struct hc_experiment_run_opts {
     const char *out_dir;  /* NULL: out/NAME */
     hc_progress progress;
     int render;           /* render figures with gnuplot when it is on PATH */
     int max_cells;        /* > 0: compute at most this many cells, then stop
                              before the tables (a later run resumes) */
+    int shard, n_shards;  /* n_shards > 0: compute only cells of shard `shard`
+                             (0-based) of the cost-balanced partition (and the
+                             references they need); no report: --merge writes it */
+    int merge;            /* compute nothing: the report from the finished cells */
+    const hc_exp_comm *comm; /* size > 1: rank 0 hands out cells and writes
+                             every output, other ranks compute; NULL: alone */
 } hc_experiment_run_opts;
 
 void hc_experiment_run_defaults(hc_experiment_run_opts *o);
@@ -74,11 +95,23 @@ typedef struct hc_experiment_report {
     int complete;  /* 1: every cell finished and the tables/figures were written */
     int figures;   /* figure bases written (each .csv + .gp [+ .png + .pdf]) */
     int rendered;  /* of which rendered by gnuplot */
+    int missing;   /* cells without a result (a shard's others, a merge's gaps) */
+    int reported;  /* the tables/figures were written (a merge: also with missing cells) */
+    int worker;    /* this process was a worker rank: rank 0 reports */
     char out_dir[1024];
 } hc_experiment_report;
 
 /* Run the pending cells and write every output. */
 hc_status hc_experiment_run(hc_experiment *e, const hc_experiment_run_opts *o, hc_experiment_report *rep);
+
+/* 1 if cell i has a result (after hc_experiment_run: loaded or computed). */
+int hc_experiment_cell_done(const hc_experiment *e, int i);
+
+/* Rank 0 of a run that ends before hc_experiment_run (a bad config): tell
+ * the worker ranks to stop.  Worker ranks that cannot load the config
+ * answer every task with `msg` until told to stop. */
+void hc_experiment_comm_release(const hc_exp_comm *comm);
+void hc_experiment_comm_refuse(const hc_exp_comm *comm, const char *msg);
 
 /* The one formatting source of table.md, table.tex and summary.json's
  * table "text": metric `key` of `engine` ("live" | "replay") formatted as

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dist.h"
 #include "exp_internal.h"
 #include "live.h"
 #include "outfile.h"
@@ -178,7 +179,7 @@ static hc_status build_results(const hc_experiment *e, hc_results *r)
 
 /* ---- running ------------------------------------------------------------------------------ */
 
-static cJSON *cell_header(const hc_experiment *e, const exp_cell *c)
+cJSON *exp_cell_header(const hc_experiment *e, const exp_cell *c)
 {
     const exp_row *r = &e->rows[c->row];
     cJSON *o = cJSON_CreateObject();
@@ -230,7 +231,7 @@ static void fmt_dur(double s, char *buf, size_t n)
     else snprintf(buf, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
 }
 
-static double now_s(void)
+double exp_now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -255,23 +256,17 @@ static void draw_bar(int done, int total, const char *label, double elapsed, dou
     fflush(stderr);
 }
 
-/* The run's progress and where finished cells go. */
-typedef struct run_state {
-    hc_experiment *e;
-    const char *dir, *cells_dir;
-    hc_progress pm;
-    int pending, done;
-    double t0;
-    hc_experiment_report *rep;
-} run_state;
-
 /* A computed cell: its time and provenance, written to cells/ID.json; the
  * cell document passes to the experiment (on error it is freed). */
-static hc_status finish_cell(run_state *rs, exp_cell *c, cJSON *cell, double seconds)
+void exp_cell_stamp(cJSON *cell, double seconds)
 {
-    char path[1300];
     cJSON_AddNumberToObject(cell, "cell_seconds", seconds);
     cJSON_AddItemToObject(cell, "provenance", hc_provenance_json());
+}
+
+hc_status exp_record_cell(exp_run_state *rs, exp_cell *c, cJSON *cell, const char *where)
+{
+    char path[1300];
     snprintf(path, sizeof path, "%s/%s.json", rs->cells_dir, c->id);
     hc_status s = hc_write_json(path, cell);
     if (s != HC_OK) {
@@ -283,10 +278,17 @@ static hc_status finish_cell(run_state *rs, exp_cell *c, cJSON *cell, double sec
     rs->done++;
     if (rs->pm == HC_PROGRESS_LINES) {
         char d[32];
-        fmt_dur(seconds, d, sizeof d);
-        fprintf(stderr, "run: [%d/%d] %s: %s\n", rs->done, rs->pending, c->label, d);
+        const cJSON *sec = cJSON_GetObjectItemCaseSensitive(cell, "cell_seconds");
+        fmt_dur(cJSON_IsNumber(sec) ? sec->valuedouble : 0, d, sizeof d);
+        fprintf(stderr, "run: [%d/%d] %s: %s%s\n", rs->done, rs->pending, c->label, d, where ? where : "");
     }
     return HC_OK;
+}
+
+static hc_status finish_cell(exp_run_state *rs, exp_cell *c, cJSON *cell, double seconds)
+{
+    exp_cell_stamp(cell, seconds);
+    return exp_record_cell(rs, c, cell, NULL);
 }
 
 /* Remove DIR/raw/ID/ and the files in it: the outputs of a cell whose
@@ -310,7 +312,7 @@ static void remove_raw(const char *dir, const exp_cell *c)
  * together) and record each.  Every cell file is tried for writing first
  * (an unwritable cells/ folder fails before any work), and a cell whose
  * result is not recorded keeps no raw/ outputs. */
-static hc_status run_batch(run_state *rs, exp_cell **batch, int n, cJSON **docs)
+static hc_status run_batch(exp_run_state *rs, exp_cell **batch, int n, cJSON **docs)
 {
     hc_experiment *e = rs->e;
     int bad = 0; /* the cell named in an error */
@@ -324,11 +326,11 @@ static hc_status run_batch(run_state *rs, exp_cell **batch, int n, cJSON **docs)
     }
     if (s == HC_OK) {
         bad = 0;
-        double t1 = now_s();
-        for (int k = 0; k < n; k++) docs[k] = cell_header(e, batch[k]);
+        double t1 = exp_now();
+        for (int k = 0; k < n; k++) docs[k] = exp_cell_header(e, batch[k]);
         s = batch[0]->eng == HC_ENG_LIVE ? exp_run_live(e, rs->dir, batch[0], docs[0])
                                          : exp_run_replay(e, rs->dir, batch, n, docs);
-        double dt = (now_s() - t1) / n; /* a batch's cells share its time */
+        double dt = (exp_now() - t1) / n; /* a batch's cells share its time */
         for (int k = 0; k < n; k++) {
             if (s == HC_OK && (s = finish_cell(rs, batch[k], docs[k], dt)) != HC_OK) bad = k;
             else if (s != HC_OK) cJSON_Delete(docs[k]);
@@ -377,11 +379,43 @@ void hc_experiment_run_defaults(hc_experiment_run_opts *o)
     o->render = 1;
 }
 
-hc_status hc_experiment_run(hc_experiment *e, const hc_experiment_run_opts *o, hc_experiment_report *rep)
+/* The pending cells this process computes, in cell order: every one, or
+ * those of its shard (want[i]); replay cells together in one batch. */
+static hc_status run_serial(exp_run_state *rs, const hc_experiment_run_opts *o, const unsigned char *want)
 {
-    memset(rep, 0, sizeof *rep);
-    if (o->out_dir) snprintf(rep->out_dir, sizeof rep->out_dir, "%s", o->out_dir);
-    else snprintf(rep->out_dir, sizeof rep->out_dir, "out/%s", e->name);
+    hc_experiment *e = rs->e;
+    hc_experiment_report *rep = rs->rep;
+    hc_status s = HC_OK;
+    exp_cell **batch = malloc(((size_t)e->n_cells + 1) * sizeof *batch);
+    cJSON **docs = malloc(((size_t)e->n_cells + 1) * sizeof *docs);
+    if (!batch || !docs) s = hc_fail(HC_ENOMEM, "out of memory");
+    for (int i = 0; i < e->n_cells && s == HC_OK; i++) {
+        exp_cell *c = &e->cells[i];
+        if (c->doc || (want && !want[i])) continue;
+        if (o->max_cells > 0 && rep->computed >= o->max_cells) break;
+        /* replay: every pending replay cell in one pass over the trajectories */
+        int n = 0;
+        for (int j = i; j < e->n_cells && c->eng == HC_ENG_REPLAY; j++)
+            if (!e->cells[j].doc && e->cells[j].eng == HC_ENG_REPLAY && (!want || want[j]) &&
+                (o->max_cells <= 0 || rep->computed + n < o->max_cells))
+                batch[n++] = &e->cells[j];
+        if (c->eng == HC_ENG_LIVE) batch[n++] = c;
+        double el = exp_now() - rs->t0;
+        if (rs->pm == HC_PROGRESS_BAR)
+            draw_bar(rs->done, rs->pending, c->label, el, rs->done ? el / rs->done * (rs->pending - rs->done) : -1);
+        s = run_batch(rs, batch, n, docs);
+        if (s != HC_OK && rs->pm == HC_PROGRESS_BAR) fputc('\n', stderr);
+    }
+    free(batch);
+    free(docs);
+    return s;
+}
+
+/* Compute what this process computes (serially, a shard, or as the
+ * coordinator of MPI ranks), then write the report unless cells are
+ * missing (a merge writes it with them as missing values). */
+static hc_status run_main(hc_experiment *e, const hc_experiment_run_opts *o, hc_experiment_report *rep)
+{
     const char *dir = rep->out_dir;
     char cells_dir[1100];
     HC_TRY(hc_path_join(cells_dir, sizeof cells_dir, dir, "cells"));
@@ -390,41 +424,27 @@ hc_status hc_experiment_run(hc_experiment *e, const hc_experiment_run_opts *o, h
     if (pm == HC_PROGRESS_AUTO) pm = isatty(2) ? HC_PROGRESS_BAR : HC_PROGRESS_LINES;
     rep->cells = e->n_cells;
     load_finished(e, dir, cells_dir, rep);
-    int pending = e->n_cells - rep->loaded;
-    if (pm != HC_PROGRESS_NONE && rep->loaded)
+    unsigned char *want = NULL;
+    if (o->n_shards > 0 && !o->merge) HC_TRY(exp_shard_want(e, o->shard, o->n_shards, &want));
+    int pending = 0;
+    for (int i = 0; i < e->n_cells; i++) pending += !e->cells[i].doc && (!want || want[i]);
+    if (pm != HC_PROGRESS_NONE && rep->loaded && !o->merge)
         fprintf(stderr, "run: %s: %d of %d cells finished earlier (%s), %d to compute\n", e->name, rep->loaded,
                 e->n_cells, cells_dir, pending);
-    double t0 = now_s();
-    run_state rs = {e, dir, cells_dir, pm, pending, 0, t0, rep};
+    exp_run_state rs = {e, dir, cells_dir, pm, o->merge ? 0 : pending, 0, exp_now(), rep, o};
     hc_status s = HC_OK;
-    exp_cell **batch = malloc(((size_t)e->n_cells + 1) * sizeof *batch);
-    cJSON **docs = malloc(((size_t)e->n_cells + 1) * sizeof *docs);
-    if (!batch || !docs) s = hc_fail(HC_ENOMEM, "out of memory");
-    for (int i = 0; i < e->n_cells && s == HC_OK; i++) {
-        exp_cell *c = &e->cells[i];
-        if (c->doc) continue;
-        if (o->max_cells > 0 && rep->computed >= o->max_cells) break;
-        /* replay: every pending replay cell in one pass over the trajectories */
-        int n = 0;
-        for (int j = i; j < e->n_cells && c->eng == HC_ENG_REPLAY; j++)
-            if (!e->cells[j].doc && e->cells[j].eng == HC_ENG_REPLAY &&
-                (o->max_cells <= 0 || rep->computed + n < o->max_cells))
-                batch[n++] = &e->cells[j];
-        if (c->eng == HC_ENG_LIVE) batch[n++] = c;
-        double el = now_s() - t0;
-        if (pm == HC_PROGRESS_BAR)
-            draw_bar(rs.done, pending, c->label, el, rs.done ? el / rs.done * (pending - rs.done) : -1);
-        s = run_batch(&rs, batch, n, docs);
-        if (s != HC_OK && pm == HC_PROGRESS_BAR) fputc('\n', stderr);
-    }
-    free(batch);
-    free(docs);
+    if (o->merge) s = HC_OK;
+    else if (o->comm && o->comm->size > 1) s = exp_dist_coordinate(&rs);
+    else s = run_serial(&rs, o, want);
+    free(want);
     HC_TRY(s);
-    if (pm == HC_PROGRESS_BAR && pending) {
-        draw_bar(rs.done, pending, "", now_s() - t0, 0);
+    if (pm == HC_PROGRESS_BAR && rs.pending && !(o->comm && o->comm->size > 1)) {
+        draw_bar(rs.done, pending, "", exp_now() - rs.t0, 0);
         fputc('\n', stderr);
     }
-    if (rep->loaded + rep->computed < e->n_cells) return HC_OK; /* stopped by max_cells */
+    rep->missing = e->n_cells - rep->loaded - rep->computed;
+    if (o->n_shards > 0 && !o->merge) return HC_OK;    /* a shard: the merge writes the report */
+    if (rep->missing && !o->merge) return HC_OK;        /* stopped by max_cells */
     hc_results res;
     s = build_results(e, &res);
     hc_report_opts ro = {dir, o->render, pm == HC_PROGRESS_NONE};
@@ -441,6 +461,26 @@ hc_status hc_experiment_run(hc_experiment *e, const hc_experiment_run_opts *o, h
                           "together); the %d cells are complete in %s: run again to write the report",
                        msg, e->n_cells, cells_dir);
     }
-    rep->complete = 1;
+    rep->complete = !rep->missing;
+    rep->reported = 1;
     return HC_OK;
+}
+
+hc_status hc_experiment_run(hc_experiment *e, const hc_experiment_run_opts *o, hc_experiment_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    if (o->out_dir) snprintf(rep->out_dir, sizeof rep->out_dir, "%s", o->out_dir);
+    else snprintf(rep->out_dir, sizeof rep->out_dir, "out/%s", e->name);
+    if (o->comm && o->comm->rank > 0) { /* a worker rank: rank 0 writes everything */
+        rep->worker = 1;
+        return exp_dist_work(e, o->comm, rep->out_dir);
+    }
+    hc_status s = run_main(e, o, rep);
+    if (o->comm && o->comm->size > 1) exp_dist_release(o->comm);
+    return s;
+}
+
+int hc_experiment_cell_done(const hc_experiment *e, int i)
+{
+    return i >= 0 && i < e->n_cells && e->cells[i].doc != NULL;
 }
