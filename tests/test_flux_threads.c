@@ -2,7 +2,8 @@
  * whatever the thread count: the output and every cache point at batch 5
  * with 1, 2 and 3 threads (OpenBLAS thread setting), full compute and with
  * some points forecast (hooks), on the tiny golden model and the trained
- * flux-mini. */
+ * flux-mini; and the forecast kernel split over pool threads (pool width
+ * 2 and 3) gives the bits of the unsplit kernel, every order. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,8 @@
 #include <cmocka.h>
 
 #include "flux.h"
+#include "pool.h"
+#include "predictor.h"
 #include "testutil.h"
 
 enum { B = 5 };
@@ -102,9 +105,38 @@ static void test_mini(void **state)
     check_model(HC_TEST_DATA "/../../data/models/flux_mini.safetensors");
 }
 
+static void test_forecast_split(void **state)
+{
+    (void)state;
+    size_t n = ((size_t)1 << 17) + 37;
+    float *D[HC_MAX_ORDER + 1], *ref = malloc(n * sizeof *ref), *got = malloc(n * sizeof *got);
+    gsl_rng *r = make_rng(7);
+    for (int k = 0; k <= HC_MAX_ORDER; k++) {
+        D[k] = malloc(n * sizeof *D[k]);
+        for (size_t i = 0; i < n; i++) D[k][i] = (float)(gsl_rng_uniform(r) - 0.5);
+    }
+    const double c[HC_MAX_ORDER + 1] = {1.0, -0.7, 0.31, -0.13, 0.057};
+    for (int p = 0; p <= HC_MAX_ORDER; p++) {
+        hc_pool_set_width(1);
+        hc_forecast_apply(ref, (const float *const *)D, c, p, n);
+        for (int w = 2; w <= 3; w++) {
+            hc_pool_set_width(w);
+            memset(got, 0, n * sizeof *got);
+            hc_forecast_apply(got, (const float *const *)D, c, p, n);
+            if (memcmp(got, ref, n * sizeof *got)) fail_msg("order %d: width %d differs from width 1", p, w);
+        }
+    }
+    hc_pool_set_width(1);
+    for (int k = 0; k <= HC_MAX_ORDER; k++) free(D[k]);
+    free(ref);
+    free(got);
+    gsl_rng_free(r);
+}
+
 int main(void)
 {
     hc_init();
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_tiny), cmocka_unit_test(test_mini)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_tiny), cmocka_unit_test(test_mini),
+                                       cmocka_unit_test(test_forecast_split)};
     return HC_RUN_TESTS(tests, NULL, NULL);
 }

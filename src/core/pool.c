@@ -11,6 +11,11 @@ static int job_n, pending;     /* tasks of the current job; workers not yet fini
 static hc_pool_fn job_fn;
 static void *job_ud;
 
+static int width = 1;
+
+int hc_pool_width(void) { return width; }
+void hc_pool_set_width(int n) { width = n < 1 ? 1 : n > HC_POOL_MAX ? HC_POOL_MAX : n; }
+
 static void *worker(void *arg)
 {
     int t = (int)(long)arg;

@@ -15,4 +15,10 @@ typedef void (*hc_pool_fn)(void *ud, int t);
  * cannot be started, runs every t on the calling thread, in order. */
 void hc_pool_run(int n, hc_pool_fn fn, void *ud);
 
+/* The width that kernels called outside hc_pool_run (the model's hooks
+ * between its stages: the forecast) may split their work to: 1 unless a
+ * caller set it (the forward sets its thread count and restores it). */
+int hc_pool_width(void);
+void hc_pool_set_width(int n);
+
 #endif

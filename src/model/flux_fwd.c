@@ -9,7 +9,8 @@
  * batch split does.  Every row goes through the same kernels in the same
  * order whatever the slicing (GEMM rows are independent), so the results do
  * not depend on the thread count (tests/test_flux_threads.c checks bit
- * equality).  Cache-point hooks run on the calling thread between stages. */
+ * equality).  Cache-point hooks run on the calling thread between stages,
+ * with the pool width (pool.h) set to the thread count for their kernels. */
 #include "flux.h"
 
 #include <math.h>
@@ -434,8 +435,11 @@ hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int 
     fwd f = {.m = m, .B = B, .nt = blas < B ? blas : B};
     if (f.nt > m->n_attn) f.nt = m->n_attn;
     if (f.nt < 1) f.nt = 1;
+    int width = hc_pool_width();
     if (f.nt > 1) openblas_set_num_threads(1);
+    hc_pool_set_width(f.nt); /* the hooks' forecasts split their rows too */
     hc_status st = blocks(&f, hooks);
+    hc_pool_set_width(width);
     if (f.nt > 1) openblas_set_num_threads(blas);
     if (st != HC_OK) return st;
     const int Ti = c->T_img, p = c->patch, gw = c->grid_w, C = c->image_channels, HW = c->image_size;
