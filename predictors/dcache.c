@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pool.h"
 #include "predictor.h"
 
 struct hc_dcache {
@@ -141,7 +142,7 @@ const float *hc_dcache_order(const hc_dcache *c, int k)
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((target_clones("avx2", "default")))
 #endif
-void hc_forecast_apply(float *restrict out, const float *const *D, const double *c, int p, size_t n)
+static void forecast_kernel(float *restrict out, const float *const *D, const double *c, int p, size_t n)
 {
     HC_ASSERT(p >= 0 && p <= HC_MAX_ORDER);
     float k[HC_MAX_ORDER + 1];
@@ -177,4 +178,37 @@ void hc_forecast_apply(float *restrict out, const float *const *D, const double 
             out[e] = acc;
         }
     }
+}
+
+/* the kernel on chunks of whole 64-float blocks, one per pool thread (each
+ * element's arithmetic is the same whatever the chunking) */
+typedef struct fc_job {
+    float *out;
+    const float *const *D;
+    const double *c;
+    int p, w;
+    size_t n;
+} fc_job;
+
+static void forecast_chunk(void *ud, int t)
+{
+    const fc_job *j = ud;
+    size_t blocks = (j->n + 63) / 64;
+    size_t e0 = blocks * (size_t)t / (size_t)j->w * 64, e1 = blocks * (size_t)(t + 1) / (size_t)j->w * 64;
+    if (e1 > j->n) e1 = j->n;
+    if (e1 <= e0) return;
+    const float *Dt[HC_MAX_ORDER + 1];
+    for (int k = 0; k <= j->p; k++) Dt[k] = j->D[k] + e0;
+    forecast_kernel(j->out + e0, Dt, j->c, j->p, e1 - e0);
+}
+
+void hc_forecast_apply(float *restrict out, const float *const *D, const double *c, int p, size_t n)
+{
+    int w = hc_pool_width();
+    if (w <= 1 || n < ((size_t)1 << 16)) {
+        forecast_kernel(out, D, c, p, n);
+        return;
+    }
+    fc_job j = {out, D, c, p, w, n};
+    hc_pool_run(w, forecast_chunk, &j);
 }

@@ -229,9 +229,10 @@ hc_status hc_sampler_run(hc_sampler *s, const hc_method *method, const hc_sample
     const hc_model_hooks hooks = {.ud = s, .compute = on_compute, .observe = on_observe, .forecast = on_forecast,
                                   .cluster_input = on_cluster_input};
     hc_status st = HC_OK;
-    double macs = 0, t0 = now();
+    double macs = 0, t0 = now(), cached = 0;
     for (int step = 0; step < S && st == HC_OK; step++) {
         s->step = step;
+        double ts = now();
         if (s->rec) HC_TRY(hc_traj_writer_put(s->rec, s->rec_x, step, x));
         if (s->rec) HC_TRY(hc_traj_writer_put_time(s->rec, step, s->t[step]));
         memcpy(s->xb, x, (size_t)n * img * sizeof *x);
@@ -254,6 +255,7 @@ hc_status hc_sampler_run(hc_sampler *s, const hc_method *method, const hc_sample
             x[i] += dt * v;
         }
         if (s->rec && st == HC_OK) st = hc_traj_writer_put(s->rec, s->rec_out, step, s->vb);
+        if (!hc_driver_is_full(s->drv, step)) cached += now() - ts;
     }
     if (s->rec && st == HC_OK) st = hc_traj_writer_put(s->rec, s->rec_x, S, x);
     if (stats) {
@@ -261,6 +263,7 @@ hc_status hc_sampler_run(hc_sampler *s, const hc_method *method, const hc_sample
         stats->steps = S;
         stats->macs = macs;
         stats->seconds = now() - t0;
+        stats->seconds_cached = cached;
     }
     return st;
 }

@@ -52,6 +52,7 @@ typedef struct hc_sample_stats {
     int full_steps, steps;
     double macs;          /* multiply-accumulates of the whole run (all batch rows) */
     double seconds;       /* wall-clock of the network evaluations and forecasts */
+    double seconds_cached; /* the part of it spent in cached (not full) steps */
 } hc_sample_stats;
 
 typedef struct hc_sampler hc_sampler;

@@ -7,46 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flux_impl.h"
 #include "nn.h"
 #include "safetensors.h"
-
-/* ======================================================================== */
-/* Model                                                                     */
-/* ======================================================================== */
-
-typedef struct dblk {
-    hc_linear mod[2], qkv[2], proj[2], fc1[2], fc2[2]; /* [0] img, [1] txt */
-    const float *qn[2], *kn[2];
-} dblk;
-
-typedef struct sblk {
-    hc_linear mod, lin1, lin2;
-    const float *qn, *kn;
-} sblk;
-
-struct hc_flux {
-    char path[1024];
-    hc_flux_config c;
-    cJSON *meta;
-    float *weights;
-    const float *label_txt, *label_vec;
-    hc_linear img_in, txt_in, time1, time2, vec1, vec2, fmod, flin;
-    dblk *db;
-    sblk *sb;
-    int n_points;
-    hc_cache_point *points;
-    int max_B;
-    /* workspace */
-    float *ws;
-    float *temb, *vec, *svec, *e1, *e2, *y;
-    float *img0, *txt0, *img, *txt, *joint;
-    float *mod[2], *h, *qkv[2], *u, *att[2], *attj, *mlph, *cat, *fin;
-    float *rope_cos, *rope_sin;
-    float *attn_ws;
-    hc_attn attn;
-    float *fr_in, *fr_h;
-    float **cp;
-};
 
 const hc_flux_config *hc_flux_get_config(const hc_flux *m) { return &m->c; }
 int hc_flux_max_batch(const hc_flux *m) { return m->max_B; }
@@ -331,6 +294,7 @@ static hc_status alloc_workspace(hc_flux *m, int B)
     const hc_flux_config *c = &m->c;
     size_t D = (size_t)c->D, F = (size_t)c->F, L = (size_t)c->L, Ti = (size_t)c->T_img, Tt = (size_t)c->txt_tokens;
     size_t d = (size_t)c->head_dim, b = (size_t)B;
+    m->n_attn = B < HC_FLUX_THREADS ? B : HC_FLUX_THREADS;
     m->n_points = flux_points(c, NULL, 0);
     m->points = calloc((size_t)m->n_points, sizeof *m->points);
     m->cp = calloc((size_t)m->n_points, sizeof *m->cp);
@@ -345,7 +309,7 @@ static hc_status alloc_workspace(hc_flux *m, int B)
         {&m->mod[1], b * 6 * D}, {&m->h, b * L * D}, {&m->qkv[0], b * Ti * 3 * D}, {&m->qkv[1], b * Tt * 3 * D},
         {&m->u, b * L * (3 * D + F)}, {&m->att[0], b * Ti * D}, {&m->att[1], b * Tt * D}, {&m->attj, b * L * D},
         {&m->mlph, b * L * F}, {&m->cat, b * L * (D + F)}, {&m->fin, b * Ti * c->out_channels},
-        {&m->rope_cos, L * d / 2}, {&m->rope_sin, L * d / 2}, {&m->attn_ws, hc_attn_scratch((int)L, (int)d)},
+        {&m->rope_cos, L * d / 2}, {&m->rope_sin, L * d / 2}, {&m->attn_ws, (size_t)m->n_attn * hc_attn_scratch((int)L, (int)d)},
         {&m->fr_in, b * L * D}, {&m->fr_h, b * L * F},
     };
     size_t total = cp_total;
@@ -362,9 +326,11 @@ static hc_status alloc_workspace(hc_flux *m, int B)
         p += b * (size_t)m->points[q].tokens * D;
     }
     m->max_B = B;
-    m->attn = (hc_attn){.H = c->H, .d = c->head_dim, .D = c->D, .L = c->L, .rms_eps = (float)c->rms_eps,
-                        .rope_cos = m->rope_cos, .rope_sin = m->rope_sin};
-    hc_attn_bind(&m->attn, m->attn_ws);
+    for (int t = 0; t < m->n_attn; t++) {
+        m->attn[t] = (hc_attn){.H = c->H, .d = c->head_dim, .D = c->D, .L = c->L, .rms_eps = (float)c->rms_eps,
+                               .rope_cos = m->rope_cos, .rope_sin = m->rope_sin};
+        hc_attn_bind(&m->attn[t], m->attn_ws + (size_t)t * hc_attn_scratch((int)L, (int)d));
+    }
     /* RoPE tables in the joint order [txt ; img]: text ids 0, image (0, r, c) */
     for (size_t pos = 0; pos < L; pos++) {
         double id[3] = {0, 0, 0};
@@ -415,197 +381,6 @@ fail:
     return s;
 }
 
-/* ======================================================================== */
-/* Forward                                                                   */
-/* ======================================================================== */
-
-/* ClusCa fresh tokens of a double-block MLP point: true MLP output of chosen
- * rows of the current stream (after the attention residual). */
-typedef struct fresh_ctx {
-    hc_flux *m;
-    const dblk *blk;
-    int s;        /* 0 img, 1 txt */
-    int T;        /* tokens per element */
-    const float *stream;
-} fresh_ctx;
-
-static hc_status fresh_mlp(void *ud, const int *tok, int n, float *rows_out)
-{
-    fresh_ctx *f = ud;
-    hc_flux *m = f->m;
-    const int D = m->c.D;
-    for (int i = 0; i < n; i++) {
-        int b = tok[i] / f->T;
-        const float *mod = m->mod[f->s] + (size_t)b * 6 * D;
-        hc_nn_modulate(f->stream + (size_t)tok[i] * D, 1, D, mod + 3 * D, mod + 4 * D, (float)m->c.ln_eps, m->fr_in + (size_t)i * D);
-    }
-    hc_nn_mlp(&f->blk->fc1[f->s], &f->blk->fc2[f->s], m->fr_in, n, m->fr_h, rows_out);
-    return HC_OK;
-}
-
-/* Whether the caller wants point p computed at this forward. */
-static int computes(const hc_model_hooks *hooks, int p)
-{
-    return !hooks || !hooks->compute || hooks->compute(hooks->ud, p);
-}
-
-/* After point p: hand a computed value to the caller, or have it forecast. */
-static hc_status point_value(hc_flux *m, int p, int computed, const hc_model_hooks *hooks, hc_rows_fn fresh, void *fud)
-{
-    if (!computed) return hooks->forecast(hooks->ud, p, m->cp[p], fresh, fud);
-    if (hooks && hooks->observe) return hooks->observe(hooks->ud, p, m->cp[p]);
-    return HC_OK;
-}
-
-hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int *labels, int B,
-                          const hc_model_hooks *hooks, float *v_out)
-{
-    const hc_flux_config *c = &m->c;
-    HC_ASSERT(B >= 1 && B <= m->max_B);
-    const int D = c->D, F = c->F, Ti = c->T_img, Tt = c->txt_tokens, L = c->L, p = c->patch, gw = c->grid_w;
-    const int C = c->image_channels, HW = c->image_size, in = c->in_channels;
-    for (int b = 0; b < B; b++)
-        if (labels[b] < 0 || labels[b] > c->num_classes)
-            return hc_fail(HC_EINVAL, "label %d out of range [0, %d]", labels[b], c->num_classes);
-    /* 3.1 packing */
-    for (int b = 0; b < B; b++)
-        for (int n = 0; n < Ti; n++)
-            for (int ch = 0; ch < C; ch++)
-                for (int ph = 0; ph < p; ph++)
-                    for (int pw = 0; pw < p; pw++) {
-                        int r = n / gw, cc = n % gw;
-                        m->img0[((size_t)b * Ti + n) * in + (size_t)ch * p * p + ph * p + pw] =
-                            x[(((size_t)b * C + ch) * HW + r * p + ph) * HW + cc * p + pw];
-                    }
-    /* 3.2 conditioning */
-    const int half = c->time_dim / 2;
-    for (int b = 0; b < B; b++) {
-        memcpy(m->txt0 + (size_t)b * Tt * c->ctx_dim, m->label_txt + (size_t)labels[b] * Tt * c->ctx_dim,
-               (size_t)Tt * c->ctx_dim * sizeof(float));
-        memcpy(m->y + (size_t)b * c->vec_dim, m->label_vec + (size_t)labels[b] * c->vec_dim, (size_t)c->vec_dim * sizeof(float));
-        double tt = c->time_factor * (double)t[b];
-        for (int k = 0; k < half; k++) {
-            double a = tt * exp(-log(c->max_period) * k / half);
-            m->temb[(size_t)b * c->time_dim + k] = (float)cos(a);
-            m->temb[(size_t)b * c->time_dim + half + k] = (float)sin(a);
-        }
-    }
-    hc_nn_linear(&m->time1, m->temb, c->time_dim, B, m->e1, D);
-    hc_nn_silu(m->e1, (size_t)B * D);
-    hc_nn_linear(&m->time2, m->e1, D, B, m->vec, D);
-    hc_nn_linear(&m->vec1, m->y, c->vec_dim, B, m->e1, D);
-    hc_nn_silu(m->e1, (size_t)B * D);
-    hc_nn_linear(&m->vec2, m->e1, D, B, m->e2, D);
-    for (size_t i = 0; i < (size_t)B * D; i++) m->vec[i] += m->e2[i];
-    memcpy(m->svec, m->vec, (size_t)B * D * sizeof *m->vec);
-    hc_nn_silu(m->svec, (size_t)B * D);
-    hc_nn_linear(&m->img_in, m->img0, in, B * Ti, m->img, D);
-    hc_nn_linear(&m->txt_in, m->txt0, c->ctx_dim, B * Tt, m->txt, D);
-
-    float *stream[2] = {m->img, m->txt};
-    const int T[2] = {Ti, Tt};
-    hc_status st = HC_OK;
-    /* 3.5 double blocks: the joint attention runs when either stream's
-     * attention point is computed; each projection and MLP only for its own */
-    for (int i = 0; i < c->depth_double && st == HC_OK; i++) {
-        const dblk *blk = &m->db[i];
-        int pbase = 4 * i;
-        const int comp_attn[2] = {computes(hooks, pbase), computes(hooks, pbase + 2)};
-        const int comp_mlp[2] = {computes(hooks, pbase + 1), computes(hooks, pbase + 3)};
-        for (int s = 0; s < 2; s++) hc_nn_linear(&blk->mod[s], m->svec, D, B, m->mod[s], 6 * D);
-        if (comp_attn[0] || comp_attn[1]) {
-            for (int s = 0; s < 2; s++) {
-                for (int b = 0; b < B; b++) {
-                    const float *mod = m->mod[s] + (size_t)b * 6 * D;
-                    hc_nn_modulate(stream[s] + (size_t)b * T[s] * D, T[s], D, mod, mod + D, (float)c->ln_eps, m->h + (size_t)b * T[s] * D);
-                }
-                hc_nn_linear(&blk->qkv[s], m->h, D, B * T[s], m->qkv[s], 3 * D);
-            }
-            /* joint attention over [txt ; img], each part with its own QK norms */
-            const hc_attn_part parts[2] = {
-                {m->qkv[1], 3 * (size_t)D, (size_t)Tt, 0, Tt, blk->qn[1], blk->kn[1], m->att[1], (size_t)D, (size_t)Tt, 0},
-                {m->qkv[0], 3 * (size_t)D, (size_t)Ti, 0, Ti, blk->qn[0], blk->kn[0], m->att[0], (size_t)D, (size_t)Ti, 0}};
-            for (int b = 0; b < B; b++) hc_nn_attention(&m->attn, b, 2, parts);
-        }
-        for (int s = 0; s < 2 && st == HC_OK; s++) {
-            int pa = pbase + 2 * s, pm = pa + 1; /* img_attn, img_mlp, txt_attn, txt_mlp */
-            if (comp_attn[s]) hc_nn_linear(&blk->proj[s], m->att[s], D, B * T[s], m->cp[pa], D);
-            if ((st = point_value(m, pa, comp_attn[s], hooks, NULL, NULL)) != HC_OK) break;
-            for (int b = 0; b < B; b++)
-                hc_nn_gated_add(stream[s] + (size_t)b * T[s] * D, m->cp[pa] + (size_t)b * T[s] * D,
-                          m->mod[s] + (size_t)b * 6 * D + 2 * D, T[s], D);
-            if (comp_mlp[s]) {
-                for (int b = 0; b < B; b++) {
-                    const float *mod = m->mod[s] + (size_t)b * 6 * D;
-                    hc_nn_modulate(stream[s] + (size_t)b * T[s] * D, T[s], D, mod + 3 * D, mod + 4 * D, (float)c->ln_eps,
-                             m->h + (size_t)b * T[s] * D);
-                }
-                hc_nn_mlp(&blk->fc1[s], &blk->fc2[s], m->h, B * T[s], m->mlph, m->cp[pm]);
-            }
-            fresh_ctx fc = {m, blk, s, T[s], stream[s]};
-            if ((st = point_value(m, pm, comp_mlp[s], hooks, fresh_mlp, &fc)) != HC_OK) break;
-            for (int b = 0; b < B; b++)
-                hc_nn_gated_add(stream[s] + (size_t)b * T[s] * D, m->cp[pm] + (size_t)b * T[s] * D,
-                          m->mod[s] + (size_t)b * 6 * D + 5 * D, T[s], D);
-        }
-    }
-    if (st != HC_OK) return st;
-    /* the clustering inputs: img and txt streams after the last double block */
-    if (hooks && hooks->cluster_input && c->depth_double > 0) {
-        if ((st = hooks->cluster_input(hooks->ud, 0, m->img)) != HC_OK) return st;
-        if ((st = hooks->cluster_input(hooks->ud, 1, m->txt)) != HC_OK) return st;
-    }
-    /* 3.6 single blocks on x = [txt ; img] */
-    for (int b = 0; b < B; b++) {
-        memcpy(m->joint + (size_t)b * L * D, m->txt + (size_t)b * Tt * D, (size_t)Tt * D * sizeof(float));
-        memcpy(m->joint + ((size_t)b * L + Tt) * D, m->img + (size_t)b * Ti * D, (size_t)Ti * D * sizeof(float));
-    }
-    const size_t lu = 3 * (size_t)D + F;
-    for (int j = 0; j < c->depth_single && st == HC_OK; j++) {
-        const sblk *blk = &m->sb[j];
-        int pt = 4 * c->depth_double + j;
-        const int comp = computes(hooks, pt);
-        hc_nn_linear(&blk->mod, m->svec, D, B, m->mod[0], 3 * D);
-        if (comp) {
-            for (int b = 0; b < B; b++) {
-                const float *mod = m->mod[0] + (size_t)b * 3 * D;
-                hc_nn_modulate(m->joint + (size_t)b * L * D, L, D, mod, mod + D, (float)c->ln_eps, m->h + (size_t)b * L * D);
-            }
-            hc_nn_linear(&blk->lin1, m->h, D, B * L, m->u, (int)lu);
-            /* the joint sequence is one part: qkv columns of u, output into cat */
-            const hc_attn_part part = {m->u, lu, (size_t)L, 0, L, blk->qn, blk->kn, m->cat, (size_t)D + F, (size_t)L, 0};
-            for (int b = 0; b < B; b++) hc_nn_attention(&m->attn, b, 1, &part);
-            /* linear2 on [attn | GELU(mlp_in)] in row tiles (the GELU output stays in cache) */
-            for (int r0 = 0; r0 < B * L; r0 += HC_NN_MLP_TILE) {
-                int rows = B * L - r0 < HC_NN_MLP_TILE ? B * L - r0 : HC_NN_MLP_TILE;
-                hc_nn_gelu(m->cat + (size_t)r0 * (D + F) + D, (size_t)D + F, m->u + (size_t)r0 * lu + 3 * D, lu, (size_t)rows,
-                           (size_t)F);
-                hc_nn_linear(&blk->lin2, m->cat + (size_t)r0 * (D + F), D + F, rows, m->cp[pt] + (size_t)r0 * D, D);
-            }
-        }
-        if ((st = point_value(m, pt, comp, hooks, NULL, NULL)) != HC_OK) break;
-        for (int b = 0; b < B; b++)
-            hc_nn_gated_add(m->joint + (size_t)b * L * D, m->cp[pt] + (size_t)b * L * D, m->mod[0] + (size_t)b * 3 * D + 2 * D, L, D);
-    }
-    if (st != HC_OK) return st;
-    /* 3.7 final layer on the image rows */
-    hc_nn_linear(&m->fmod, m->svec, D, B, m->mod[1], 2 * D);
-    for (int b = 0; b < B; b++) {
-        const float *mod = m->mod[1] + (size_t)b * 2 * D;
-        hc_nn_modulate(m->joint + ((size_t)b * L + Tt) * D, Ti, D, mod, mod + D, (float)c->ln_eps, m->h + (size_t)b * Ti * D);
-    }
-    hc_nn_linear(&m->flin, m->h, D, B * Ti, m->fin, c->out_channels);
-    for (int b = 0; b < B; b++)
-        for (int n = 0; n < Ti; n++)
-            for (int ch = 0; ch < C; ch++)
-                for (int ph = 0; ph < p; ph++)
-                    for (int pw = 0; pw < p; pw++) {
-                        int r = n / gw, cc = n % gw;
-                        v_out[(((size_t)b * C + ch) * HW + r * p + ph) * HW + cc * p + pw] =
-                            m->fin[((size_t)b * Ti + n) * c->out_channels + (size_t)ch * p * p + ph * p + pw];
-                    }
-    return HC_OK;
-}
 
 const float *hc_flux_intermediate(const hc_flux *m, const char *name)
 {

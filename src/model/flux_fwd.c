@@ -1,0 +1,456 @@
+/* flux_fwd.c: the flux-mini forward (docs/model-format.md, section 3) with
+ * its cache points, split across threads by batch element.
+ *
+ * Threads: as many as OpenBLAS is set to use (OPENBLAS_NUM_THREADS), at most
+ * the batch and HC_FLUX_THREADS.  With more than one, the batch is cut into
+ * contiguous slices, one per thread, and each thread runs the same kernels on
+ * its slice with single-threaded GEMMs (OpenBLAS is set to one thread for the
+ * forward and restored after): small GEMMs do not scale inside OpenBLAS, a
+ * batch split does.  Every row goes through the same kernels in the same
+ * order whatever the slicing (GEMM rows are independent), so the results do
+ * not depend on the thread count (tests/test_flux_threads.c checks bit
+ * equality).  Cache-point hooks run on the calling thread between stages,
+ * with the pool width (pool.h) set to the thread count for their kernels. */
+#include "flux.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "flux_impl.h"
+#include "nn.h"
+#include "pool.h"
+
+/* ClusCa fresh tokens of a double-block MLP point: true MLP output of chosen
+ * rows of the current stream (after the attention residual). */
+typedef struct fresh_ctx {
+    hc_flux *m;
+    const dblk *blk;
+    int s;        /* 0 img, 1 txt */
+    int T;        /* tokens per element */
+    const float *stream;
+} fresh_ctx;
+
+static hc_status fresh_mlp(void *ud, const int *tok, int n, float *rows_out)
+{
+    fresh_ctx *f = ud;
+    hc_flux *m = f->m;
+    const int D = m->c.D;
+    for (int i = 0; i < n; i++) {
+        int b = tok[i] / f->T;
+        const float *mod = m->mod[f->s] + (size_t)b * 6 * D;
+        hc_nn_modulate(f->stream + (size_t)tok[i] * D, 1, D, mod + 3 * D, mod + 4 * D, (float)m->c.ln_eps, m->fr_in + (size_t)i * D);
+    }
+    hc_nn_mlp(&f->blk->fc1[f->s], &f->blk->fc2[f->s], m->fr_in, n, m->fr_h, rows_out);
+    return HC_OK;
+}
+
+/* Whether the caller wants point p computed at this forward. */
+static int computes(const hc_model_hooks *hooks, int p)
+{
+    return !hooks || !hooks->compute || hooks->compute(hooks->ud, p);
+}
+
+/* After point p: hand a computed value to the caller, or have it forecast. */
+static hc_status point_value(hc_flux *m, int p, int computed, const hc_model_hooks *hooks, hc_rows_fn fresh, void *fud)
+{
+    if (!computed) return hooks->forecast(hooks->ud, p, m->cp[p], fresh, fud);
+    if (hooks && hooks->observe) return hooks->observe(hooks->ud, p, m->cp[p]);
+    return HC_OK;
+}
+
+/* ---- stages: each thread t of nt takes a share of the batch (elementwise
+ * work, attention) or of the rows of a GEMM ----------------------------------- */
+
+/* OpenBLAS's sgemm results for a row depend on where the row falls in the
+ * kernel's row tiling: row ranges are cut at multiples of HC_ROW_ALIGN (a
+ * multiple of every x86 sgemm kernel's row unroll, 8/16/24/32/48), and the
+ * MLPs' HC_NN_MLP_TILE-row tiles are handed out whole, so each row sees the
+ * same tiling as in one GEMM over all rows. */
+#define HC_ROW_ALIGN 96
+
+typedef struct fwd fwd;
+typedef void (*stage_fn)(const fwd *f, int t);
+struct fwd {
+    hc_flux *m;
+    int B, nt;
+    const dblk *db; /* current double block, stream s, points pa (attn) and pm (mlp) */
+    int s, pa, pm, comp_attn[2], comp_mlp[2];
+    const sblk *sb; /* current single block, its point */
+    int pt;
+    stage_fn fn;
+};
+
+static void stage_task(void *ud, int t)
+{
+    const fwd *f = ud;
+    f->fn(f, t);
+}
+
+static void run(fwd *f, stage_fn fn)
+{
+    f->fn = fn;
+    hc_pool_run(f->nt, stage_task, f);
+}
+
+/* thread t's batch elements [*b0, *b1) */
+static void bslice(const fwd *f, int t, int *b0, int *b1)
+{
+    *b0 = (int)((long)f->B * t / f->nt);
+    *b1 = (int)((long)f->B * (t + 1) / f->nt);
+}
+
+/* thread t's rows [*r0, *r1) of M, cut at multiples of `unit` */
+static void rslice(const fwd *f, int t, int M, int unit, int *r0, int *r1)
+{
+    long units = (M + unit - 1) / unit;
+    long u0 = units * t / f->nt, u1 = units * (t + 1) / f->nt;
+    *r0 = (int)(u0 * unit < M ? u0 * unit : M);
+    *r1 = (int)(u1 * unit < M ? u1 * unit : M);
+}
+
+/* thread t's share of Y [M, out] = X [M, in] W^T + b (strides ldx, ldy) */
+static void lin_par(const fwd *f, int t, const hc_linear *l, const float *X, int ldx, int M, float *Y, int ldy)
+{
+    int r0, r1;
+    rslice(f, t, M, HC_ROW_ALIGN, &r0, &r1);
+    if (r1 > r0) hc_nn_linear(l, X + (size_t)r0 * ldx, ldx, r1 - r0, Y + (size_t)r0 * ldy, ldy);
+}
+
+static float *stream_of(const hc_flux *m, int s) { return s ? m->txt : m->img; } /* 0 img, 1 txt */
+static int tokens_of(const hc_flux *m, int s) { return s ? m->c.txt_tokens : m->c.T_img; }
+/* modulated rows of stream s: img at h, txt after all img rows */
+static float *h_of(const fwd *f, int s) { return f->m->h + (s ? (size_t)f->B * f->m->c.T_img * f->m->c.D : 0); }
+
+/* 3.2 the image and text embedders */
+static void st_embed(const fwd *f, int t)
+{
+    hc_flux *m = f->m;
+    const hc_flux_config *c = &m->c;
+    lin_par(f, t, &m->img_in, m->img0, c->in_channels, f->B * c->T_img, m->img, c->D);
+    lin_par(f, t, &m->txt_in, m->txt0, c->ctx_dim, f->B * c->txt_tokens, m->txt, c->D);
+}
+
+/* modulated rows of both streams with shift/scale at mod offset k D */
+static void st_dbl_mod(const fwd *f, int t)
+{
+    hc_flux *m = f->m;
+    const hc_flux_config *c = &m->c;
+    const int D = c->D;
+    int b0, b1;
+    bslice(f, t, &b0, &b1);
+    for (int s = 0; s < 2; s++) {
+        const int T = tokens_of(m, s);
+        for (int b = b0; b < b1; b++) {
+            const float *mod = m->mod[s] + (size_t)b * 6 * D;
+            hc_nn_modulate(stream_of(m, s) + (size_t)b * T * D, T, D, mod, mod + D, (float)c->ln_eps,
+                           h_of(f, s) + (size_t)b * T * D);
+        }
+    }
+}
+
+static void st_dbl_qkv(const fwd *f, int t)
+{
+    hc_flux *m = f->m;
+    const int D = m->c.D;
+    for (int s = 0; s < 2; s++)
+        lin_par(f, t, &f->db->qkv[s], h_of(f, s), D, f->B * tokens_of(m, s), m->qkv[s], 3 * D);
+}
+
+/* joint attention over [txt ; img], each part with its own QK norms */
+static void st_dbl_attn(const fwd *f, int t)
+{
+    hc_flux *m = f->m;
+    const int D = m->c.D, Ti = m->c.T_img, Tt = m->c.txt_tokens;
+    const dblk *blk = f->db;
+    const hc_attn_part parts[2] = {
+        {m->qkv[1], 3 * (size_t)D, (size_t)Tt, 0, Tt, blk->qn[1], blk->kn[1], m->att[1], (size_t)D, (size_t)Tt, 0},
+        {m->qkv[0], 3 * (size_t)D, (size_t)Ti, 0, Ti, blk->qn[0], blk->kn[0], m->att[0], (size_t)D, (size_t)Ti, 0}};
+    int b0, b1;
+    bslice(f, t, &b0, &b1);
+    for (int b = b0; b < b1; b++) hc_nn_attention(&m->attn[t], b, 2, parts);
+}
+
+/* attention output projection of stream s into its point buffer */
+static void st_dbl_proj(const fwd *f, int t)
+{
+    hc_flux *m = f->m;
+    const int D = m->c.D;
+    lin_par(f, t, &f->db->proj[f->s], m->att[f->s], D, f->B * tokens_of(m, f->s), m->cp[f->pa], D);
+}
+
+/* gated attention residual of stream s, then (when computed) its MLP input */
+static void st_dbl_res_mod(const fwd *f, int t)
+{
+    hc_flux *m = f->m;
+    const hc_flux_config *c = &m->c;
+    const int D = c->D, s = f->s, T = tokens_of(m, s);
+    float *x = stream_of(m, s);
+    int b0, b1;
+    bslice(f, t, &b0, &b1);
+    for (int b = b0; b < b1; b++)
+        hc_nn_gated_add(x + (size_t)b * T * D, m->cp[f->pa] + (size_t)b * T * D, m->mod[s] + (size_t)b * 6 * D + 2 * D, T, D);
+    if (!f->comp_mlp[s]) return;
+    for (int b = b0; b < b1; b++) {
+        const float *mod = m->mod[s] + (size_t)b * 6 * D;
+        hc_nn_modulate(x + (size_t)b * T * D, T, D, mod + 3 * D, mod + 4 * D, (float)c->ln_eps, m->h + (size_t)b * T * D);
+    }
+}
+
+/* the MLP of stream s in whole tiles */
+static void st_dbl_mlp(const fwd *f, int t)
+{
+    hc_flux *m = f->m;
+    const int D = m->c.D, s = f->s;
+    int r0, r1;
+    rslice(f, t, f->B * tokens_of(m, s), HC_NN_MLP_TILE, &r0, &r1);
+    if (r1 > r0)
+        hc_nn_mlp(&f->db->fc1[s], &f->db->fc2[s], m->h + (size_t)r0 * D, r1 - r0, m->mlph + (size_t)r0 * m->c.F,
+                  m->cp[f->pm] + (size_t)r0 * D);
+}
+
+/* gated MLP residual of stream s */
+static void st_dbl_res(const fwd *f, int t)
+{
+    hc_flux *m = f->m;
+    const int D = m->c.D, s = f->s, T = tokens_of(m, s);
+    int b0, b1;
+    bslice(f, t, &b0, &b1);
+    for (int b = b0; b < b1; b++)
+        hc_nn_gated_add(stream_of(m, s) + (size_t)b * T * D, m->cp[f->pm] + (size_t)b * T * D,
+                        m->mod[s] + (size_t)b * 6 * D + 5 * D, T, D);
+}
+
+/* 3.6 the joint sequence x = [txt ; img] */
+static void st_joint(const fwd *f, int t)
+{
+    hc_flux *m = f->m;
+    const size_t D = (size_t)m->c.D, L = (size_t)m->c.L, Tt = (size_t)m->c.txt_tokens, Ti = (size_t)m->c.T_img;
+    int b0, b1;
+    bslice(f, t, &b0, &b1);
+    for (int b = b0; b < b1; b++) {
+        memcpy(m->joint + (size_t)b * L * D, m->txt + (size_t)b * Tt * D, Tt * D * sizeof(float));
+        memcpy(m->joint + ((size_t)b * L + Tt) * D, m->img + (size_t)b * Ti * D, Ti * D * sizeof(float));
+    }
+}
+
+/* single block: modulate the joint rows */
+static void st_sgl_mod(const fwd *f, int t)
+{
+    hc_flux *m = f->m;
+    const int D = m->c.D, L = m->c.L;
+    int b0, b1;
+    bslice(f, t, &b0, &b1);
+    for (int b = b0; b < b1; b++) {
+        const float *mod = m->mod[0] + (size_t)b * 3 * D;
+        hc_nn_modulate(m->joint + (size_t)b * L * D, L, D, mod, mod + D, (float)m->c.ln_eps, m->h + (size_t)b * L * D);
+    }
+}
+
+static void st_sgl_lin1(const fwd *f, int t)
+{
+    hc_flux *m = f->m;
+    const int D = m->c.D;
+    lin_par(f, t, &f->sb->lin1, m->h, D, f->B * m->c.L, m->u, 3 * D + m->c.F);
+}
+
+/* attention on linear1's qkv columns, into the first D columns of cat */
+static void st_sgl_attn(const fwd *f, int t)
+{
+    hc_flux *m = f->m;
+    const int D = m->c.D, F = m->c.F, L = m->c.L;
+    const size_t lu = 3 * (size_t)D + F;
+    const hc_attn_part part = {m->u, lu, (size_t)L, 0, L, f->sb->qn, f->sb->kn, m->cat, (size_t)D + F, (size_t)L, 0};
+    int b0, b1;
+    bslice(f, t, &b0, &b1);
+    for (int b = b0; b < b1; b++) hc_nn_attention(&m->attn[t], b, 1, &part);
+}
+
+/* linear2 on [attn | GELU(mlp_in)] in row tiles (the GELU output stays in cache) */
+static void st_sgl_lin2(const fwd *f, int t)
+{
+    hc_flux *m = f->m;
+    const int D = m->c.D, F = m->c.F, M = f->B * m->c.L;
+    const size_t lu = 3 * (size_t)D + F;
+    int t0, t1;
+    rslice(f, t, M, HC_NN_MLP_TILE, &t0, &t1);
+    for (int r0 = t0; r0 < t1; r0 += HC_NN_MLP_TILE) {
+        int rows = t1 - r0 < HC_NN_MLP_TILE ? t1 - r0 : HC_NN_MLP_TILE;
+        hc_nn_gelu(m->cat + (size_t)r0 * (D + F) + D, (size_t)D + F, m->u + (size_t)r0 * lu + 3 * D, lu, (size_t)rows, (size_t)F);
+        hc_nn_linear(&f->sb->lin2, m->cat + (size_t)r0 * (D + F), D + F, rows, m->cp[f->pt] + (size_t)r0 * D, D);
+    }
+}
+
+static void st_sgl_res(const fwd *f, int t)
+{
+    hc_flux *m = f->m;
+    const int D = m->c.D, L = m->c.L;
+    int b0, b1;
+    bslice(f, t, &b0, &b1);
+    for (int b = b0; b < b1; b++)
+        hc_nn_gated_add(m->joint + (size_t)b * L * D, m->cp[f->pt] + (size_t)b * L * D, m->mod[0] + (size_t)b * 3 * D + 2 * D, L, D);
+}
+
+/* 3.7 final layer on the image rows */
+static void st_final_mod(const fwd *f, int t)
+{
+    hc_flux *m = f->m;
+    const hc_flux_config *c = &m->c;
+    const int D = c->D, Ti = c->T_img, Tt = c->txt_tokens, L = c->L;
+    int b0, b1;
+    bslice(f, t, &b0, &b1);
+    for (int b = b0; b < b1; b++) {
+        const float *mod = m->mod[1] + (size_t)b * 2 * D;
+        hc_nn_modulate(m->joint + ((size_t)b * L + Tt) * D, Ti, D, mod, mod + D, (float)c->ln_eps, m->h + (size_t)b * Ti * D);
+    }
+}
+
+static void st_final_lin(const fwd *f, int t)
+{
+    hc_flux *m = f->m;
+    lin_par(f, t, &m->flin, m->h, m->c.D, f->B * m->c.T_img, m->fin, m->c.out_channels);
+}
+
+/* ---- the forward ------------------------------------------------------------ */
+
+/* 3.1 packing and 3.2 conditioning (time and label embeddings): serial */
+static hc_status prologue(hc_flux *m, const float *x, const float *t, const int *labels, int B)
+{
+    const hc_flux_config *c = &m->c;
+    const int D = c->D, Ti = c->T_img, Tt = c->txt_tokens, p = c->patch, gw = c->grid_w;
+    const int C = c->image_channels, HW = c->image_size, in = c->in_channels;
+    for (int b = 0; b < B; b++)
+        if (labels[b] < 0 || labels[b] > c->num_classes)
+            return hc_fail(HC_EINVAL, "label %d out of range [0, %d]", labels[b], c->num_classes);
+    for (int b = 0; b < B; b++)
+        for (int n = 0; n < Ti; n++)
+            for (int ch = 0; ch < C; ch++)
+                for (int ph = 0; ph < p; ph++)
+                    for (int pw = 0; pw < p; pw++) {
+                        int r = n / gw, cc = n % gw;
+                        m->img0[((size_t)b * Ti + n) * in + (size_t)ch * p * p + ph * p + pw] =
+                            x[(((size_t)b * C + ch) * HW + r * p + ph) * HW + cc * p + pw];
+                    }
+    const int half = c->time_dim / 2;
+    for (int b = 0; b < B; b++) {
+        memcpy(m->txt0 + (size_t)b * Tt * c->ctx_dim, m->label_txt + (size_t)labels[b] * Tt * c->ctx_dim,
+               (size_t)Tt * c->ctx_dim * sizeof(float));
+        memcpy(m->y + (size_t)b * c->vec_dim, m->label_vec + (size_t)labels[b] * c->vec_dim, (size_t)c->vec_dim * sizeof(float));
+        double tt = c->time_factor * (double)t[b];
+        for (int k = 0; k < half; k++) {
+            double a = tt * exp(-log(c->max_period) * k / half);
+            m->temb[(size_t)b * c->time_dim + k] = (float)cos(a);
+            m->temb[(size_t)b * c->time_dim + half + k] = (float)sin(a);
+        }
+    }
+    hc_nn_linear(&m->time1, m->temb, c->time_dim, B, m->e1, D);
+    hc_nn_silu(m->e1, (size_t)B * D);
+    hc_nn_linear(&m->time2, m->e1, D, B, m->vec, D);
+    hc_nn_linear(&m->vec1, m->y, c->vec_dim, B, m->e1, D);
+    hc_nn_silu(m->e1, (size_t)B * D);
+    hc_nn_linear(&m->vec2, m->e1, D, B, m->e2, D);
+    for (size_t i = 0; i < (size_t)B * D; i++) m->vec[i] += m->e2[i];
+    memcpy(m->svec, m->vec, (size_t)B * D * sizeof *m->vec);
+    hc_nn_silu(m->svec, (size_t)B * D);
+    return HC_OK;
+}
+
+/* 3.5 double block i: the joint attention runs when either stream's
+ * attention point is computed; each projection and MLP only for its own */
+static hc_status double_block(fwd *f, int i, const hc_model_hooks *hooks)
+{
+    hc_flux *m = f->m;
+    const int D = m->c.D, pbase = 4 * i;
+    f->db = &m->db[i];
+    for (int s = 0; s < 2; s++) {
+        f->comp_attn[s] = computes(hooks, pbase + 2 * s);
+        f->comp_mlp[s] = computes(hooks, pbase + 2 * s + 1);
+        hc_nn_linear(&f->db->mod[s], m->svec, D, f->B, m->mod[s], 6 * D);
+    }
+    if (f->comp_attn[0] || f->comp_attn[1]) {
+        run(f, st_dbl_mod);
+        run(f, st_dbl_qkv);
+        run(f, st_dbl_attn);
+    }
+    hc_status st = HC_OK;
+    for (int s = 0; s < 2 && st == HC_OK; s++) {
+        f->s = s;
+        f->pa = pbase + 2 * s; /* img_attn, img_mlp, txt_attn, txt_mlp */
+        f->pm = f->pa + 1;
+        if (f->comp_attn[s]) run(f, st_dbl_proj);
+        if ((st = point_value(m, f->pa, f->comp_attn[s], hooks, NULL, NULL)) != HC_OK) break;
+        run(f, st_dbl_res_mod);
+        if (f->comp_mlp[s]) run(f, st_dbl_mlp);
+        fresh_ctx fc = {m, f->db, s, tokens_of(m, s), stream_of(m, s)};
+        if ((st = point_value(m, f->pm, f->comp_mlp[s], hooks, fresh_mlp, &fc)) != HC_OK) break;
+        run(f, st_dbl_res);
+    }
+    return st;
+}
+
+static hc_status blocks(fwd *f, const hc_model_hooks *hooks)
+{
+    hc_flux *m = f->m;
+    const hc_flux_config *c = &m->c;
+    hc_status st = HC_OK;
+    run(f, st_embed);
+    for (int i = 0; i < c->depth_double && st == HC_OK; i++) st = double_block(f, i, hooks);
+    if (st != HC_OK) return st;
+    /* the clustering inputs: img and txt streams after the last double block */
+    if (hooks && hooks->cluster_input && c->depth_double > 0) {
+        if ((st = hooks->cluster_input(hooks->ud, 0, m->img)) != HC_OK) return st;
+        if ((st = hooks->cluster_input(hooks->ud, 1, m->txt)) != HC_OK) return st;
+    }
+    run(f, st_joint);
+    for (int j = 0; j < c->depth_single && st == HC_OK; j++) {
+        f->sb = &m->sb[j];
+        f->pt = 4 * c->depth_double + j;
+        int comp = computes(hooks, f->pt);
+        hc_nn_linear(&f->sb->mod, m->svec, c->D, f->B, m->mod[0], 3 * c->D);
+        if (comp) {
+            run(f, st_sgl_mod);
+            run(f, st_sgl_lin1);
+            run(f, st_sgl_attn);
+            run(f, st_sgl_lin2);
+        }
+        if ((st = point_value(m, f->pt, comp, hooks, NULL, NULL)) != HC_OK) break;
+        run(f, st_sgl_res);
+    }
+    if (st != HC_OK) return st;
+    hc_nn_linear(&m->fmod, m->svec, c->D, f->B, m->mod[1], 2 * c->D);
+    run(f, st_final_mod);
+    run(f, st_final_lin);
+    return HC_OK;
+}
+
+hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int *labels, int B,
+                          const hc_model_hooks *hooks, float *v_out)
+{
+    const hc_flux_config *c = &m->c;
+    HC_ASSERT(B >= 1 && B <= m->max_B);
+    HC_TRY(prologue(m, x, t, labels, B));
+    int blas = openblas_get_num_threads();
+    fwd f = {.m = m, .B = B, .nt = blas < B ? blas : B};
+    if (f.nt > m->n_attn) f.nt = m->n_attn;
+    if (f.nt < 1) f.nt = 1;
+    int width = hc_pool_width();
+    if (f.nt > 1) openblas_set_num_threads(1);
+    hc_pool_set_width(f.nt); /* the hooks' forecasts split their rows too */
+    hc_status st = blocks(&f, hooks);
+    hc_pool_set_width(width);
+    if (f.nt > 1) openblas_set_num_threads(blas);
+    if (st != HC_OK) return st;
+    const int Ti = c->T_img, p = c->patch, gw = c->grid_w, C = c->image_channels, HW = c->image_size;
+    for (int b = 0; b < B; b++)
+        for (int n = 0; n < Ti; n++)
+            for (int ch = 0; ch < C; ch++)
+                for (int ph = 0; ph < p; ph++)
+                    for (int pw = 0; pw < p; pw++) {
+                        int r = n / gw, cc = n % gw;
+                        v_out[(((size_t)b * C + ch) * HW + r * p + ph) * HW + cc * p + pw] =
+                            m->fin[((size_t)b * Ti + n) * c->out_channels + (size_t)ch * p * p + ph * p + pw];
+                    }
+    return HC_OK;
+}

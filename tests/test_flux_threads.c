@@ -1,0 +1,142 @@
+/* test_flux_threads.c: the forward's batch split gives the same bits
+ * whatever the thread count: the output and every cache point at batch 5
+ * with 1, 2 and 3 threads (OpenBLAS thread setting), full compute and with
+ * some points forecast (hooks), on the tiny golden model and the trained
+ * flux-mini; and the forecast kernel split over pool threads (pool width
+ * 2 and 3) gives the bits of the unsplit kernel, every order. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cblas.h>
+#include <cmocka.h>
+
+#include "flux.h"
+#include "pool.h"
+#include "predictor.h"
+#include "testutil.h"
+
+enum { B = 5 };
+
+/* points p with p % 3 == 1 are forecast as a constant per point */
+static int compute(void *ud, int p) { (void)ud; return p % 3 != 1; }
+static hc_status forecast(void *ud, int p, float *out, hc_rows_fn fresh, void *fud)
+{
+    const hc_flux *m = ud;
+    (void)fresh, (void)fud;
+    size_t n = (size_t)B * hc_flux_point(m, p)->tokens * hc_flux_get_config(m)->D;
+    for (size_t i = 0; i < n; i++) out[i] = 0.01f * (float)p;
+    return HC_OK;
+}
+
+/* v [B image] and every point buffer concatenated into out (n floats) */
+static size_t run_fwd(hc_flux *m, int threads, int hooked, float *out)
+{
+    const hc_flux_config *c = hc_flux_get_config(m);
+    size_t img = (size_t)c->image_channels * c->image_size * c->image_size;
+    float *x = malloc(B * img * sizeof *x), t[B];
+    int lab[B];
+    for (size_t i = 0; i < B * img; i++) x[i] = (float)((i * 7919) % 1000) / 500.0f - 1.0f;
+    for (int b = 0; b < B; b++) {
+        t[b] = 0.2f + 0.15f * (float)b;
+        lab[b] = b % (c->num_classes + 1);
+    }
+    hc_model_hooks h = {.ud = m, .compute = compute, .forecast = forecast};
+    int saved = openblas_get_num_threads();
+    openblas_set_num_threads(threads);
+    assert_int_equal(openblas_get_num_threads(), threads); /* else the split is not exercised */
+    hc_status st = hc_flux_forward(m, x, t, lab, B, hooked ? &h : NULL, out);
+    openblas_set_num_threads(saved);
+    if (st != HC_OK) fail_msg("%s", hc_errmsg());
+    assert_int_equal(openblas_get_num_threads(), saved);
+    size_t n = B * img;
+    for (int p = 0; p < hc_flux_num_points(m); p++) {
+        size_t k = (size_t)B * hc_flux_point(m, p)->tokens * c->D;
+        if (out) memcpy(out + n, hc_flux_point_buffer(m, p), k * sizeof(float));
+        n += k;
+    }
+    free(x);
+    return n;
+}
+
+static void check_model(const char *path)
+{
+    hc_flux *m;
+    if (hc_flux_load(path, B, &m) != HC_OK) fail_msg("%s", hc_errmsg());
+    size_t n = 0;
+    for (int hooked = 0; hooked < 2; hooked++) {
+        float *ref = NULL;
+        for (int threads = 1; threads <= 3; threads++) {
+            const hc_flux_config *c = hc_flux_get_config(m);
+            size_t cap = (size_t)B * c->image_channels * c->image_size * c->image_size;
+            for (int p = 0; p < hc_flux_num_points(m); p++) cap += (size_t)B * hc_flux_point(m, p)->tokens * c->D;
+            float *got = malloc(cap * sizeof *got);
+            n = run_fwd(m, threads, hooked, got);
+            assert_int_equal(n, cap);
+            if (!ref) {
+                ref = got;
+                continue;
+            }
+            size_t bad = 0;
+            for (size_t i = 0; i < n; i++) bad += memcmp(&got[i], &ref[i], sizeof(float)) != 0;
+            if (bad) fail_msg("%s: %zu of %zu floats differ between 1 and %d threads (hooks %d)", path, bad, n, threads, hooked);
+            free(got);
+        }
+        free(ref);
+    }
+    hc_flux_free(m);
+}
+
+static void test_tiny(void **state)
+{
+    (void)state;
+    check_model(HC_TEST_DATA "/golden_flux_tiny.safetensors");
+}
+
+static void test_mini(void **state)
+{
+    (void)state;
+    if (access(HC_TEST_DATA "/../../data/models/flux_mini.safetensors", R_OK) != 0)
+        HC_MISSING_DEP("data/models/flux_mini.safetensors");
+    check_model(HC_TEST_DATA "/../../data/models/flux_mini.safetensors");
+}
+
+static void test_forecast_split(void **state)
+{
+    (void)state;
+    size_t n = ((size_t)1 << 17) + 37;
+    float *D[HC_MAX_ORDER + 1], *ref = malloc(n * sizeof *ref), *got = malloc(n * sizeof *got);
+    gsl_rng *r = make_rng(7);
+    for (int k = 0; k <= HC_MAX_ORDER; k++) {
+        D[k] = malloc(n * sizeof *D[k]);
+        for (size_t i = 0; i < n; i++) D[k][i] = (float)(gsl_rng_uniform(r) - 0.5);
+    }
+    const double c[HC_MAX_ORDER + 1] = {1.0, -0.7, 0.31, -0.13, 0.057};
+    for (int p = 0; p <= HC_MAX_ORDER; p++) {
+        hc_pool_set_width(1);
+        hc_forecast_apply(ref, (const float *const *)D, c, p, n);
+        for (int w = 2; w <= 3; w++) {
+            hc_pool_set_width(w);
+            memset(got, 0, n * sizeof *got);
+            hc_forecast_apply(got, (const float *const *)D, c, p, n);
+            if (memcmp(got, ref, n * sizeof *got)) fail_msg("order %d: width %d differs from width 1", p, w);
+        }
+    }
+    hc_pool_set_width(1);
+    for (int k = 0; k <= HC_MAX_ORDER; k++) free(D[k]);
+    free(ref);
+    free(got);
+    gsl_rng_free(r);
+}
+
+int main(void)
+{
+    hc_init();
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_tiny), cmocka_unit_test(test_mini),
+                                       cmocka_unit_test(test_forecast_split)};
+    return HC_RUN_TESTS(tests, NULL, NULL);
+}
