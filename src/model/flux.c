@@ -45,6 +45,7 @@ struct hc_flux {
     float *attn_ws;
     hc_attn attn;
     float *fr_in, *fr_h;
+    float *sig_in, *sig; /* signals: the image stream before the first block, a signal tensor */
     float **cp;
 };
 
@@ -292,6 +293,7 @@ static int flux_points(const void *cfgp, hc_cache_point *out, int cap)
             q->tokens = dmods[p % 4].tokens_img ? c->T_img : c->txt_tokens;
             q->fresh = dmods[p % 4].fresh;
             q->cluster_input = dmods[p % 4].input;
+            q->head = q->layer == 0;
             snprintf(q->block_kind, sizeof q->block_kind, "double");
         } else {
             q->layer = c->depth_double + (p - 4 * c->depth_double);
@@ -346,7 +348,7 @@ static hc_status alloc_workspace(hc_flux *m, int B)
         {&m->u, b * L * (3 * D + F)}, {&m->att[0], b * Ti * D}, {&m->att[1], b * Tt * D}, {&m->attj, b * L * D},
         {&m->mlph, b * L * F}, {&m->cat, b * L * (D + F)}, {&m->fin, b * Ti * c->out_channels},
         {&m->rope_cos, L * d / 2}, {&m->rope_sin, L * d / 2}, {&m->attn_ws, hc_attn_scratch((int)L, (int)d)},
-        {&m->fr_in, b * L * D}, {&m->fr_h, b * L * F},
+        {&m->fr_in, b * L * D}, {&m->fr_h, b * L * F}, {&m->sig_in, b * Ti * D}, {&m->sig, b * Ti * D},
     };
     size_t total = cp_total;
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) total += (bufs[i].n + 15) / 16 * 16;
@@ -457,6 +459,24 @@ static hc_status point_value(hc_flux *m, int p, int computed, const hc_model_hoo
     return HC_OK;
 }
 
+/* Signal `kind` if wanted: the first block's modulated image input (mod: its
+ * adaLN parameters), or x - (image stream before the first block) with x's
+ * batch elements `stride` floats apart. */
+static hc_status signal(hc_flux *m, const hc_model_hooks *h, int kind, int B, const float *x, size_t stride)
+{
+    if (!h || !h->signal || !(h->signals & (1u << kind))) return HC_OK;
+    const size_t TD = (size_t)m->c.T_img * m->c.D;
+    for (int b = 0; b < B; b++) {
+        float *o = m->sig + (size_t)b * TD;
+        if (kind == HC_MSIG_MOD_IN)
+            hc_nn_modulate(m->img + (size_t)b * TD, m->c.T_img, m->c.D, x + (size_t)b * 6 * m->c.D,
+                           x + (size_t)b * 6 * m->c.D + m->c.D, (float)m->c.ln_eps, o);
+        else
+            for (size_t i = 0; i < TD; i++) o[i] = x[(size_t)b * stride + i] - m->sig_in[(size_t)b * TD + i];
+    }
+    return h->signal(h->ud, kind, m->sig, B * m->c.T_img, m->c.D);
+}
+
 hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int *labels, int B,
                           const hc_model_hooks *hooks, float *v_out)
 {
@@ -505,14 +525,16 @@ hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int 
     float *stream[2] = {m->img, m->txt};
     const int T[2] = {Ti, Tt};
     hc_status st = HC_OK;
+    if (hooks && (hooks->signals & ~1u)) memcpy(m->sig_in, m->img, (size_t)B * Ti * D * sizeof *m->img);
     /* 3.5 double blocks: the joint attention runs when either stream's
      * attention point is computed; each projection and MLP only for its own */
     for (int i = 0; i < c->depth_double && st == HC_OK; i++) {
         const dblk *blk = &m->db[i];
         int pbase = 4 * i;
+        for (int s = 0; s < 2; s++) hc_nn_linear(&blk->mod[s], m->svec, D, B, m->mod[s], 6 * D);
+        if (i == 0 && (st = signal(m, hooks, HC_MSIG_MOD_IN, B, m->mod[0], 0)) != HC_OK) break;
         const int comp_attn[2] = {computes(hooks, pbase), computes(hooks, pbase + 2)};
         const int comp_mlp[2] = {computes(hooks, pbase + 1), computes(hooks, pbase + 3)};
-        for (int s = 0; s < 2; s++) hc_nn_linear(&blk->mod[s], m->svec, D, B, m->mod[s], 6 * D);
         if (comp_attn[0] || comp_attn[1]) {
             for (int s = 0; s < 2; s++) {
                 for (int b = 0; b < B; b++) {
@@ -548,6 +570,7 @@ hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int 
                 hc_nn_gated_add(stream[s] + (size_t)b * T[s] * D, m->cp[pm] + (size_t)b * T[s] * D,
                           m->mod[s] + (size_t)b * 6 * D + 5 * D, T[s], D);
         }
+        if (i == 0 && st == HC_OK) st = signal(m, hooks, HC_MSIG_HEAD_RESID, B, m->img, (size_t)Ti * D);
     }
     if (st != HC_OK) return st;
     /* the clustering inputs: img and txt streams after the last double block */
@@ -587,6 +610,7 @@ hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int 
         for (int b = 0; b < B; b++)
             hc_nn_gated_add(m->joint + (size_t)b * L * D, m->cp[pt] + (size_t)b * L * D, m->mod[0] + (size_t)b * 3 * D + 2 * D, L, D);
     }
+    if (st == HC_OK) st = signal(m, hooks, HC_MSIG_RESID, B, m->joint + (size_t)Tt * D, (size_t)L * D);
     if (st != HC_OK) return st;
     /* 3.7 final layer on the image rows */
     hc_nn_linear(&m->fmod, m->svec, D, B, m->mod[1], 2 * D);
@@ -674,6 +698,16 @@ static int flux_gemms(const void *cfgp, int B, hc_gemm_shape *g, int cap)
     return n;
 }
 
+/* Signals: each tensor made (modulation or difference) and reduced once, one
+ * multiply-add per element each; MOD_IN's adaLN GEMV is in the always-run part. */
+static double flux_signal_macs(const void *cfgp, int B, unsigned signals)
+{
+    const hc_flux_config *c = cfgp;
+    int n = 0;
+    for (int k = 0; k < HC_MSIG_COUNT; k++) n += (signals >> k) & 1u;
+    return 2.0 * n * B * c->T_img * c->D;
+}
+
 static void flux_info(const void *cfgp, hc_model_info *o)
 {
     const hc_flux_config *c = cfgp;
@@ -711,6 +745,7 @@ const hc_model_type hc_model_flux = {
     .macs = flux_macs,
     .gemms = flux_gemms,
     .info = flux_info,
+    .signal_macs = flux_signal_macs,
     .open = flux_open,
     .close = flux_close,
     .forward = flux_forward,

@@ -1,0 +1,208 @@
+/* test_policies.c: method syntax PREDICTOR@POLICY, each policy's decisions
+ * on hand-computed signal sequences, the driver deciding open loop (replay:
+ * every signal first) and step by step (live) alike, and @fixed = the
+ * schedule it names. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "driver.h"
+#include "testutil.h"
+
+typedef struct seq {
+    const double *v;  /* [S] */
+    const double *mx; /* [S * S] (head_resid_change) */
+    int S;
+} seq;
+
+static double seq_sig(void *ud, hc_signal g, int step, int ref)
+{
+    const seq *q = ud;
+    if (g == HC_SIG_HEAD_RESID) return q->mx ? q->mx[step * q->S + ref] : NAN;
+    return q->v ? q->v[step] : NAN;
+}
+
+/* Decisions of method `spec` over S steps of signals q; into mask. */
+static void decide(const char *spec, const seq *q, unsigned char *mask)
+{
+    hc_method m;
+    assert_int_equal(hc_method_parse(spec, &m), HC_OK);
+    hc_policy_state st;
+    assert_int_equal(hc_policy_state_init(&m.policy, &st), HC_OK);
+    for (int s = 0; s < q->S; s++) mask[s] = (unsigned char)hc_policy_step(&m.policy, &st, s, q->S, seq_sig, (void *)q);
+}
+
+static void check_mask(const char *spec, const seq *q, const char *want)
+{
+    unsigned char mask[64];
+    decide(spec, q, mask);
+    char got[65];
+    for (int s = 0; s < q->S; s++) got[s] = mask[s] ? 'F' : '.';
+    got[q->S] = '\0';
+    if (strcmp(got, want) != 0) {
+        print_error("%s: decisions %s, want %s\n", spec, got, want);
+        fail();
+    }
+}
+
+/* acc: .05 .09 | .12 -> F | .2 -> F | .02 | .11 -> F | .01 */
+static void teacache_by_hand(void **state)
+{
+    (void)state;
+    static const double r[8] = {0, 0.05, 0.04, 0.03, 0.2, 0.02, 0.09, 0.01};
+    const seq q = {r, NULL, 8};
+    check_mask("reuse@teacache:delta=0.1", &q, "F..FF.F.");
+    check_mask("reuse@teacache:delta=0.1,last=1", &q, "F..FF.FF");
+    check_mask("reuse@teacache:delta=0.1,max_skip=1", &q, "F.F.F.F.");
+    check_mask("reuse@teacache:delta=0.1,W=3", &q, "FFF.F.F.");
+}
+
+static void magcache_by_hand(void **state)
+{
+    (void)state;
+    /* calibrated ratios 0.98: err .02, .0596, .1184 -> F */
+    hc_method m;
+    assert_int_equal(hc_method_parse("taylor@magcache:W=1,delta=0.06,max_skip=3", &m), HC_OK);
+    hc_policy_state st;
+    assert_int_equal(hc_policy_state_init(&m.policy, &st), HC_OK);
+    double ratios[8];
+    for (int s = 0; s < 8; s++) ratios[s] = s ? 0.98 : 1;
+    st.ratios = ratios;
+    st.n_ratios = 8;
+    const char *want = "F..F..F.";
+    for (int s = 0; s < 8; s++)
+        assert_int_equal(hc_policy_step(&m.policy, &st, s, 8, seq_sig, &(seq){NULL, NULL, 8}), want[s] == 'F');
+    /* uncalibrated: gamma from the norms of the last two full steps:
+     * 0.98 until s4 (err .02, .0596, .1184 -> F), then (n4/n1)^(1/3) = 0.9
+     * (err .1 -> F at s5), then n5/n4 = 1 */
+    const double n1 = 9.8, n4 = 9.8 * 0.729;
+    static double norms[8];
+    const double nv[8] = {10, n1, 1, 1, n4, n4, 1, 1};
+    memcpy(norms, nv, sizeof norms);
+    const seq q = {norms, NULL, 8};
+    check_mask("taylor@magcache:W=2,delta=0.06,max_skip=3", &q, "FF..FF..");
+    check_mask("taylor@magcache:W=2,delta=0.06,max_skip=1", &q, "FF.FFF.F");
+}
+
+static void fbcache_by_hand(void **state)
+{
+    (void)state;
+    double mx[36] = {0};
+    mx[1 * 6 + 0] = 0.2;  /* s1 vs 0: compute */
+    mx[2 * 6 + 1] = 0.03; /* s2 vs 1: reuse */
+    mx[3 * 6 + 1] = 0.07; /* s3 vs 1: reuse */
+    mx[4 * 6 + 1] = 0.09; /* s4 vs 1: compute */
+    mx[5 * 6 + 4] = 0.01; /* s5 vs 4: reuse */
+    const seq q = {NULL, mx, 6};
+    check_mask("hicache@fbcache", &q, "FF..F.");
+    check_mask("hicache@fbcache:delta=0.1", &q, "FF....");
+}
+
+static void syntax(void **state)
+{
+    (void)state;
+    hc_method a, b;
+    char da[HC_SPEC_MAX], db[HC_SPEC_MAX];
+    /* @fixed is the schedule it names, described the same */
+    static const char *const same[][2] = {
+        {"taylor:O=2@fixed:N=7", "taylor:O=2,N=7"}, {"hicache@fixed:N=5,W=2,sched=mod", "hicache:N=5,W=2,sched=mod"},
+        {"reuse@fixed", "reuse"}, {"taylor@fixed:sched=dit", "taylor:sched=dit"},
+        {"clusca:base=hicache,K=8@fixed:N=4", "clusca:base=hicache,K=8,N=4"}};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        assert_int_equal(hc_method_parse(same[i][0], &a), HC_OK);
+        assert_int_equal(hc_method_parse(same[i][1], &b), HC_OK);
+        assert_memory_equal(&a.sched, &b.sched, sizeof a.sched);
+        hc_method_describe(&a, da, sizeof da);
+        hc_method_describe(&b, db, sizeof db);
+        assert_string_equal(da, db);
+        assert_null(a.policy.type);
+    }
+    /* a dynamic policy: its keys, and a description that parses back */
+    assert_int_equal(hc_method_parse("hicache:O=2,sigma=0.5@teacache:delta=0.3", &a), HC_OK);
+    assert_string_equal(a.policy.type->name, "teacache");
+    assert_true(a.policy.delta == 0.3 && a.policy.W == 1 && a.sched.W == 1);
+    hc_method_describe(&a, da, sizeof da);
+    assert_string_equal(da, "hicache:O=2,sigma=0.5@teacache:W=1,max_skip=0,last=0,delta=0.3");
+    assert_int_equal(hc_method_parse(da, &b), HC_OK);
+    hc_method_describe(&b, db, sizeof db);
+    assert_string_equal(da, db);
+    assert_int_equal(hc_method_parse("taylor:O=2@magcache:delta=0.1,max_skip=4", &a), HC_OK);
+    assert_true(a.policy.max_skip == 4 && a.policy.delta == 0.1);
+    hc_method_label(&a, da, sizeof da);
+    assert_string_equal(da, "TaylorSeer (O=2) @ MagCache (δ=0.1)");
+    /* strict errors, one line each */
+    static const char *const bad[] = {"taylor@", "@teacache", "taylor@nope", "taylor@teacache:delta=x",
+                                      "taylor@teacache:sigma=1", "taylor:N=5@teacache", "full@teacache",
+                                      "taylor@teacache:delta=0.1,delta=0.2", "taylor@teacache:", "taylor@fixed:delta=1",
+                                      "taylor@teacache:calib=/nonexistent.json", "taylor@fbcache:calib=x.json",
+                                      "taylor@teacache@magcache", "taylor@teacache:delta=0.1,", "taylor@teacache:W=0",
+                                      "taylor:N=5@fixed:N=6"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (hc_method_parse(bad[i], &a) == HC_OK) {
+            print_error("'%s' parsed\n", bad[i]);
+            fail();
+        }
+        assert_null(strchr(hc_errmsg(), '\n'));
+    }
+}
+
+/* The driver: replay sets every step's signals and decides open loop; live
+ * sets step s's signal and the first compute decides s.  Same masks. */
+static void open_and_closed_loop(void **state)
+{
+    (void)state;
+    enum { S = 30 };
+    double r[S], mx[S * S];
+    gsl_rng *rng = make_rng(3);
+    for (int s = 0; s < S; s++) r[s] = s ? 0.01 + 0.05 * gsl_rng_uniform(rng) : 0;
+    for (int i = 0; i < S * S; i++) mx[i] = 0.15 * gsl_rng_uniform(rng);
+    gsl_rng_free(rng);
+    static const char *const specs[] = {"taylor@teacache", "taylor@teacache:max_skip=2,last=3", "reuse@fbcache",
+                                        "hicache@magcache:W=3", "taylor:N=4"};
+    for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++) {
+        hc_method m;
+        assert_int_equal(hc_method_parse(specs[k], &m), HC_OK);
+        hc_driver *open = NULL, *live = NULL;
+        assert_int_equal(hc_driver_alloc(&m, S, 1, &open), HC_OK);
+        assert_int_equal(hc_driver_alloc(&m, S, 1, &live), HC_OK);
+        hc_driver_point pt = {.name = "x/1/m", .module = "m", .tokens = 2, .channels = 2, .cluster = HC_CLUSTER_NONE};
+        hc_driver_point hp = pt;
+        hp.head = 1;
+        int p0, p1;
+        for (hc_driver **d = (hc_driver *[]){open, live}, **e = d + 2; d < e; d++) {
+            assert_int_equal(hc_driver_begin(*d), HC_OK);
+            assert_int_equal(hc_driver_add_point(*d, &hp, &p0), HC_OK);
+            assert_int_equal(hc_driver_add_point(*d, &pt, &p1), HC_OK);
+        }
+        for (int s = 0; s < S; s++) {
+            hc_driver_set_signal(open, HC_SIG_MOD_IN, s, -1, r[s]);
+            hc_driver_set_signal(open, HC_SIG_RESID_NORM, s, -1, 10 - r[s] * s);
+            for (int a = 0; a < s; a++) hc_driver_set_signal(open, HC_SIG_HEAD_RESID, s, a, mx[s * S + a]);
+        }
+        hc_driver_decide(open, S - 1);
+        for (int s = 0; s < S; s++) {
+            hc_driver_set_signal(live, HC_SIG_MOD_IN, s, -1, r[s]);
+            hc_driver_set_signal(live, HC_SIG_RESID_NORM, s, -1, 10 - r[s] * s);
+            int a = hc_driver_last_full(live, s);
+            if (a >= 0) hc_driver_set_signal(live, HC_SIG_HEAD_RESID, s, a, mx[s * S + a]);
+            int head = hc_driver_compute(live, p0, s), rest = hc_driver_compute(live, p1, s);
+            assert_int_equal(rest, hc_driver_is_full(open, s));
+            assert_int_equal(head, m.policy.type && (m.policy.type->flags & HC_POL_HEAD) ? 1 : rest);
+        }
+        assert_int_equal(hc_driver_full_steps(live), hc_driver_full_steps(open));
+        assert_true(hc_driver_full_steps(open) > 1 && hc_driver_full_steps(open) < S);
+        hc_driver_free(open);
+        hc_driver_free(live);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(teacache_by_hand), cmocka_unit_test(magcache_by_hand), cmocka_unit_test(fbcache_by_hand),
+        cmocka_unit_test(syntax),           cmocka_unit_test(open_and_closed_loop),
+    };
+    return HC_RUN_TESTS(tests, hc_test_setup, NULL);
+}
