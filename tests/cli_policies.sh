@@ -34,4 +34,19 @@ grep -q 'TeaCache' out.txt || fail "the table does not name the policy"
 expect_fail "replay: no signals" "no signal mod_in_change" "$HC" replay -q --traj "$T" --method taylor@teacache -o d
 grep -q "$T" err.txt || fail "the message does not name the file: $(cat err.txt)"
 expect_fail "bad policy" "unknown policy 'nope'" "$HC" replay --traj rec.h5 --method taylor@nope -o d
+
+# calibration from the recorded signals, used by the policies
+"$HC" calibrate --help | grep -q 'teacache.poly' || fail "calibrate --help"
+"$HC" calibrate rec.h5 -o cal/calib.json --sigmas 0.3,0.6 --sweep 'reuse@fbcache' --deltas 0.05,0.2 >cal.txt 2>&1 \
+  || fail "calibrate: $(cat cal.txt)"
+for k in '"teacache"' '"poly"' '"magcache"' '"ratios"' '"best_sigma"' '"provenance"'; do
+  grep -q "$k" cal/calib.json || fail "calib.json lacks $k"
+done
+[ "$(wc -l < cal/sweep.csv)" -eq 3 ] || fail "sweep.csv: $(cat cal/sweep.csv)"
+"$HC" replay -q --traj rec.h5 --method 'taylor@teacache:calib=cal/calib.json,delta=0.2' \
+  'taylor@magcache:calib=cal/calib.json' -o e >/dev/null 2>&1 || fail "replay with a calibration"
+expect_fail "calibrate: no signals" "no signal mod_in_change" "$HC" calibrate "$T" -o cal2/calib.json
+[ -e cal2/calib.json ] && fail "a failed calibration wrote its file"
+expect_fail "a policy without calibration" "unknown key 'calib' for policy fbcache" \
+  "$HC" replay -q --traj rec.h5 --method 'taylor@fbcache:calib=cal/calib.json' -o f
 finish

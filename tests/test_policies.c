@@ -5,10 +5,13 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "calibrate.h"
 #include "driver.h"
+#include "traj.h"
 #include "testutil.h"
 
 typedef struct seq {
@@ -198,11 +201,103 @@ static void open_and_closed_loop(void **state)
     }
 }
 
+/* Calibration recovers known coefficients: a degree-4 polynomial from exact
+ * (x, p(x)) pairs, and per-step magnitude ratios from norms n_s = 10 g^s. */
+static void calibration_recovers(void **state)
+{
+    (void)state;
+    enum { S = 40 };
+    static const double want[5] = {3.0, -2.0, 0.5, 1.5, 0.01};
+    double x[S], y[S], c[5], rms;
+    for (int s = 0; s < S; s++) {
+        x[s] = 0.01 + 0.002 * s + 0.0005 * (s % 3);
+        y[s] = (((want[0] * x[s] + want[1]) * x[s] + want[2]) * x[s] + want[3]) * x[s] + want[4];
+    }
+    assert_int_equal(hc_calib_polyfit(x, y, S, 4, c, &rms), HC_OK);
+    for (int k = 0; k < 5; k++) check_close(c[k], want[k], 1e-6, 1e-4, "polyfit", "coefficient");
+    assert_true(rms < 1e-9);
+    assert_int_not_equal(hc_calib_polyfit(x, y, 4, 4, c, &rms), HC_OK);
+    /* a file with signals, written by the store's writer */
+    char path[] = "/tmp/hc_calib_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    hc_traj_meta meta = {.num_steps = S};
+    snprintf(meta.model, sizeof meta.model, "synthetic");
+    snprintf(meta.sampler, sizeof meta.sampler, "none");
+    hc_traj_writer *w = NULL;
+    hc_traj_write_opts wo = {HC_F32, 0};
+    assert_int_equal(hc_traj_writer_open(path, &meta, &wo, NULL, &w), HC_OK);
+    int h;
+    assert_int_equal(hc_traj_writer_add_feature(w, "dit", 0, "attn", "joint", 2, 2, &h), HC_OK);
+    double mod[S], out[S], norm[S], mx[S * S];
+    for (int s = 0; s < S; s++) {
+        float row[4] = {(float)s, 1, 2, 3};
+        assert_int_equal(hc_traj_writer_put_time(w, s, 1.0 - (double)s / S), HC_OK);
+        assert_int_equal(hc_traj_writer_put(w, h, s, row), HC_OK);
+        mod[s] = s ? x[s] : 0;
+        out[s] = s ? y[s] : 0;
+        norm[s] = 10 * pow(0.97, s);
+        for (int a = 0; a < S; a++) mx[s * S + a] = 0;
+    }
+    assert_int_equal(hc_traj_writer_put_signal(w, "mod_in_change", 1, mod), HC_OK);
+    assert_int_equal(hc_traj_writer_put_signal(w, "out_change", 1, out), HC_OK);
+    assert_int_equal(hc_traj_writer_put_signal(w, "resid_norm", 1, norm), HC_OK);
+    assert_int_equal(hc_traj_writer_put_signal(w, "head_resid_change", S, mx), HC_OK);
+    assert_int_equal(hc_traj_writer_finish(w), HC_OK);
+    const char *files[1] = {path};
+    hc_calib_opts o = {.files = files, .n_files = 1, .degree = 4};
+    cJSON *doc = NULL;
+    assert_int_equal(hc_calibrate(&o, &doc), HC_OK);
+    const cJSON *poly = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "teacache"), "poly");
+    const cJSON *ratios = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "magcache"), "ratios");
+    assert_int_equal(cJSON_GetArraySize(poly), 5);
+    assert_int_equal(cJSON_GetArraySize(ratios), S);
+    for (int k = 0; k < 5; k++) check_close(cJSON_GetArrayItem(poly, k)->valuedouble, want[k], 1e-6, 1e-4, "calib", "poly");
+    check_close(cJSON_GetArrayItem(ratios, 0)->valuedouble, 1, 0, 0, "calib", "ratio 0");
+    for (int s = 1; s < S; s++) check_close(cJSON_GetArrayItem(ratios, s)->valuedouble, 0.97, 1e-12, 0, "calib", "ratio");
+    /* the file as a policy's calibration, and its signals read back */
+    char calib[] = "/tmp/hc_calibj_XXXXXX";
+    fd = mkstemp(calib);
+    assert_true(fd >= 0);
+    char *text = cJSON_Print(doc);
+    assert_true(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+    close(fd);
+    free(text);
+    char spec[128];
+    snprintf(spec, sizeof spec, "taylor@magcache:calib=%s", calib);
+    hc_method m;
+    assert_int_equal(hc_method_parse(spec, &m), HC_OK);
+    hc_policy_state st;
+    assert_int_equal(hc_policy_state_init(&m.policy, &st), HC_OK);
+    assert_int_equal(st.n_ratios, S);
+    check_close(st.ratios[7], 0.97, 1e-12, 0, "loaded", "ratio");
+    hc_policy_state_free(&st);
+    snprintf(spec, sizeof spec, "taylor@teacache:calib=%s", calib);
+    assert_int_equal(hc_method_parse(spec, &m), HC_OK);
+    assert_int_equal(hc_policy_state_init(&m.policy, &st), HC_OK);
+    check_close(hc_policy_poly(&st, 0.03), (((3.0 * 0.03 - 2) * 0.03 + 0.5) * 0.03 + 1.5) * 0.03 + 0.01, 1e-8, 1e-6,
+                "loaded", "poly");
+    hc_policy_state_free(&st);
+    cJSON_Delete(doc);
+    hc_traj *t = NULL;
+    assert_int_equal(hc_traj_open(path, &t), HC_OK);
+    double back[S];
+    assert_int_equal(hc_traj_read_signal(t, "resid_norm", 1, back), HC_OK);
+    assert_memory_equal(back, norm, sizeof back);
+    assert_int_not_equal(hc_traj_read_signal(t, "nope", 1, back), HC_OK);
+    assert_non_null(strstr(hc_errmsg(), path));
+    hc_traj_close(t);
+    unlink(path);
+    unlink(calib);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(teacache_by_hand), cmocka_unit_test(magcache_by_hand), cmocka_unit_test(fbcache_by_hand),
         cmocka_unit_test(syntax),           cmocka_unit_test(open_and_closed_loop),
+        cmocka_unit_test(calibration_recovers),
     };
     return HC_RUN_TESTS(tests, hc_test_setup, NULL);
 }
