@@ -157,6 +157,16 @@ hc_status hc_policy_parse(const char *spec, const char *pol, hc_policy *p)
     return s;
 }
 
+int hc_policy_takes_key(const char *pol, const char *key)
+{
+    char name[32];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(pol, ":"), pol);
+    const hc_policy_type *t = hc_policy_type_find(name);
+    if (!t) return 0;
+    if (t->flags & HC_POL_FIXED) return listed("N,W,sched", key);
+    return listed("W,max_skip,last", key) || listed(t->keys, key);
+}
+
 void hc_policy_describe(const hc_policy *p, char *buf, size_t n)
 {
     buf[0] = '\0';

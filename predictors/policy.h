@@ -101,6 +101,9 @@ void hc_policy_type_list(char *buf, size_t n);
 /* Parse "name:key=value,..." into p (fixed's keys N, W, sched are the
  * method's schedule: parsed by method.c).  Errors name `spec`. */
 hc_status hc_policy_parse(const char *spec, const char *pol, hc_policy *p);
+/* Whether the policy part `pol` ("teacache:delta=0.1", "fixed") takes key
+ * (fixed: N, W, sched; others: W, max_skip, last and the type's keys). */
+int hc_policy_takes_key(const char *pol, const char *key);
 /* Canonical "@name:key=value,..." ("" for a fixed schedule). */
 void hc_policy_describe(const hc_policy *p, char *buf, size_t n);
 /* A run's state: reset, and the calibration file's entries for this policy
