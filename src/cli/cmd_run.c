@@ -94,7 +94,7 @@ const hc_command hc_cmd_run = {
     "\n"
     "Run the experiment a JSON config declares (docs/experiments.md; shipped\n"
     "configs in experiments/: quick, table_main, ablation_sigma, ablation_order,\n"
-    "pareto, error_curves, gaussianity).  A config names engines (\"replay\": open-loop error\n"
+    "pareto, error_curves, gaussianity, policies).  A config names engines (\"replay\": open-loop error\n"
     "on trajectory files; \"live\": sampling with the bundled model, quality\n"
     "against full compute with the same noise) and a list of methods, each a\n"
     "spec or a spec template with a grid over keys (expanded to the cartesian\n"
