@@ -89,8 +89,8 @@ static hc_status set_pkey(hc_policy *p, const char *spec, const char *key, const
         return hc_fail(HC_EINVAL, "method '%s': unknown key '%s' for policy %s (valid: %s)", spec, key, p->type->name,
                        valid);
     if (k->is_int < 0) {
-        if (strlen(val) >= sizeof p->calib)
-            return hc_fail(HC_EINVAL, "method '%s': calib path longer than %zu characters", spec, sizeof p->calib - 1);
+        if (strlen(val) > 96) /* the canonical description stays within HC_SPEC_MAX */
+            return hc_fail(HC_EINVAL, "method '%s': calib path longer than 96 characters", spec);
         snprintf(p->calib, sizeof p->calib, "%s", val);
         return HC_OK;
     }

@@ -135,6 +135,20 @@ static void syntax(void **state)
     assert_true(a.policy.max_skip == 4 && a.policy.delta == 0.1);
     hc_method_label(&a, da, sizeof da);
     assert_string_equal(da, "TaylorSeer (O=2) @ MagCache (δ=0.1)");
+    /* descriptions parse back to themselves, the longest too */
+    static const char *const trips[] = {
+        "reuse@fbcache:W=1000,max_skip=1000,last=1000,delta=123456.789",
+        "clusca:base=hicache,K=65536,gamma=0.005,seed=2147483647,fresh=all,iters=1000,O=8,sigma=0.000001@magcache:"
+        "W=1000,max_skip=1000,last=1000,delta=999999.5",
+        "hitaylor:O=3,sigma=0.7@teacache:last=2", "lagrange:O=2@fixed:sched=mod,N=4"};
+    for (size_t i = 0; i < sizeof trips / sizeof trips[0]; i++) {
+        assert_int_equal(hc_method_parse(trips[i], &a), HC_OK);
+        hc_method_describe(&a, da, sizeof da);
+        assert_true(strlen(da) < HC_SPEC_MAX - 100); /* room for a 96-character calib path */
+        assert_int_equal(hc_method_parse(da, &b), HC_OK);
+        hc_method_describe(&b, db, sizeof db);
+        assert_string_equal(da, db);
+    }
     /* strict errors, one line each */
     static const char *const bad[] = {"taylor@", "@teacache", "taylor@nope", "taylor@teacache:delta=x",
                                       "taylor@teacache:sigma=1", "taylor:N=5@teacache", "full@teacache",
