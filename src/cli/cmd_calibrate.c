@@ -120,7 +120,8 @@ static int run(int argc, char **argv)
     if (st == HC_OK && a.sweep) st = write_sweep(set, dir, a.sweep, rows, a.n_deltas);
     if (set) st = hc_outset_finish(set, st);
     if (st == HC_OK) {
-        printf("wrote %s%s%s/sweep.csv\n", a.out, a.sweep ? " and " : "", a.sweep ? dir : "");
+        if (a.sweep) printf("wrote %s and %s/sweep.{csv,gp}\n", a.out, dir);
+        else printf("wrote %s\n", a.out);
         for (int i = 0; a.sweep && i < a.n_deltas; i++)
             printf("  delta %-8g full %3d/%-3d  speedup %6.2fx  rel_l2 %.5g\n", rows[i].delta, rows[i].full_steps,
                    rows[i].steps, rows[i].flops_speedup, rows[i].rel_l2);
