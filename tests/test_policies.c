@@ -10,7 +10,10 @@
 #include <cmocka.h>
 
 #include "calibrate.h"
+#include "cost.h"
 #include "driver.h"
+#include "model.h"
+#include "sampler.h"
 #include "traj.h"
 #include "testutil.h"
 
@@ -306,12 +309,83 @@ static void calibration_recovers(void **state)
     unlink(calib);
 }
 
+/* The tiny golden model, closed loop under each policy: decisions made, the
+ * price of a step = its computed points + the policy's signals; first-block
+ * caching computes the head block at every step. */
+static void live_policies(void **state)
+{
+    (void)state;
+    hc_model *m = NULL;
+    assert_int_equal(hc_model_open(HC_TEST_DATA "/golden_flux_tiny.safetensors", 2, &m), HC_OK);
+    hc_sampler *smp = NULL;
+    assert_int_equal(hc_sampler_alloc(m, 1, &smp), HC_OK);
+    hc_cost *cost = NULL;
+    assert_int_equal(hc_cost_from_config("tiny", cJSON_GetObjectItemCaseSensitive(m->meta, "config"), &cost), HC_OK);
+    hc_model_info info;
+    hc_model_get_info(m, &info);
+    const size_t img = (size_t)info.image_channels * info.image_size * info.image_size;
+    float *x0 = malloc(img * sizeof *x0), *x = malloc(img * sizeof *x);
+    for (size_t i = 0; i < img; i++) x0[i] = (float)sin(0.37 * (double)i);
+    const int S = 12, label = 1, P = hc_model_num_points(m);
+    static const char *const specs[] = {"taylor:N=3", "taylor@teacache:delta=0.05", "reuse@magcache:W=2,delta=0.02",
+                                        "reuse@fbcache:delta=0.05"};
+    double macs[4];
+    for (int k = 0; k < 4; k++) {
+        hc_method meth;
+        assert_int_equal(hc_method_parse(specs[k], &meth), HC_OK);
+        hc_sample_opts so = {.steps = S, .cfg = 2.0, .shift = 1};
+        hc_sample_stats st;
+        memcpy(x, x0, img * sizeof *x);
+        assert_int_equal(hc_sampler_run(smp, &meth, &so, &label, 1, x, &st), HC_OK);
+        assert_true(st.full_steps >= 1 && st.full_steps <= S);
+        for (size_t i = 0; i < img; i++) assert_true(isfinite(x[i]));
+        macs[k] = st.macs;
+    }
+    /* the price of a cached step, by hand: teacache = fixed + 2 B T_img D */
+    hc_method fixed, tea, fb;
+    assert_int_equal(hc_method_parse("taylor:N=2,W=1", &fixed), HC_OK);
+    assert_int_equal(hc_method_parse("taylor@teacache:delta=1e5", &tea), HC_OK);
+    assert_int_equal(hc_method_parse("taylor@fbcache:delta=1e5", &fb), HC_OK);
+    hc_driver *df = NULL, *dt = NULL, *db = NULL;
+    assert_int_equal(hc_driver_alloc(&fixed, 4, 2, &df), HC_OK);
+    assert_int_equal(hc_driver_alloc(&tea, 4, 2, &dt), HC_OK);
+    assert_int_equal(hc_driver_alloc(&fb, 4, 2, &db), HC_OK);
+    for (int s = 0; s < 4; s++) {
+        hc_driver_set_signal(dt, HC_SIG_MOD_IN, s, -1, 0.01);
+        for (int a = 0; a < s; a++) hc_driver_set_signal(db, HC_SIG_HEAD_RESID, s, a, 0.01);
+    }
+    hc_driver_decide(dt, 3);
+    hc_driver_decide(db, 3);
+    assert_false(hc_driver_is_full(dt, 1));
+    assert_false(hc_driver_is_full(db, 1));
+    assert_false(hc_driver_is_full(df, 1));
+    const double sig = 2.0 * 2 * info.seq_len * hc_model_point(m, 0)->channels;
+    check_close(hc_cost_step(cost, dt, 2, 1), hc_cost_step(cost, df, 2, 1) + sig, 0, 0, "teacache", "cached step MACs");
+    hc_point_plan *plan = calloc((size_t)P, sizeof *plan);
+    for (int p = 0; p < P; p++) {
+        plan[p].compute = hc_model_point(m, p)->head;
+        if (!plan[p].compute) plan[p].forecast_terms = 3; /* O=2 */
+    }
+    check_close(hc_cost_step(cost, db, 2, 1), hc_model_macs(m->config, 2, plan) + sig, 0, 0, "fbcache", "cached step MACs");
+    assert_true(hc_cost_step(cost, db, 2, 1) > hc_cost_step(cost, df, 2, 1));
+    assert_true(macs[0] > 0 && macs[1] > 0 && macs[2] > 0 && macs[3] > 0);
+    free(plan);
+    hc_driver_free(df);
+    hc_driver_free(dt);
+    hc_driver_free(db);
+    free(x0);
+    free(x);
+    hc_cost_free(cost);
+    hc_sampler_free(smp);
+    hc_model_close(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(teacache_by_hand), cmocka_unit_test(magcache_by_hand), cmocka_unit_test(fbcache_by_hand),
         cmocka_unit_test(syntax),           cmocka_unit_test(open_and_closed_loop),
-        cmocka_unit_test(calibration_recovers),
+        cmocka_unit_test(calibration_recovers), cmocka_unit_test(live_policies),
     };
     return HC_RUN_TESTS(tests, hc_test_setup, NULL);
 }
