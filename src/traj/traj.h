@@ -137,6 +137,8 @@ hc_status hc_traj_read_row_counted(hc_traj *t, size_t index, int64_t row, float 
  * or a non-finite value.  The names are the policies' (predictors/policy.h,
  * docs/trajectory-format.md). */
 hc_status hc_traj_read_signal(hc_traj *t, const char *name, int64_t cols, double *out);
+/* Columns of /signals/<name> (1 for [S]), 0 if absent or not [S] / [S, n]. */
+int64_t hc_traj_signal_cols(const hc_traj *t, const char *name);
 
 /* ---- streaming writer --------------------------------------------------- */
 

@@ -623,6 +623,21 @@ hc_status hc_traj_read_row_counted(hc_traj *t, size_t index, int64_t row, float 
 
 /* ---- signals: /signals/<name>, float64 [S] or [S, cols] (optional) ---------------- */
 
+int64_t hc_traj_signal_cols(const hc_traj *t, const char *name)
+{
+    char p[256];
+    snprintf(p, sizeof p, "/signals/%s", name);
+    if (object_type(t->file, "/signals") != H5I_GROUP || object_type(t->file, p) != H5I_DATASET) return 0;
+    hid_t d = H5Dopen2(t->file, p, H5P_DEFAULT);
+    hid_t sp = H5Dget_space(d);
+    hsize_t dims[2] = {0, 1};
+    int rank = H5Sget_simple_extent_ndims(sp);
+    if (rank == 1 || rank == 2) H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5Sclose(sp);
+    H5Dclose(d);
+    return (rank == 1 || rank == 2) && (int64_t)dims[0] == t->meta.num_steps ? (int64_t)(rank == 2 ? dims[1] : 1) : 0;
+}
+
 hc_status hc_traj_read_signal(hc_traj *t, const char *name, int64_t cols, double *out)
 {
     char p[256];
