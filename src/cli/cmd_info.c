@@ -62,8 +62,9 @@ static void print_text(const hc_traj *t)
     for (int g = 0; g < HC_SIG_COUNT; g++) {
         int64_t c = hc_traj_signal_cols(t, hc_signal_name((hc_signal)g));
         if (!c) continue;
-        printf("%s%s [%d%s%s]", shown++ ? ", " : "signals   ", hc_signal_name((hc_signal)g), S, c > 1 ? ", " : "",
-               c > 1 ? "S" : "");
+        printf("%s%s [%d", shown++ ? ", " : "signals   ", hc_signal_name((hc_signal)g), S);
+        if (c > 1) printf(", %lld", (long long)c);
+        printf("]");
     }
     if (shown) printf("\n");
     printf("\n  %-8s %-24s %-6s %-16s %-8s %10s %6s  %-14s %s\n", "kind", "name", "stream", "shape", "dtype",
