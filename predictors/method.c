@@ -185,12 +185,57 @@ static hc_status check_chars(const char *spec)
     return HC_OK;
 }
 
+static hc_status parse_predictor(const char *spec, hc_method *m, unsigned *seen_out);
+
+/* `P@POLICY`: the predictor part as before, then the policy; `@fixed:...`
+ * takes the schedule keys N, W, sched into m->sched (exactly `P:...`). */
 hc_status hc_method_parse(const char *spec, hc_method *m)
 {
     memset(m, 0, sizeof *m);
     if (!spec || !*spec) return hc_fail(HC_EINVAL, "empty method spec");
     if (strlen(spec) >= HC_SPEC_MAX) return hc_fail(HC_EINVAL, "method spec longer than %d characters", HC_SPEC_MAX - 1);
     HC_TRY(check_chars(spec));
+    const char *at = strchr(spec, '@');
+    if (!at) {
+        unsigned seen;
+        return parse_predictor(spec, m, &seen);
+    }
+    char pred[HC_SPEC_MAX];
+    snprintf(pred, sizeof pred, "%.*s", (int)(at - spec), spec);
+    if (!pred[0] || !at[1] || strchr(at + 1, '@'))
+        return hc_fail(HC_EINVAL, "method '%s': write PREDICTOR@POLICY (one '@', both parts non-empty)", spec);
+    unsigned seen = 0;
+    HC_TRY(parse_predictor(pred, m, &seen));
+    snprintf(m->spec, sizeof m->spec, "%s", spec);
+    if (m->type->caps & HC_PRED_NO_CACHE)
+        return hc_fail(HC_EINVAL, "method '%s': %s computes every step and takes no policy", spec, m->type->name);
+    const char *pol = at + 1;
+    if (strncmp(pol, "fixed", 5) == 0 && (pol[5] == '\0' || pol[5] == ':')) {
+        if (pol[5] == ':' && !pol[6]) return hc_fail(HC_EINVAL, "method '%s': no key=value pairs after 'fixed:'", spec);
+        if (strstr(pol, "sched=dit") && !(seen & (1u << 1))) m->sched.W = 2;
+        char keys[HC_SPEC_MAX];
+        snprintf(keys, sizeof keys, "%s", pol[5] ? pol + 6 : "");
+        for (char *tok = keys, *next; tok && *tok; tok = next) { /* only the schedule keys */
+            next = strchr(tok, ',');
+            if (next) *next++ = '\0';
+            size_t kl = strcspn(tok, "=");
+            if (!((kl == 1 && (tok[0] == 'N' || tok[0] == 'W')) || (kl == 5 && strncmp(tok, "sched", 5) == 0)))
+                return hc_fail(HC_EINVAL, "method '%s': unknown key '%.*s' for policy fixed (valid: N,W,sched)", spec,
+                               (int)kl, tok);
+        }
+        return apply_pairs(m, pol[5] ? pol + 6 : "", spec, &seen);
+    }
+    if (seen & 7u)
+        return hc_fail(HC_EINVAL, "method '%s': N, W and sched are the fixed schedule's keys; with a policy give W "
+                       "to the policy (e.g. @teacache:W=3)", spec);
+    HC_TRY(hc_policy_parse(spec, pol, &m->policy));
+    m->sched.W = m->policy.W; /* the warm-up also rules the derivative recursion */
+    m->sched.N = 1;           /* unused: the policy decides */
+    return HC_OK;
+}
+
+static hc_status parse_predictor(const char *spec, hc_method *m, unsigned *seen_out)
+{
     snprintf(m->spec, sizeof m->spec, "%s", spec);
     char name[64];
     const char *colon = strchr(spec, ':');
@@ -240,6 +285,7 @@ hc_status hc_method_parse(const char *spec, hc_method *m)
     if (m->type->caps & HC_PRED_NO_CACHE) m->sched.N = 1; /* every step full */
     unsigned seen = 0;
     HC_TRY(apply_pairs(m, pairs, spec, &seen));
+    *seen_out = seen;
     if ((m->type->caps & HC_PRED_NO_CACHE) && m->sched.N != 1)
         return hc_fail(HC_EINVAL, "method '%s': %s computes every step: N=%d cannot apply (only N=1 is accepted)", spec,
                        m->type->name, m->sched.N);
@@ -270,8 +316,10 @@ void hc_method_describe(const hc_method *m, char *buf, size_t n)
     char kb[128];
     snprintf(kb, sizeof kb, "%s", keys);
     char *save = NULL;
+    const int dyn = !(hc_policy_flags(&m->policy) & HC_POL_FIXED);
     for (char *k = strtok_r(kb, ",", &save); k && len < n; k = strtok_r(NULL, ",", &save)) {
         const keydef *d = key_find(k);
+        if (dyn && in_list(common_keys, k)) continue; /* the policy decides: W is the policy's */
         char v[48];
         switch (d->kind) {
         case K_INT:
@@ -286,6 +334,7 @@ void hc_method_describe(const hc_method *m, char *buf, size_t n)
         len += (size_t)snprintf(buf + len, n - len, "%s%s=%s", first ? ":" : ",", k, v);
         first = 0;
     }
+    if (dyn && len < n) hc_policy_describe(&m->policy, buf + len, n - len);
 }
 
 void hc_method_label(const hc_method *m, char *buf, size_t n)
@@ -301,6 +350,16 @@ void hc_method_label(const hc_method *m, char *buf, size_t n)
     size_t len = (size_t)snprintf(buf, n, "%s", display);
     if (m->base && strcmp(m->base->name, "taylor") != 0 && strcmp(m->base->name, "hicache") != 0)
         len += (size_t)snprintf(buf + len, n - len, "+%s", m->base->display);
+    if (!(hc_policy_flags(&m->policy) & HC_POL_FIXED)) { /* "TaylorSeer (O=2) @ TeaCache (δ=0.1)" */
+        char inner[HC_SPEC_MAX] = "";
+        size_t k = 0;
+        if (in_list(basis->keys, "O")) k += (size_t)snprintf(inner + k, sizeof inner - k, "O=%d", m->order);
+        if (in_list(basis->keys, "sigma")) k += (size_t)snprintf(inner + k, sizeof inner - k, "%sσ=%g", k ? ", " : "", m->sigma);
+        if (m->base) k += (size_t)snprintf(inner + k, sizeof inner - k, "%sK=%d", k ? ", " : "", m->K);
+        snprintf(buf + len, n - len, "%s%s%s @ %s (δ=%g%s)", k ? " (" : "", inner, k ? ")" : "", m->policy.type->display,
+                 m->policy.delta, m->policy.calib[0] ? ", calibrated" : "");
+        return;
+    }
     len += (size_t)snprintf(buf + len, n - len, " (N=%d", m->sched.N);
     if (in_list(basis->keys, "O")) len += (size_t)snprintf(buf + len, n - len, ", O=%d", m->order);
     if (in_list(basis->keys, "sigma")) len += (size_t)snprintf(buf + len, n - len, ", σ=%g", m->sigma);
@@ -309,4 +368,10 @@ void hc_method_label(const hc_method *m, char *buf, size_t n)
         len += (size_t)snprintf(buf + len, n - len, ", M=%d, λ=%g, win=%d", m->degree, m->lam, m->window);
     if (m->base) len += (size_t)snprintf(buf + len, n - len, ", K=%d", m->K);
     if (len < n) snprintf(buf + len, n - len, ")");
+}
+
+int hc_method_max_horizon(const hc_method *m)
+{
+    if (!(hc_policy_flags(&m->policy) & HC_POL_FIXED)) return m->policy.max_skip > 0 ? m->policy.max_skip : 1000;
+    return m->sched.N;
 }

@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 
+#include "policy.h"
 #include "status.h"
 
 #define HC_MAX_ORDER 8
@@ -74,10 +75,16 @@ typedef struct hc_method {
     int degree;                 /* M: Chebyshev degree (spectrum) */
     double lam;                 /* lam: ridge penalty (spectrum) */
     int window;                 /* window: snapshots in the ridge fit (spectrum) */
+    hc_policy policy;           /* `@POLICY`: type NULL = the fixed schedule above decides */
 } hc_method;
 
-/* Parse a spec; HC_EINVAL with a message listing valid names/keys/ranges. */
+/* Parse a spec PREDICTOR[@POLICY] (policy.h); HC_EINVAL with a message
+ * listing valid names/keys/ranges. */
 hc_status hc_method_parse(const char *spec, hc_method *out);
+
+/* An upper bound of the horizon of a cached step (below it; replay's
+ * by-horizon table): N for a fixed schedule, max_skip (or 1000) for a policy. */
+int hc_method_max_horizon(const hc_method *m);
 
 /* Capabilities of a parsed method: its type's, plus those of a wrapped
  * base that the engine must serve (labels, fresh tokens). */

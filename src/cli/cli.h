@@ -15,7 +15,8 @@ typedef struct hc_command {
 
 /* Every command, in the order `hicache --help` lists them. */
 extern const hc_command hc_cmd_info, hc_cmd_synth, hc_cmd_version, hc_cmd_replay, hc_cmd_weights,
-    hc_cmd_bench, hc_cmd_normality, hc_cmd_mvnormality, hc_cmd_gauss, hc_cmd_sample, hc_cmd_run;
+    hc_cmd_bench, hc_cmd_normality, hc_cmd_mvnormality, hc_cmd_gauss, hc_cmd_sample, hc_cmd_run,
+    hc_cmd_calibrate;
 
 /* Print "hicache <cmd>: <message>" on stderr and return the exit code (1). */
 int cli_error(const char *cmd, hc_status s);

@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "policy.h"
 #include "traj.h"
 
 static void fmt_bytes(double b, char *out, size_t n)
@@ -57,6 +58,15 @@ static void print_text(const hc_traj *t)
     fmt_bytes(raw, rb, sizeof rb);
     printf("datasets  %zu features, %zu other; stored %s (uncompressed %s)\n",
            hc_traj_num_features(t), n - hc_traj_num_features(t), sb, rb);
+    int shown = 0; /* the policies' signals (docs/trajectory-format.md) */
+    for (int g = 0; g < HC_SIG_COUNT; g++) {
+        int64_t c = hc_traj_signal_cols(t, hc_signal_name((hc_signal)g));
+        if (!c) continue;
+        printf("%s%s [%d", shown++ ? ", " : "signals   ", hc_signal_name((hc_signal)g), S);
+        if (c > 1) printf(", %lld", (long long)c);
+        printf("]");
+    }
+    if (shown) printf("\n");
     printf("\n  %-8s %-24s %-6s %-16s %-8s %10s %6s  %-14s %s\n", "kind", "name", "stream", "shape", "dtype",
            "stored", "ratio", "chunk", "filters");
     for (size_t i = 0; i < n; i++) {

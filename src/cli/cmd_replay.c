@@ -93,8 +93,7 @@ const hc_command hc_cmd_replay = {
     "                     observed, cached steps left out of the scores); zero\n"
     "                     and skip are counted per file and method in\n"
     "                     summary.json and on the table\n"
-    "  --max-memory SIZE  the memory one file may need (2G, 512M; default half of\n"
-    "                     physical memory), checked before allocating\n"
+    "  --max-memory SIZE  memory one file may need (2G, 512M; default: half of RAM)\n"
     "  -q, --quiet        no progress lines\n"
     "\n"
     "Methods (keys N, W, sched are common to all; defaults in brackets):\n"
@@ -117,6 +116,12 @@ const hc_command hc_cmd_replay = {
     "  N [7]   full-compute interval      W [3; 2 for sched=dit]  warm-up full steps\n"
     "  sched [flux]  flux: first W steps full, then every N (official counter);\n"
     "                dit: the DiT code's count-down variant; mod: s mod N == 0 (FORA)\n"
+    "PREDICTOR@POLICY decides when to recompute by a policy instead of N (the file's\n"
+    "/signals; docs/trajectory-format.md): @teacache [delta=0.1,W=1], @magcache\n"
+    "[delta=0.06,W=10,max_skip=3], @fbcache [delta=0.08,W=1]; every policy takes W,\n"
+    "max_skip (0: no limit) and last (steps computed at the end); teacache and\n"
+    "magcache take calib=calib.json (hicache calibrate).  @fixed:N=..,W=..,sched=..\n"
+    "is the schedule above (the default).\n"
     "D_k are divided differences in step-index units over the last full steps\n"
     "(the official recursion); x = steps since the last full step.\n"
     "\n"
@@ -126,7 +131,7 @@ const hc_command hc_cmd_replay = {
     "                     cosine = <p,y>/(|p||y|), max_abs = max|p-y|, per cached step\n"
     "  DIR/summary.json   per method: mean, median, p95 of each metric, per-file\n"
     "                     means and their 95% CI, mean by horizon, full steps,\n"
-    "                     FLOPs speedup (steps / full steps: replay does not know the\n"
-    "                     model's FLOPs), cache memory in bytes (all modules), the\n"
-    "                     ClusCa clustering source; plus provenance\n",
+    "                     FLOPs speedup (the recording's model config priced by\n"
+    "                     the model registry; else steps / full steps), cache\n"
+    "                     bytes, the ClusCa clustering source; provenance\n",
 };

@@ -15,6 +15,7 @@ static const hc_command *const commands[] = {
     &hc_cmd_synth,
     &hc_cmd_info,
     &hc_cmd_replay,
+    &hc_cmd_calibrate,
     &hc_cmd_weights,
     &hc_cmd_sample,
     &hc_cmd_gauss,

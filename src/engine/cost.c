@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "model.h"
+#include "signals.h"
 
 struct hc_cost {
     hc_model_config *config;
@@ -36,19 +37,20 @@ hc_status hc_cost_from_config(const char *origin, const cJSON *config, hc_cost *
 
 double hc_cost_step(hc_cost *c, const hc_driver *d, int B, int step)
 {
-    /* fixed schedules decide per step: every model point follows the step */
-    const int full = hc_driver_is_full(d, step);
+    /* every model point follows the step, but a head policy's head points */
     for (int p = 0; p < c->config->n_points; p++) {
         const hc_cache_point *q = &c->config->points[p];
         hc_point_plan *pl = &c->plan[p];
-        pl->compute = (unsigned char)full;
+        pl->compute = (unsigned char)hc_driver_point_computes(d, q->head, step);
         pl->forecast_terms = pl->fresh_rows = 0;
-        if (full) continue;
+        if (pl->compute) continue;
         hc_driver_point dp = {.name = q->name, .module = q->module, .tokens = (size_t)q->tokens,
                               .channels = (size_t)q->channels, .fresh = q->fresh, .cluster = q->cluster_input};
         hc_driver_forecast_cost(d, &dp, &pl->forecast_terms, &pl->fresh_rows);
     }
-    return hc_model_macs(c->config, B, c->plan);
+    /* a policy's signals, computed at every step */
+    unsigned sig = hc_sigs_model_mask_for(hc_policy_needs(&hc_driver_method(d)->policy));
+    return hc_model_macs(c->config, B, c->plan) + hc_model_signal_macs(c->config, B, sig);
 }
 
 double hc_cost_full(hc_cost *c, int B)

@@ -1,6 +1,7 @@
 /* driver.c: the cache driver (driver.h). */
 #include "driver.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@ typedef struct point {
     hc_predictor *pred;
     hc_kmeans *own;     /* HC_CLUSTER_OWN: k-means of this point's own feature */
     int fresh_ok;
+    int head;           /* a head point under a head policy: always computed, no predictor */
 } point;
 
 struct hc_driver {
@@ -36,7 +38,33 @@ struct hc_driver {
     int n_pts, cap_pts;
     size_t dropped_bytes;
     int sources;
+    /* a dynamic policy (m.policy.type set, not fixed): steps decided in order */
+    int dynamic, decided;  /* decided: steps 0..decided-1 have full[] set */
+    hc_policy_state pst;
+    double *sig[HC_SIG_COUNT]; /* signals the policy needs: [S] or [S * S] (row s, column ref); NAN unknown */
 };
+
+/* The signal arrays of a dynamic policy, all NAN (unknown). */
+static hc_status policy_alloc(hc_driver *d)
+{
+    const hc_policy *pol = &d->m.policy;
+    HC_TRY(hc_policy_state_init(pol, &d->pst));
+    if (d->pst.n_ratios > 0 && d->pst.n_ratios != d->S)
+        return hc_fail(HC_EINVAL, "%s: %d magnitude ratios in the calibration, the run has %d steps", pol->calib,
+                       d->pst.n_ratios, d->S);
+    for (int g = 0; g < HC_SIG_COUNT; g++) {
+        if (!(hc_policy_needs(pol) & (1u << g))) continue;
+        size_t n = (size_t)d->S;
+        if (hc_signal_is_matrix((hc_signal)g)) {
+            if (d->S > 4096) return hc_fail(HC_EINVAL, "policy %s: at most 4096 steps (signal %s is [S, S])",
+                                            pol->type->name, hc_signal_name((hc_signal)g));
+            n *= (size_t)d->S;
+        }
+        if (!(d->sig[g] = malloc(n * sizeof *d->sig[g]))) return hc_fail(HC_ENOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++) d->sig[g][i] = NAN;
+    }
+    return HC_OK;
+}
 
 hc_status hc_driver_alloc(const hc_method *m, int steps, int groups, hc_driver **out)
 {
@@ -56,9 +84,19 @@ hc_status hc_driver_alloc(const hc_method *m, int steps, int groups, hc_driver *
         hc_driver_free(d);
         return hc_fail(HC_ENOMEM, "out of memory");
     }
-    d->n_full = hc_schedule_mask(&m->sched, steps, d->full);
-    for (int s = 0, a = 0; s < steps; s++) d->anchor[s] = a = d->full[s] ? s : a;
-    d->needs_labels = (d->caps & HC_PRED_LABELS) && d->n_full < steps;
+    d->dynamic = !(hc_policy_flags(&m->policy) & HC_POL_FIXED);
+    if (d->dynamic) {
+        hc_status st = policy_alloc(d);
+        if (st != HC_OK) {
+            hc_driver_free(d);
+            return st;
+        }
+    } else {
+        d->n_full = hc_schedule_mask(&m->sched, steps, d->full);
+        for (int s = 0, a = 0; s < steps; s++) d->anchor[s] = a = d->full[s] ? s : a;
+    }
+    /* a dynamic policy may cache any step after the first */
+    d->needs_labels = (d->caps & HC_PRED_LABELS) && (d->dynamic ? steps > 1 : d->n_full < steps);
     *out = d;
     return HC_OK;
 }
@@ -81,6 +119,8 @@ void hc_driver_free(hc_driver *d)
     free(d->pts);
     free(d->full);
     free(d->anchor);
+    for (int g = 0; g < HC_SIG_COUNT; g++) free(d->sig[g]);
+    hc_policy_state_free(&d->pst);
     free(d);
 }
 
@@ -144,10 +184,11 @@ hc_status hc_driver_add_point(hc_driver *d, const hc_driver_point *pt, int *idx)
     q->pt.name = q->name;
     q->pt.module = q->module;
     q->fresh_ok = hc_driver_takes_fresh(&d->m, &q->pt);
+    q->head = pt->head && (hc_policy_flags(&d->m.policy) & HC_POL_HEAD);
     hc_status st = HC_OK;
     size_t rows = (size_t)d->groups * pt->tokens;
-    /* every step full: nothing to forecast, no cache */
-    if (d->n_full < d->S) st = hc_predictor_alloc(&d->m, rows, pt->channels, pt->id, &q->pred);
+    /* every step full, or a head point that is always computed: nothing to forecast, no cache */
+    if ((d->dynamic ? d->S > 1 : d->n_full < d->S) && !q->head) st = hc_predictor_alloc(&d->m, rows, pt->channels, pt->id, &q->pred);
     if (st == HC_OK && d->needs_labels && pt->cluster == HC_CLUSTER_OWN) {
         st = hc_kmeans_alloc(d->m.K, rows, pt->channels, d->m.seed, d->m.kmeans_iters, &q->own);
         d->sources |= 2;
@@ -182,11 +223,56 @@ int hc_driver_full_steps(const hc_driver *d) { return d->n_full; }
 int hc_driver_horizon(const hc_driver *d, int step) { return step - d->anchor[step]; }
 int hc_driver_cluster_sources(const hc_driver *d) { return d->sources; }
 
-int hc_driver_compute(const hc_driver *d, int p, int step)
+int hc_driver_compute(hc_driver *d, int p, int step)
 {
     HC_ASSERT(p >= 0 && p < d->n_pts && step >= 0 && step < d->S);
-    (void)p; /* fixed schedules decide per step; a policy may decide per point */
+    if (d->pts[p].head) return 1;
+    hc_driver_decide(d, step);
     return d->full[step];
+}
+
+int hc_driver_point_computes(const hc_driver *d, int head, int step)
+{
+    return d->full[step] || (head && (hc_policy_flags(&d->m.policy) & HC_POL_HEAD));
+}
+
+int hc_driver_decided(const hc_driver *d, int step) { return !d->dynamic || step < d->decided; }
+
+int hc_driver_last_full(const hc_driver *d, int step)
+{
+    int a = -1;
+    for (int s = 0; s < step && s < (d->dynamic ? d->decided : d->S); s++)
+        if (d->full[s]) a = s;
+    return a;
+}
+
+void hc_driver_set_signal(hc_driver *d, hc_signal g, int step, int ref, double v)
+{
+    HC_ASSERT(step >= 0 && step < d->S);
+    if (!d->sig[g]) return;
+    if (hc_signal_is_matrix(g)) {
+        if (ref >= 0 && ref < d->S) d->sig[g][(size_t)step * d->S + ref] = v;
+    } else {
+        d->sig[g][step] = v;
+    }
+}
+
+static double get_signal(void *ud, hc_signal g, int step, int ref)
+{
+    const hc_driver *d = ud;
+    if (!d->sig[g] || step < 0 || step >= d->S) return NAN;
+    if (!hc_signal_is_matrix(g)) return d->sig[g][step];
+    return ref >= 0 && ref < d->S ? d->sig[g][(size_t)step * d->S + ref] : NAN;
+}
+
+void hc_driver_decide(hc_driver *d, int step)
+{
+    for (; d->dynamic && d->decided <= step && d->decided < d->S; d->decided++) {
+        int s = d->decided;
+        d->full[s] = (unsigned char)hc_policy_step(&d->m.policy, &d->pst, s, d->S, get_signal, d);
+        d->anchor[s] = d->full[s] ? s : d->anchor[s - (s > 0)];
+        d->n_full += d->full[s];
+    }
 }
 
 void hc_driver_forecast_cost(const hc_driver *d, const hc_driver_point *pt, double *terms, double *fresh_rows)
@@ -238,6 +324,8 @@ hc_status hc_driver_observe(hc_driver *d, int p, int step, const float *val)
 {
     point *q = &d->pts[p];
     if (!q->pred) return HC_OK;
+    hc_driver_decide(d, step);
+    if (!d->full[step]) return HC_OK; /* a point computed at a cached step is not a full-step observation */
     if (q->own) hc_kmeans_run(q->own, val);
     hc_step_ctx ctx = step_ctx(d, q, step, NULL, NULL);
     q->pred->type->observe(q->pred->state, &ctx, val);

@@ -42,6 +42,8 @@ typedef struct hc_driver_point {
     int fresh;           /* the feeder can supply true rows of chosen tokens at forecast steps */
     int cluster;         /* clustering input index, HC_CLUSTER_OWN or HC_CLUSTER_NONE */
     unsigned long id;    /* the point's index in its model or file: seeds its randomness */
+    int head;            /* belongs to the model's head (first) block: always computed under a
+                            head policy (HC_POL_HEAD), which then gives it no predictor */
 } hc_driver_point;
 
 typedef struct hc_driver hc_driver;
@@ -71,8 +73,23 @@ int hc_driver_is_full(const hc_driver *d, int step);
 int hc_driver_full_steps(const hc_driver *d);
 /* Steps since the last full step (0 at a full step). */
 int hc_driver_horizon(const hc_driver *d, int step);
-/* 1: compute point p at step s (observe it); 0: forecast it. */
-int hc_driver_compute(const hc_driver *d, int p, int step);
+/* 1: compute point p at step s (observe it); 0: forecast it.  Under a
+ * dynamic policy this decides steps up to s (hc_driver_decide) unless p is a
+ * head point, so the signals the policy needs at s must be set first. */
+int hc_driver_compute(hc_driver *d, int p, int step);
+/* Whether a point (head or not) is computed at an already decided step. */
+int hc_driver_point_computes(const hc_driver *d, int head, int step);
+
+/* ---- policies (policy.h): steps decided in order from signals ------------------------
+ * A fixed schedule is decided at alloc; a dynamic policy decides step s when
+ * hc_driver_decide(d, s) (or compute/observe) first asks, from the signals set
+ * so far.  Replay sets every step's recorded signals and decides open loop;
+ * live sets each step's signals as the model computes them. */
+void hc_driver_set_signal(hc_driver *d, hc_signal sig, int step, int ref, double value);
+void hc_driver_decide(hc_driver *d, int step);
+int hc_driver_decided(const hc_driver *d, int step);
+/* The last full step before `step` (-1 none), among decided steps. */
+int hc_driver_last_full(const hc_driver *d, int step);
 
 /* The fresh-token rule, in one place: a point takes fresh tokens when the
  * feeder can supply them and the method asks for them there (fresh=all:

@@ -124,6 +124,28 @@ static hc_status cluster_inputs(hc_traj *t, hc_driver *d, const long *hidden_of,
     return HC_OK;
 }
 
+/* A dynamic policy's recorded signals, then every step decided open loop
+ * (a fixed schedule: nothing to do). */
+static hc_status policy_signals(hc_traj *t, hc_driver *d)
+{
+    const hc_method *m = hc_driver_method(d);
+    const int S = hc_driver_steps(d);
+    unsigned needs = hc_policy_needs(&m->policy);
+    for (int g = 0; g < HC_SIG_COUNT; g++) {
+        if (!(needs & (1u << g))) continue;
+        int64_t cols = hc_signal_is_matrix((hc_signal)g) ? S : 1;
+        double *v = malloc((size_t)S * (size_t)cols * sizeof *v);
+        if (!v) return hc_fail(HC_ENOMEM, "out of memory");
+        hc_status st = hc_traj_read_signal(t, hc_signal_name((hc_signal)g), cols, v);
+        for (int s = 0; st == HC_OK && s < S; s++)
+            for (int64_t c = 0; c < cols; c++) hc_driver_set_signal(d, (hc_signal)g, s, cols > 1 ? (int)c : -1, v[(size_t)s * cols + c]);
+        free(v);
+        HC_TRY(st);
+    }
+    hc_driver_decide(d, S - 1);
+    return HC_OK;
+}
+
 typedef struct filerun {
     const hc_replay_opts *o;
     hc_replay_result *r;
@@ -145,7 +167,7 @@ static hc_status replay_modules(filerun *fr, hc_traj *t, hc_driver **drv, const 
         rf->n_modules++;
         size_t T = (size_t)e->dims[1], D = (size_t)e->dims[2];
         hc_driver_point pt = {.name = e->name, .module = e->module, .tokens = T, .channels = D, .fresh = 1,
-                              .cluster = input_of[i], .id = (unsigned long)i};
+                              .cluster = input_of[i], .id = (unsigned long)i, .head = e->layer == 0};
         int p = -1;
         for (int m = 0; m < M; m++) HC_TRY(hc_driver_add_point(drv[m], &pt, &p));
         fresh_ud fud = {truth, D};
@@ -238,6 +260,7 @@ static hc_status replay_file(filerun *fr, const char *path)
     const int n_in = st == HC_OK ? map_inputs(o, t, input_of, hidden_of) : 0;
     for (int m = 0; m < M && st == HC_OK; m++) {
         if ((st = hc_driver_alloc(&o->methods[m], S, 1, &drv[m])) != HC_OK) break;
+        if ((st = policy_signals(t, drv[m])) != HC_OK) break;
         for (int j = 0; j < n_in && st == HC_OK; j++) {
             const hc_traj_entry *x = hc_traj_entry_at(t, (size_t)hidden_of[j]);
             st = hc_driver_add_input(drv[m], (size_t)x->dims[1], (size_t)x->dims[2], NULL);
@@ -435,7 +458,7 @@ hc_status hc_replay_compute(const hc_replay_opts *o, hc_replay_result **out)
     }
     for (int m = 0; m < M && st == HC_OK; m++) { /* a horizon is below the interval N */
         r->methods[m].method = o->methods[m];
-        acc[m].nh = o->methods[m].sched.N + 1;
+        acc[m].nh = hc_method_max_horizon(&o->methods[m]) + 1;
         acc[m].hsum = calloc((size_t)acc[m].nh, sizeof *acc[m].hsum);
         acc[m].hn = calloc((size_t)acc[m].nh, sizeof *acc[m].hn);
         for (int k = 0; k < HC_N_METRICS; k++)

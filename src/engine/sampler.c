@@ -10,6 +10,7 @@
 
 #include "cost.h"
 #include "driver.h"
+#include "signals.h"
 
 /* The sampler families a model can name in hc_model_info.sampler. */
 static const char *const samplers[] = {"rf-euler", "ddim", NULL};
@@ -26,6 +27,7 @@ struct hc_sampler {
     double *t;               /* schedule [steps+1], grown on demand; ddim: + abar, abar_prev */
     int t_cap;
     hc_driver *drv;          /* this run's */
+    hc_sigs *sigs;           /* this run's policy signals (and the recording's) */
     int step;
     hc_traj_writer *rec;
     int *rec_h;              /* [P] feature dataset handles, -1 if not recorded */
@@ -49,6 +51,7 @@ void hc_sampler_free(hc_sampler *s)
 {
     if (!s) return;
     hc_driver_free(s->drv);
+    hc_sigs_free(s->sigs);
     hc_cost_free(s->cost);
     free(s->xb);
     free(s->vb);
@@ -159,9 +162,18 @@ static hc_status on_forecast(void *ud, int p, float *out, hc_rows_fn fresh, void
     return hc_driver_forecast(s->drv, p, s->step, fresh, fresh_ud, out);
 }
 
+static hc_status on_signal(void *ud, int kind, const float *x, int rows, int channels)
+{
+    hc_sampler *s = ud;
+    (void)channels;
+    hc_sigs_tensor(s->sigs, s->drv, s->step, kind, x, (size_t)rows);
+    return HC_OK;
+}
+
 static hc_status on_cluster_input(void *ud, int j, const float *x)
 {
     hc_sampler *s = ud;
+    hc_driver_decide(s->drv, s->step);
     if (!hc_driver_is_full(s->drv, s->step)) return HC_OK;
     if (s->rec && j == s->rec_hidden_input) HC_TRY(hc_traj_writer_put(s->rec, s->rec_hidden, s->step, x));
     hc_driver_cluster(s->drv, j, s->step, x);
@@ -190,7 +202,7 @@ static hc_status make_driver(hc_sampler *s, const hc_method *method, int S, int 
         hc_driver_point dp = {.name = q->name, .module = q->module, .tokens = (size_t)q->tokens,
                               .channels = (size_t)q->channels, .fresh = q->fresh,
                               .cluster = q->cluster_input >= 0 ? q->cluster_input : HC_CLUSTER_NONE,
-                              .id = (unsigned long)p};
+                              .id = (unsigned long)p, .head = q->head};
         HC_TRY(hc_driver_add_point(s->drv, &dp, NULL));
     }
     return HC_OK;
@@ -217,6 +229,17 @@ hc_status hc_sampler_run(hc_sampler *s, const hc_method *method, const hc_sample
     if (s->ddim) HC_TRY(hc_ddim_grid(c, S, s->t, abar, abar_prev));
     else hc_rf_schedule(c, S, o->shift, s->t);
     HC_TRY(make_driver(s, method, S, B));
+    hc_sigs_free(s->sigs);
+    s->sigs = NULL;
+    /* a model type without signals (signal_macs NULL) serves no policy that reads
+     * one, and its recordings carry no /signals (zeros would read as "no change") */
+    const int has_signals = s->m->config->type->signal_macs != NULL;
+    if (!has_signals && hc_sigs_model_mask_for(hc_policy_needs(&method->policy)))
+        return hc_fail(HC_EUNSUP, "%s: model arch %s computes no policy signals; %s needs them (use a fixed schedule)",
+                       s->m->path, s->m->config->type->arch, method->spec);
+    /* signal tensors are [B * image tokens, the model's width] (that of its cache points) */
+    HC_TRY(hc_sigs_alloc(hc_policy_needs(&method->policy), s->rec != NULL && has_signals, S, (size_t)B * c->seq_len,
+                         (size_t)c->seq_len, (size_t)hc_model_point(s->m, 0)->channels, img, &s->sigs));
     if (s->rec) {
         int64_t dims[3] = {c->image_channels, c->image_size, c->image_size};
         HC_TRY(hc_traj_writer_add_latent(s->rec, "x", S + 1, 3, dims, &s->rec_x));
@@ -227,7 +250,8 @@ hc_status hc_sampler_run(hc_sampler *s, const hc_method *method, const hc_sample
         if (guided) s->lb[n + i] = c->null_class;
     }
     const hc_model_hooks hooks = {.ud = s, .compute = on_compute, .observe = on_observe, .forecast = on_forecast,
-                                  .cluster_input = on_cluster_input};
+                                  .cluster_input = on_cluster_input, .signals = hc_sigs_model_mask(s->sigs),
+                                  .signal = on_signal};
     hc_status st = HC_OK;
     double macs = 0, t0 = now(), cached = 0;
     for (int step = 0; step < S && st == HC_OK; step++) {
@@ -239,12 +263,14 @@ hc_status hc_sampler_run(hc_sampler *s, const hc_method *method, const hc_sample
         if (guided) memcpy(s->xb + (size_t)n * img, x, (size_t)n * img * sizeof *x);
         for (int b = 0; b < B; b++) s->tb[b] = (float)s->t[step];
         st = hc_model_forward(s->m, s->xb, s->tb, s->lb, B, &hooks, s->vb);
-        macs += hc_cost_step(s->cost, s->drv, B, step);
         if (s->ddim) {
             if (st != HC_OK) break;
             hc_ddim_guide(s->vb, n, guided, (float)o->cfg, c, s->eb);
             hc_ddim_step(x, s->eb, (size_t)n * img, abar[step], abar_prev[step]);
+            hc_sigs_end_step(s->sigs, s->drv, step, s->eb); /* decides the step if nothing asked yet */
+            macs += hc_cost_step(s->cost, s->drv, B, step);
             if (s->rec) st = hc_traj_writer_put(s->rec, s->rec_out, step, s->eb);
+            if (!hc_driver_is_full(s->drv, step)) cached += now() - ts;
             continue;
         }
         float dt = (float)(s->t[step + 1] - s->t[step]);
@@ -254,10 +280,13 @@ hc_status hc_sampler_run(hc_sampler *s, const hc_method *method, const hc_sample
             s->vb[i] = v;
             x[i] += dt * v;
         }
+        hc_sigs_end_step(s->sigs, s->drv, step, s->vb); /* decides the step if nothing asked yet */
+        macs += hc_cost_step(s->cost, s->drv, B, step);
         if (s->rec && st == HC_OK) st = hc_traj_writer_put(s->rec, s->rec_out, step, s->vb);
         if (!hc_driver_is_full(s->drv, step)) cached += now() - ts;
     }
     if (s->rec && st == HC_OK) st = hc_traj_writer_put(s->rec, s->rec_x, S, x);
+    if (s->rec && st == HC_OK) st = hc_sigs_write(s->sigs, s->rec);
     if (stats) {
         stats->full_steps = hc_driver_full_steps(s->drv);
         stats->steps = S;

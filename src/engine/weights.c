@@ -19,6 +19,9 @@ hc_status hc_weights_compute(const hc_method *m, int S, int anchor, hc_weights *
         return hc_fail(HC_EINVAL, "%s: %s's forecast is not a fixed linear combination of snapshots (it depends on "
                        "fresh tokens, clusters or a parameter fitted to the features); show the weights of its base", m->spec, m->type->display);
     if (S < 2 || S > 100000) return hc_fail(HC_EINVAL, "steps %d out of range [2, 100000]", S);
+    if (!(hc_policy_flags(&m->policy) & HC_POL_FIXED))
+        return hc_fail(HC_EINVAL, "%s: a policy's full steps depend on signals; show the weights under a fixed schedule "
+                       "(PREDICTOR:N=...)", m->spec);
     if (m->sched.N < 2) return hc_fail(HC_EINVAL, "%s: N=%d has no cached steps: no forecast to show", m->spec, m->sched.N);
     unsigned char *full = malloc((size_t)S);
     if (!full) return hc_fail(HC_ENOMEM, "out of memory");

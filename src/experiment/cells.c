@@ -15,6 +15,16 @@
 /* spec with key=value set (replaced if present, appended otherwise). */
 hc_status exp_spec_set(const char *spec, const char *key, const char *val, char *out, size_t n)
 {
+    const char *at = strchr(spec, '@');
+    if (at) { /* PREDICTOR@POLICY: the key goes to the part that takes it */
+        char pred[HC_SPEC_MAX], pol[HC_SPEC_MAX], tmp[2 * HC_SPEC_MAX];
+        snprintf(pred, sizeof pred, "%.*s", (int)(at - spec), spec);
+        snprintf(pol, sizeof pol, "%s", at + 1);
+        int to_pol = hc_policy_takes_key(pol, key);
+        HC_TRY(exp_spec_set(to_pol ? pol : pred, key, val, tmp, sizeof tmp));
+        int len = snprintf(out, n, "%s@%s", to_pol ? pred : tmp, to_pol ? tmp : pol);
+        return len < 0 || (size_t)len >= n ? hc_fail(HC_EINVAL, "method spec longer than %zu characters", n - 1) : HC_OK;
+    }
     char name[HC_SPEC_MAX], rest[HC_SPEC_MAX] = "";
     const char *colon = strchr(spec, ':');
     size_t nl = colon ? (size_t)(colon - spec) : strlen(spec);

@@ -255,6 +255,7 @@ static int flux_points(const void *cfgp, hc_cache_point *out, int cap)
             q->tokens = dmods[p % 4].tokens_img ? c->T_img : c->txt_tokens;
             q->fresh = dmods[p % 4].fresh;
             q->cluster_input = dmods[p % 4].input;
+            q->head = q->layer == 0;
             snprintf(q->block_kind, sizeof q->block_kind, "double");
         } else {
             q->layer = c->depth_double + (p - 4 * c->depth_double);
@@ -310,7 +311,7 @@ static hc_status alloc_workspace(hc_flux *m, int B)
         {&m->u, b * L * (3 * D + F)}, {&m->att[0], b * Ti * D}, {&m->att[1], b * Tt * D}, {&m->attj, b * L * D},
         {&m->mlph, b * L * F}, {&m->cat, b * L * (D + F)}, {&m->fin, b * Ti * c->out_channels},
         {&m->rope_cos, L * d / 2}, {&m->rope_sin, L * d / 2}, {&m->attn_ws, (size_t)m->n_attn * hc_attn_scratch((int)L, (int)d)},
-        {&m->fr_in, b * L * D}, {&m->fr_h, b * L * F},
+        {&m->fr_in, b * L * D}, {&m->fr_h, b * L * F}, {&m->sig_in, b * Ti * D}, {&m->sig, b * Ti * D},
     };
     size_t total = cp_total;
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) total += (bufs[i].n + 15) / 16 * 16;
@@ -449,6 +450,16 @@ static int flux_gemms(const void *cfgp, int B, hc_gemm_shape *g, int cap)
     return n;
 }
 
+/* Signals: each tensor made (modulation or difference) and reduced once, one
+ * multiply-add per element each; MOD_IN's adaLN GEMV is in the always-run part. */
+static double flux_signal_macs(const void *cfgp, int B, unsigned signals)
+{
+    const hc_flux_config *c = cfgp;
+    int n = 0;
+    for (int k = 0; k < HC_MSIG_COUNT; k++) n += (signals >> k) & 1u;
+    return 2.0 * n * B * c->T_img * c->D;
+}
+
 static void flux_info(const void *cfgp, hc_model_info *o)
 {
     const hc_flux_config *c = cfgp;
@@ -487,6 +498,7 @@ const hc_model_type hc_model_flux = {
     .macs = flux_macs,
     .gemms = flux_gemms,
     .info = flux_info,
+    .signal_macs = flux_signal_macs,
     .open = flux_open,
     .close = flux_close,
     .forward = flux_forward,

@@ -357,6 +357,24 @@ static hc_status prologue(hc_flux *m, const float *x, const float *t, const int 
     return HC_OK;
 }
 
+/* Signal `kind` if wanted: the first block's modulated image input (mod: its
+ * adaLN parameters), or x - (image stream before the first block) with x's
+ * batch elements `stride` floats apart. */
+static hc_status signal(hc_flux *m, const hc_model_hooks *h, int kind, int B, const float *x, size_t stride)
+{
+    if (!h || !h->signal || !(h->signals & (1u << kind))) return HC_OK;
+    const size_t TD = (size_t)m->c.T_img * m->c.D;
+    for (int b = 0; b < B; b++) {
+        float *o = m->sig + (size_t)b * TD;
+        if (kind == HC_MSIG_MOD_IN)
+            hc_nn_modulate(m->img + (size_t)b * TD, m->c.T_img, m->c.D, x + (size_t)b * 6 * m->c.D,
+                           x + (size_t)b * 6 * m->c.D + m->c.D, (float)m->c.ln_eps, o);
+        else
+            for (size_t i = 0; i < TD; i++) o[i] = x[(size_t)b * stride + i] - m->sig_in[(size_t)b * TD + i];
+    }
+    return h->signal(h->ud, kind, m->sig, B * m->c.T_img, m->c.D);
+}
+
 /* 3.5 double block i: the joint attention runs when either stream's
  * attention point is computed; each projection and MLP only for its own */
 static hc_status double_block(fwd *f, int i, const hc_model_hooks *hooks)
@@ -364,10 +382,13 @@ static hc_status double_block(fwd *f, int i, const hc_model_hooks *hooks)
     hc_flux *m = f->m;
     const int D = m->c.D, pbase = 4 * i;
     f->db = &m->db[i];
+    /* the adaLN GEMVs come first: a policy may decide from the first block's
+     * modulated input before any point is asked for */
+    for (int s = 0; s < 2; s++) hc_nn_linear(&f->db->mod[s], m->svec, D, f->B, m->mod[s], 6 * D);
+    if (i == 0) HC_TRY(signal(m, hooks, HC_MSIG_MOD_IN, f->B, m->mod[0], 0));
     for (int s = 0; s < 2; s++) {
         f->comp_attn[s] = computes(hooks, pbase + 2 * s);
         f->comp_mlp[s] = computes(hooks, pbase + 2 * s + 1);
-        hc_nn_linear(&f->db->mod[s], m->svec, D, f->B, m->mod[s], 6 * D);
     }
     if (f->comp_attn[0] || f->comp_attn[1]) {
         run(f, st_dbl_mod);
@@ -387,6 +408,7 @@ static hc_status double_block(fwd *f, int i, const hc_model_hooks *hooks)
         if ((st = point_value(m, f->pm, f->comp_mlp[s], hooks, fresh_mlp, &fc)) != HC_OK) break;
         run(f, st_dbl_res);
     }
+    if (i == 0 && st == HC_OK) st = signal(m, hooks, HC_MSIG_HEAD_RESID, f->B, m->img, (size_t)m->c.T_img * D);
     return st;
 }
 
@@ -396,6 +418,7 @@ static hc_status blocks(fwd *f, const hc_model_hooks *hooks)
     const hc_flux_config *c = &m->c;
     hc_status st = HC_OK;
     run(f, st_embed);
+    if (hooks && (hooks->signals & ~1u)) memcpy(m->sig_in, m->img, (size_t)f->B * c->T_img * c->D * sizeof *m->img);
     for (int i = 0; i < c->depth_double && st == HC_OK; i++) st = double_block(f, i, hooks);
     if (st != HC_OK) return st;
     /* the clustering inputs: img and txt streams after the last double block */
@@ -418,6 +441,7 @@ static hc_status blocks(fwd *f, const hc_model_hooks *hooks)
         if ((st = point_value(m, f->pt, comp, hooks, NULL, NULL)) != HC_OK) break;
         run(f, st_sgl_res);
     }
+    if (st == HC_OK) st = signal(m, hooks, HC_MSIG_RESID, f->B, m->joint + (size_t)c->txt_tokens * c->D, (size_t)c->L * c->D);
     if (st != HC_OK) return st;
     hc_nn_linear(&m->fmod, m->svec, c->D, f->B, m->mod[1], 2 * c->D);
     run(f, st_final_mod);

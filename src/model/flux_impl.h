@@ -41,6 +41,7 @@ struct hc_flux {
     hc_attn attn[HC_FLUX_THREADS];
     int n_attn; /* slots bound: min(max_B, HC_FLUX_THREADS) */
     float *fr_in, *fr_h;
+    float *sig_in, *sig; /* signals: the image stream before the first block, a signal tensor */
     float **cp;
 };
 

@@ -171,3 +171,8 @@ double hc_model_macs(const hc_model_config *c, int B, const hc_point_plan *plan)
 {
     return c->type->macs(c->cfg, B, plan);
 }
+
+double hc_model_signal_macs(const hc_model_config *c, int B, unsigned signals)
+{
+    return signals && c->type->signal_macs ? c->type->signal_macs(c->cfg, B, signals) : 0;
+}

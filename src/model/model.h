@@ -35,7 +35,18 @@ typedef struct hc_cache_point {
                             tokens of this point on the current input (hc_rows_fn) */
     int cluster_input;   /* index of the clustering input whose token labels apply to this
                             point's tokens, or -1 */
+    int head;            /* belongs to the first block (the head first-block caching always computes) */
 } hc_cache_point;
+
+/* Signal tensors a forward can hand out (hooks->signals bit 1 << kind), each
+ * [B * image tokens, channels] float32 row-major over the image stream; the
+ * engine reduces them to the policies' per-step scalars (policy.h). */
+typedef enum hc_model_signal {
+    HC_MSIG_MOD_IN = 0,     /* the first block's modulated input (adaLN of its attention) */
+    HC_MSIG_HEAD_RESID = 1, /* the first block's residual: its output - its input */
+    HC_MSIG_RESID = 2,      /* the transformer's residual: last block's output - the input embedding */
+    HC_MSIG_COUNT = 3
+} hc_model_signal;
 
 /* A clustering input: a hidden state the model exposes at every forward
  * (e.g. the img stream after the last double block), [B * tokens, channels]. */
@@ -65,6 +76,11 @@ typedef struct hc_model_hooks {
     hc_status (*forecast)(void *ud, int point, float *out, hc_rows_fn fresh, void *fresh_ud);
     /* Clustering input j at this forward (may be NULL). */
     hc_status (*cluster_input)(void *ud, int input, const float *x);
+    /* Signal tensors wanted (bit 1 << hc_model_signal) and where they go; the
+     * forward hands MOD_IN before the first block's points are asked,
+     * HEAD_RESID after the first block, RESID after the last. */
+    unsigned signals;
+    hc_status (*signal)(void *ud, int kind, const float *x, int rows, int channels);
 } hc_model_hooks;
 
 /* The cost of one step for a pattern: per cache point whether it is computed,
@@ -114,6 +130,9 @@ typedef struct hc_model_type {
     /* GEMM shapes of a full forward of B elements; returns the count (<= cap). */
     int (*gemms)(const void *cfg, int B, hc_gemm_shape *out, int cap);
     void (*info)(const void *cfg, hc_model_info *out);
+    /* MACs of computing the signal tensors in `signals` (bits) and reducing
+     * each once, for B elements (NULL: the type gives no signals). */
+    double (*signal_macs)(const void *cfg, int B, unsigned signals);
     /* Load weights from a safetensors file whose config parsed as cfg and
      * allocate the workspace for up to max_batch elements. */
     hc_status (*open)(const char *path, int max_batch, void **impl);
@@ -173,5 +192,6 @@ double hc_model_default_guidance(const char *path, double fallback);
 hc_status hc_model_forward(hc_model *m, const float *x, const float *t, const int *labels, int B,
                            const hc_model_hooks *hooks, float *v);
 double hc_model_macs(const hc_model_config *c, int B, const hc_point_plan *plan);
+double hc_model_signal_macs(const hc_model_config *c, int B, unsigned signals);
 
 #endif

@@ -7,6 +7,7 @@
  *   /features/<block_kind>/<layer>/<module> float32|float16 [S, T, D]
  *   /hidden/<block_kind>/<layer>           (optional) [S, T, D]
  *   /latents/x [S+1, ...], /latents/out [S, ...]   (optional)
+ *   /signals/<name> float64 [S] or [S, S]          (optional; policy signals)
  * Features are always delivered as float32 row-major; reads are per step
  * (one hyperslab, one chunk) into caller-owned buffers. */
 #ifndef HC_TRAJ_H
@@ -130,6 +131,15 @@ hc_status hc_traj_read_row(hc_traj *t, size_t index, int64_t row, float *buf);
  * values found in the row (0 under refuse: those fail), set to 0 in buf. */
 hc_status hc_traj_read_row_counted(hc_traj *t, size_t index, int64_t row, float *buf, size_t *n_nonfinite);
 
+/* Signal /signals/<name> (optional group): float64 [S] (cols = 1) or [S,
+ * cols], into out[S * cols] (row-major; row s is step s).  HC_EFORMAT
+ * naming the file and the dataset when absent; HC_EFORMAT for a wrong shape
+ * or a non-finite value.  The names are the policies' (predictors/policy.h,
+ * docs/trajectory-format.md). */
+hc_status hc_traj_read_signal(hc_traj *t, const char *name, int64_t cols, double *out);
+/* Columns of /signals/<name> (1 for [S]), 0 if absent or not [S] / [S, n]. */
+int64_t hc_traj_signal_cols(const hc_traj *t, const char *name);
+
 /* ---- streaming writer --------------------------------------------------- */
 
 typedef struct hc_traj_write_opts {
@@ -174,6 +184,10 @@ hc_status hc_traj_writer_put_time(hc_traj_writer *w, int64_t step, double t);
 /* Write row `row` of dataset `handle` from data (float32 row-major,
  * row_elems floats).  Rows may come in any order; each must come once. */
 hc_status hc_traj_writer_put(hc_traj_writer *w, int handle, int64_t row, const float *data);
+
+/* Write /signals/<name>: v[S * cols] float64, [S] when cols = 1 else [S,
+ * cols], whole (finite values only). */
+hc_status hc_traj_writer_put_signal(hc_traj_writer *w, const char *name, int64_t cols, const double *v);
 
 /* Check that every row and time was written, set `complete` = 1, close and
  * rename to the final path.  The writer is freed either way. */

@@ -620,3 +620,49 @@ hc_status hc_traj_read_row_counted(hc_traj *t, size_t index, int64_t row, float 
     if (n_nonfinite) *n_nonfinite = bad;
     return HC_OK;
 }
+
+/* ---- signals: /signals/<name>, float64 [S] or [S, cols] (optional) ---------------- */
+
+int64_t hc_traj_signal_cols(const hc_traj *t, const char *name)
+{
+    char p[256];
+    snprintf(p, sizeof p, "/signals/%s", name);
+    if (object_type(t->file, "/signals") != H5I_GROUP || object_type(t->file, p) != H5I_DATASET) return 0;
+    hid_t d = H5Dopen2(t->file, p, H5P_DEFAULT);
+    hid_t sp = H5Dget_space(d);
+    hsize_t dims[2] = {0, 1};
+    int rank = H5Sget_simple_extent_ndims(sp);
+    if (rank == 1 || rank == 2) H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5Sclose(sp);
+    H5Dclose(d);
+    return (rank == 1 || rank == 2) && (int64_t)dims[0] == t->meta.num_steps ? (int64_t)(rank == 2 ? dims[1] : 1) : 0;
+}
+
+hc_status hc_traj_read_signal(hc_traj *t, const char *name, int64_t cols, double *out)
+{
+    char p[256];
+    snprintf(p, sizeof p, "/signals/%s", name);
+    const int S = t->meta.num_steps;
+    if (object_type(t->file, "/signals") != H5I_GROUP || object_type(t->file, p) != H5I_DATASET)
+        return hc_fail(HC_EFORMAT, "%s: no signal %s (dataset %s), which the policy needs; record it with hicache sample --record", t->path,
+                       name, p);
+    hid_t d = H5Dopen2(t->file, p, H5P_DEFAULT);
+    hid_t sp = H5Dget_space(d), ty = H5Dget_type(d);
+    hsize_t dims[2] = {0, 1};
+    int rank = H5Sget_simple_extent_ndims(sp);
+    if (rank == 1 || rank == 2) H5Sget_simple_extent_dims(sp, dims, NULL);
+    hc_status st = HC_OK;
+    if (H5Tget_class(ty) != H5T_FLOAT)
+        st = hc_fail(HC_EUNSUP, "%s: %s is not a float dataset", t->path, p);
+    else if ((rank != 1 && rank != 2) || (int64_t)dims[0] != S || (int64_t)(rank == 2 ? dims[1] : 1) != cols)
+        st = hc_fail(HC_EFORMAT, "%s: %s has the wrong shape; expected [%d%s]", t->path, p, S, cols > 1 ? ", S" : "");
+    else if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+        st = hc_fail(HC_EFORMAT, "%s: cannot read %s (truncated or corrupt file?)", t->path, p);
+    size_t first = 0;
+    if (st == HC_OK && traj_count_nonfinite_d(out, (size_t)S * (size_t)cols, &first))
+        st = hc_fail(HC_EFORMAT, "%s: %s: value %zu is not finite", t->path, p, first);
+    H5Tclose(ty);
+    H5Sclose(sp);
+    H5Dclose(d);
+    return st;
+}

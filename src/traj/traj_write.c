@@ -346,6 +346,34 @@ hc_status hc_traj_writer_put(hc_traj_writer *w, int handle, int64_t row, const f
     return HC_OK;
 }
 
+hc_status hc_traj_writer_put_signal(hc_traj_writer *w, const char *name, int64_t cols, const double *v)
+{
+    if (!valid_name(name) || cols < 1 || cols > w->num_steps)
+        return hc_fail(HC_EINVAL, "%s: invalid signal '%s' with %lld columns", w->tmp_path, name ? name : "?",
+                       (long long)cols);
+    for (size_t i = 0; i < (size_t)w->num_steps * (size_t)cols; i++)
+        if (!isfinite(v[i])) return hc_fail(HC_EINVAL, "%s: signal %s has a non-finite value", w->tmp_path, name);
+    HC_TRY(make_times(w));
+    HC_TRY(traj_fsize_check(w->file, w->tmp_path, 4096 + 8 * (uint64_t)w->num_steps * (uint64_t)cols));
+    char path[256];
+    snprintf(path, sizeof path, "/signals/%s", name);
+    hsize_t dims[2] = {(hsize_t)w->num_steps, (hsize_t)cols};
+    int rank = cols > 1 ? 2 : 1;
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, rank, dims); /* one chunk: the whole signal */
+    if (!w->no_checksum) H5Pset_fletcher32(dcpl);
+    hid_t sp = H5Screate_simple(rank, dims, NULL);
+    hid_t d = H5Dcreate2(w->file, path, H5T_IEEE_F64LE, sp, lcpl, dcpl, H5P_DEFAULT);
+    herr_t r = d >= 0 ? H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) : -1;
+    if (d >= 0) H5Dclose(d);
+    H5Sclose(sp);
+    H5Pclose(dcpl);
+    H5Pclose(lcpl);
+    return r < 0 ? hc_fail(HC_EIO, "%s: cannot write dataset %s", w->tmp_path, path) : HC_OK;
+}
+
 hc_status hc_traj_writer_finish(hc_traj_writer *w)
 {
     hc_status st = HC_OK;
