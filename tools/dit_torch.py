@@ -104,7 +104,7 @@ class TimestepEmbedder(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(freq_dim, d), nn.SiLU(), nn.Linear(d, d))
 
     def forward(self, t):
-        return self.mlp(timestep_freqs(t, self.freq_dim))
+        return self.mlp(timestep_freqs(t, self.freq_dim).to(self.mlp[0].weight.dtype))
 
 
 class LabelEmbedder(nn.Module):
