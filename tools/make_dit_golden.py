@@ -110,12 +110,132 @@ def write_golden(path, model_file, batch_cache, attrs):
     tf.log("wrote %s (%d bytes)" % (path, os.path.getsize(path)))
 
 
+# --------------------------------------------------------------------------
+# independent float64 numpy check, written from docs/model-format.md (DiT D4/D5)
+# --------------------------------------------------------------------------
+def np_forward(W, cfg, x, t, y, rec=None):
+    """x [B,C,I,I], t [B], y [B] -> [B,Co,I,I]; float64 numpy; rec gets cache points."""
+    B, C, I, _ = x.shape
+    p, D, H = cfg["patch_size"], cfg["hidden_size"], cfg["num_heads"]
+    G, d = I // p, D // H
+    Co = 2 * C if cfg["learn_sigma"] else C
+    eps = cfg["ln_eps"]
+
+    def lin(z, name):
+        return z @ W[name + ".weight"].T + W[name + ".bias"]
+
+    def ln(z):
+        mu = z.mean(-1, keepdims=True)
+        return (z - mu) / np.sqrt(((z - mu) ** 2).mean(-1, keepdims=True) + eps)
+
+    def silu(z):
+        return z / (1 + np.exp(-z))
+    patches = x.reshape(B, C, G, p, G, p).transpose(0, 2, 4, 1, 3, 5).reshape(B, G * G, C * p * p)
+    h = patches @ W["x_embedder.proj.weight"].reshape(D, -1).T + W["x_embedder.proj.bias"]
+    h = h + W["pos_embed"][0]
+    half = cfg["freq_dim"] // 2
+    f = np.exp(-np.log(10000.0) * np.arange(half) / half)
+    a = t[:, None].astype(np.float64) * f[None]
+    temb = np.concatenate([np.cos(a), np.sin(a)], 1).astype(np.float32).astype(np.float64)
+    c = lin(silu(lin(temb, "t_embedder.mlp.0")), "t_embedder.mlp.2")
+    c = c + W["y_embedder.embedding_table.weight"][y]
+    for i in range(cfg["depth"]):
+        pre = "blocks.%d." % i
+        m = lin(silu(c), pre + "adaLN_modulation.1")[:, None]
+        sh1, sc1, g1, sh2, sc2, g2 = [m[..., k * D:(k + 1) * D] for k in range(6)]
+        qkv = lin(ln(h) * (1 + sc1) + sh1, pre + "attn.qkv")
+        o = np.zeros_like(h)
+        for hd in range(H):
+            q = qkv[..., hd * d:(hd + 1) * d]
+            k = qkv[..., D + hd * d:D + (hd + 1) * d]
+            v = qkv[..., 2 * D + hd * d:2 * D + (hd + 1) * d]
+            s = q @ k.transpose(0, 2, 1) / np.sqrt(d)
+            s = np.exp(s - s.max(-1, keepdims=True))
+            o[..., hd * d:(hd + 1) * d] = (s / s.sum(-1, keepdims=True)) @ v
+        att = lin(o, pre + "attn.proj")
+        h = h + g1 * att
+        u = lin(ln(h) * (1 + sc2) + sh2, pre + "mlp.fc1")
+        u = 0.5 * u * (1 + np.tanh(np.sqrt(2 / np.pi) * (u + 0.044715 * u ** 3)))
+        mlp = lin(u, pre + "mlp.fc2")
+        h = h + g2 * mlp
+        if rec is not None:
+            rec["dit/%d/attn" % i], rec["dit/%d/mlp" % i] = att, mlp
+    m = lin(silu(c), "final_layer.adaLN_modulation.1")[:, None]
+    o = lin(ln(h) * (1 + m[..., D:]) + m[..., :D], "final_layer.linear")
+    return o.reshape(B, G, G, p, p, Co).transpose(0, 5, 1, 3, 2, 4).reshape(B, Co, I, I)
+
+
+def np_eps(W, cfg, x, t, y, s):
+    C, K, kc = cfg["in_channels"], cfg["num_classes"], cfg["cfg_channels"]
+    tt = np.full(len(x), t, np.float64)
+    if s == 1.0:
+        return np_forward(W, cfg, x, tt, y)[:, :C]
+    oc = np_forward(W, cfg, x, tt, y)[:, :C]
+    ou = np_forward(W, cfg, x, tt, np.full_like(y, K))[:, :C]
+    oc[:, :kc] = ou[:, :kc] + s * (oc[:, :kc] - ou[:, :kc])
+    return oc
+
+
+def np_respace(S, T=1000):
+    """Written from model-format D5 (not from dit_torch.respace)."""
+    stride = 1.0 if S <= 1 else (T - 1) / (S - 1)
+    return sorted({int(np.rint(v)) for v in np.cumsum([0.0] + [stride] * (S - 1))})
+
+
+def verify(path):
+    import h5py
+    rl = lambda a, b: float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30))  # noqa: E731
+    with h5py.File(path, "r") as f:
+        cfg = json.loads(f.attrs["config"])
+        W = {k: v.numpy().astype(np.float64) for k, v in
+             tf.load_safetensors(os.path.join(ROOT, f.attrs["model_file"]))[0].items()}
+        cb = int(f.attrs["cache_batch"])
+        res, rec = {}, {}
+        out = np_forward(W, cfg, f["inputs/x"][:].astype(np.float64), f["inputs/t"][:],
+                         f["inputs/labels"][:].astype(np.int64), rec)
+        res["output/out"] = rl(out, f["output/out"][:])
+        for k, v in rec.items():
+            res["cache/" + k] = rl(v[:cb], f["cache/" + k][:])
+        x1 = f["cfg/x"][:].astype(np.float64)
+        lab = f["cfg/labels"][:].astype(np.int64)
+        tt = np.full(2, f["cfg/t"][0], np.float64)
+        o = np_forward(W, cfg, np.concatenate([x1, x1]), tt, lab)
+        kc, s = cfg["cfg_channels"], float(f["cfg/scale"][()])
+        gd = o[1:, :kc] + s * (o[:1, :kc] - o[1:, :kc])
+        o[:, :kc] = gd
+        res["cfg/out"] = rl(o, f["cfg/out"][:])
+        steps = list(f["ddim/steps"][:])
+        S = len(steps)
+        assert sorted(steps) == np_respace(S), "respaced steps differ"
+        ac = np.cumprod(1 - np.linspace(1e-4, 0.02, 1000))
+        assert np.allclose(f["ddim/alphas_cumprod"][:], ac[steps], rtol=1e-12)
+        for j, s in enumerate(f["ddim/guidance"][:]):
+            x = f["ddim/noise"][:].astype(np.float64)
+            y = f["ddim/labels"][:].astype(np.int64)
+            for n, k in enumerate(steps):
+                a = ac[k]
+                ap = ac[steps[n + 1]] if n + 1 < S else 1.0
+                e = np_eps(W, cfg, x, float(k), y, float(s))
+                x0 = (x - np.sqrt(1 - a) * e) / np.sqrt(a)
+                x = np.sqrt(ap) * x0 + np.sqrt(1 - ap) * e
+                res["ddim/g%d/x[%d]" % (j, n)] = rl(x, f["ddim/g%d/x" % j][n])
+    worst = max(res.values())
+    for k, v in res.items():
+        tf.log("  %-22s relL2 %.2e" % (k, v))
+    tf.log("%s: worst relL2 %.2e -> %s" % (path, worst, "OK" if worst <= 1e-5 else "FAIL"))
+    return worst <= 1e-5
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--outdir", default=tf.GOLDEN_DIR)
     ap.add_argument("--trained", default=None)
+    ap.add_argument("--verify", nargs="+", metavar="H5",
+                    help="only check golden files with the independent numpy forward")
     a = ap.parse_args()
+    if a.verify:
+        sys.exit(0 if all([verify(v) for v in a.verify]) else 1)
     sd = tiny_official_state_dict()
     st_path = os.path.join(a.outdir, "golden_dit_tiny.safetensors")
     with tempfile.TemporaryDirectory() as td:
