@@ -2,6 +2,8 @@
 #include "outfile.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -92,9 +94,37 @@ hc_status hc_write_text_in(hc_outset *set, const char *path, const char *text)
     return hc_outfile_commit(f);
 }
 
+/* cJSON prints a number with 15 significant digits whenever they read back
+ * within a relative DBL_EPSILON, so a value can lose its last bit on a round
+ * trip (a resumed run would then differ from a fresh one).  Numbers whose
+ * 15-digit form is not exact become raw 17-digit text, which is. */
+static int exact_numbers(cJSON *node)
+{
+    for (cJSON *c = node->child; c; c = c->next) {
+        if (!cJSON_IsNumber(c)) {
+            if (!exact_numbers(c)) return 0;
+            continue;
+        }
+        double d = c->valuedouble;
+        char b[40];
+        if (!isfinite(d) || d == (double)c->valueint) continue;
+        snprintf(b, sizeof b, "%.15g", d);
+        if (strtod(b, NULL) == d) continue;
+        snprintf(b, sizeof b, "%.17g", d);
+        char *raw = malloc(strlen(b) + 1); /* cJSON frees valuestring with free() (default hooks) */
+        if (!raw) return 0;
+        strcpy(raw, b);
+        c->type = cJSON_Raw;
+        c->valuestring = raw;
+    }
+    return 1;
+}
+
 hc_status hc_write_json_in(hc_outset *set, const char *path, const cJSON *doc)
 {
-    char *s = cJSON_Print(doc);
+    cJSON *exact = cJSON_Duplicate(doc, 1);
+    char *s = exact && exact_numbers(exact) ? cJSON_Print(exact) : NULL;
+    cJSON_Delete(exact);
     if (!s) return hc_fail(HC_ENOMEM, "out of memory printing %s", path);
     hc_outfile *f;
     hc_status st = hc_outfile_open_in(set, path, &f);
