@@ -204,7 +204,10 @@ static cJSON *run_provenance(const hc_live_opts *o, const hc_method *method, int
     cJSON_AddNumberToObject(cfg, "batch", batch);
     cJSON_AddNumberToObject(cfg, "steps", o->steps);
     cJSON_AddNumberToObject(cfg, "guidance", o->cfg);
-    cJSON_AddBoolToObject(cfg, "time_shift", o->shift);
+    hc_model_info info;
+    hc_model_get_info(m, &info);
+    if (strcmp(info.sampler, "rf-euler") == 0) cJSON_AddBoolToObject(cfg, "time_shift", o->shift);
+    else cJSON_AddStringToObject(cfg, "sampler", info.sampler); /* ddim: no time shift */
     cJSON_AddNumberToObject(cfg, "seed", (double)o->seed);
     cJSON_AddStringToObject(cfg, "noise", "sample i: gsl mt19937 seeded seed*1000003+i, ziggurat N(0,1)");
     cJSON_AddItemToObject(cfg, "labels", cJSON_CreateIntArray(labels, o->n));
