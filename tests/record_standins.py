@@ -125,6 +125,8 @@ class FluxTransformerBlock(nn.Module):
     def forward(self, hidden_states, encoder_hidden_states, temb, image_rotary_emb=None, joint_attention_kwargs=None):
         m, p = self._owner[0], "double/%d/" % self._idx
         nh, g_msa, sh_mlp, sc_mlp, g_mlp = self.norm1(hidden_states, emb=temb)
+        _store(m, "@double/%d/img_in" % self._idx, hidden_states)
+        _store(m, "@double/%d/mod_in" % self._idx, nh)
         nc, c_g_msa, c_sh_mlp, c_sc_mlp, c_g_mlp = self.norm1_context(encoder_hidden_states, emb=temb)
         a, ca = self.attn(hidden_states=nh, encoder_hidden_states=nc, image_rotary_emb=image_rotary_emb)
         _store(m, p + "img_attn", a)
@@ -191,6 +193,7 @@ class StandInFluxTransformer2DModel(nn.Module):
         hs = torch.cat([ehs, hs], dim=1)
         for b in self.single_transformer_blocks:
             hs = b(hidden_states=hs, temb=temb, image_rotary_emb=None, joint_attention_kwargs=joint_attention_kwargs)
+        _store(self, "@final_img", hs[:, ehs.shape[1]:])
         out = self.proj_out(self.norm_out(hs[:, ehs.shape[1]:]))
         assert out.shape[0] == B
         return (out,) if not return_dict else type("Out", (), {"sample": out})()
@@ -259,6 +262,8 @@ class DiTBlock(nn.Module):
 
     def forward(self, x, c):
         sm, scm, gm, sp, scp, gp = self.adaLN_modulation(c).chunk(6, dim=1)
+        _store(self._owner[0], "@dit/%d/in" % self._idx, x)
+        _store(self._owner[0], "@dit/%d/mod_in" % self._idx, self.norm1(x) * (1 + scm[:, None]) + sm[:, None])
         a = self.attn(self.norm1(x) * (1 + scm[:, None]) + sm[:, None])
         for row, tag in ((0, ""), (x.shape[0] // 2, "uncond:")):
             _store(self._owner[0], tag + "dit/%d/attn" % self._idx, a, row)
@@ -266,7 +271,9 @@ class DiTBlock(nn.Module):
         m = self.mlp(self.norm2(x) * (1 + scp[:, None]) + sp[:, None])
         for row, tag in ((0, ""), (x.shape[0] // 2, "uncond:")):
             _store(self._owner[0], tag + "dit/%d/mlp" % self._idx, m, row)
-        return x + gp[:, None] * m
+        x = x + gp[:, None] * m
+        _store(self._owner[0], "@dit/%d/out" % self._idx, x)
+        return x
 
 
 class StandInDiT(nn.Module):
@@ -287,6 +294,7 @@ class StandInDiT(nn.Module):
         c = self.t_embedder(t[:, None].float() / 1000) + self.y_embedder(y)
         for b in self.blocks:
             h = b(h, c)
+        _store(self, "@final_img", h)
         return self.final_layer(h)
 
     def forward_with_cfg(self, x, t, y, cfg_scale):
@@ -317,6 +325,31 @@ def max_rel(a, b):
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30))
 
 
+def ref_signals(mod, embed, head, final, outs):
+    """/signals from the stand-ins' own stored tensors (numpy, float64 sums):
+    docs/trajectory-format.md section Signals."""
+    f = lambda v: [np.asarray(x, np.float32) for x in v]
+    mod, embed, head, final, outs = f(mod), f(embed), f(head), f(final), f(outs)
+    rl1 = lambda a, b: np.abs(a.astype(np.float64) - b).sum() / np.abs(b.astype(np.float64)).sum()
+    S = len(mod)
+    hr_ = [h - e for h, e in zip(head, embed)]
+    m = np.zeros((S, S))
+    for s in range(S):
+        for a in range(s):
+            m[s, a] = rl1(hr_[s], hr_[a])
+    return {"mod_in_change": np.array([0.0] + [rl1(mod[s], mod[s - 1]) for s in range(1, S)]),
+            "head_resid_change": m,
+            "resid_norm": np.array([np.sqrt(((x - e).astype(np.float64) ** 2).sum(-1)).mean() for x, e in zip(final, embed)]),
+            "out_change": np.array([0.0] + [rl1(outs[s], outs[s - 1]) for s in range(1, S)])}
+
+
+def check_signals(f, want, what):
+    got = sorted(f["signals"]) if "signals" in f else []
+    e = max(float(np.max(np.abs(f["signals/" + k][()] - v) / np.maximum(np.abs(v), 1e-30))) for k, v in want.items()) \
+        if got == sorted(want) else np.inf
+    check(e < 1e-6, "%s: /signals %s as their definitions on the stand-in's own tensors (max rel %.1e)" % (what, got, e))
+
+
 def check_diffusers(cli, out):
     torch.manual_seed(1)
     tr = StandInFluxTransformer2DModel()
@@ -342,6 +375,8 @@ def check_diffusers(cli, out):
         check(f.attrs["prompt"] == "a cat" and f["features/double/0/txt_attn"].attrs["stream"] == "txt"
               and f["features/single/3/total"].attrs["hook"] == "single_transformer_blocks.1.proj_out",
               "prompt, stream and hook attributes")
+        check_signals(f, ref_signals(tr.ref["@double/0/mod_in"], tr.ref["@double/0/img_in"], tr.ref["@double/0/img_out"],
+                                     tr.ref["@final_img"], f["latents/out"][()]), "diffusers-flux")
     # token subsets: img random 6 of 16, txt stride 2 of 5, joint = [txt ; 5 + img]
     torch.manual_seed(1)
     tr = StandInFluxTransformer2DModel()
@@ -389,6 +424,7 @@ def check_dit(cli, out):
                     rec.put_latent("x", s, x[0], final=True)
         undo()
     check(not os.path.exists(path + ".partial") and "forward" not in m.__dict__, "dit stand-in recorded, forward restored")
+    check_dit_signals(cli, out)
     info_ok(cli, path)
     with h5py.File(path, "r") as f:
         names = sorted(f["features/dit"][l].name + "/" + k for l in f["features/dit"] for k in f["features/dit"][l])
@@ -415,6 +451,26 @@ def check_dit(cli, out):
         check(False, "a map matching nothing is refused")
     except hr.RecordError as e:
         check("matches no module" in str(e), "a map matching nothing is refused: %s" % e)
+
+
+def check_dit_signals(cli, out):
+    """signals='dit' through the module API, every step recorded, cond branch."""
+    torch.manual_seed(3)
+    m = StandInDiT().eval()
+    S, path = 4, os.path.join(out, "dit_sig.h5")
+    rec = hr.Recorder(path, m, hr.preset_points("dit", m), S, dict(model="stand-in DiT", sampler="euler"),
+                      signals="dit")
+    x = torch.randn(2, 16, 4, generator=torch.Generator().manual_seed(0))
+    with rec:
+        undo = hr.forward_counter(m, rec, time_of=lambda a, k: float(a[1][0]), out_of=lambda o: o)
+        with torch.no_grad():
+            for s in range(S):
+                x = x - 0.1 * m.forward_with_cfg(x, torch.full((2,), 999.0 - 150 * s), torch.tensor([3, 5]), 4.0)
+        undo()
+    info_ok(cli, path)
+    with h5py.File(path, "r") as f:
+        check_signals(f, ref_signals(m.ref["@dit/0/mod_in"], m.ref["@dit/0/in"], m.ref["@dit/0/out"],
+                                     m.ref["@final_img"], f["latents/out"][()]), "dit")
 
 
 if __name__ == "__main__":

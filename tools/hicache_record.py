@@ -6,7 +6,8 @@ replay`, `hicache gauss` and the error-curve experiments.
 Forward hooks on the modules a preset (or --map) names write each module's
 pre-gate output of every step into /features/<kind>/<layer>/<module> as the
 step comes (one chunk per step, shuffle+deflate, Fletcher-32), plus /hidden
-(the clustering input of ClusCa), /latents/x and /latents/out.  The file is
+(the clustering input of ClusCa), /latents/x, /latents/out and /signals
+(the policy signals, tools/hicache_signals.py).  The file is
 written as FILE.partial and renamed when complete; `complete` is set last.
 
 Presets (docs/recording.md has the tables):
@@ -289,11 +290,13 @@ class Recorder:
                   (flux-mini, DiT); 'calls': cond and uncond are separate
                   calls, cond first; 'none': no CFG batch (guidance-distilled)
     sample_row    which image of the batch (0)
+    signals       preset whose taps give /signals (hicache_signals.TAPS;
+                  None: no /signals); written only when every step is recorded
     """
 
     def __init__(self, path, model, points, num_steps, meta, dtype="float32", deflate=4, steps=None,
                  modules=None, tokens="all", txt_tokens="all", branch="cond", cfg_layout="batch",
-                 sample_row=0, hidden=True, latents=True, txt_len=None, provenance=None):
+                 sample_row=0, hidden=True, latents=True, txt_len=None, provenance=None, signals=None):
         if branch not in ("cond", "uncond"):
             raise RecordError("--branch '%s' (valid: cond, uncond, both)" % branch)
         if dtype not in ("float32", "float16"):
@@ -322,12 +325,20 @@ class Recorder:
         self.file = TrajFile(path, len(self.steps), meta, dtype, deflate)
         self.handles, self.step, self.call, self.t0 = [], None, 0, None
         self.step_times, self.overflow = [], {}
+        self.sig = None
+        if signals and self.steps == list(range(num_steps)):
+            if os.path.join(ROOT, "tools") not in sys.path:
+                sys.path.insert(0, os.path.join(ROOT, "tools"))
+            import hicache_signals
+            self.sig = hicache_signals.Signals(self, signals, num_steps)
 
     # ---- context: hooks on, finish or abort --------------------------------
     def __enter__(self):
         mods = dict(self.model.named_modules())
         for p in self.points:
             self.handles.append(mods[p.qualname].register_forward_hook(self._hook(p)))
+        if self.sig:
+            self.sig.attach(self.model)
         return self
 
     def __exit__(self, et, ev, tb):
@@ -342,6 +353,8 @@ class Recorder:
         for h in self.handles:
             h.remove()
         self.handles = []
+        if self.sig:
+            self.sig.remove()
 
     # ---- steps ------------------------------------------------------------
     def begin_step(self, s, t):
@@ -432,6 +445,8 @@ class Recorder:
     def put_latent(self, name, s, arr, final=False):
         """/latents/x row of step s (final=True: the state after the last
         recorded step); /latents/out row of step s.  arr: one sample's row."""
+        if self.sig and name == "out":
+            self.sig.out(s, arr)
         if not self.latents:
             return
         if name == "x":
@@ -472,6 +487,8 @@ class Recorder:
             prov["float16_nonfinite"] = self.overflow
             print("hicache_record: warning: float16 overflow (inf) in %s; record with --dtype float32" %
                   ", ".join(sorted(self.overflow)), file=sys.stderr)
+        if self.sig:
+            prov["signals_left_out"] = self.sig.write(f)
         f.attrs["provenance"] = json.dumps(prov, sort_keys=True)
         self.file.finish()
 
@@ -745,6 +762,7 @@ def main(argv=None, pipe=None):
     ap.add_argument("--branch", default="cond", help="cond (default) | uncond | both (OUT and OUT.uncond.h5)")
     ap.add_argument("--no-hidden", action="store_true", help="leave out /hidden")
     ap.add_argument("--no-latents", action="store_true", help="leave out /latents")
+    ap.add_argument("--no-signals", action="store_true", help="leave out /signals (policy signals)")
     ap.add_argument("--map", action="append", help="REGEX=features/KIND/{1}/MODULE[:STREAM][@INDEX] "
                     "(repeatable; replaces the preset's mapping)")
     ap.add_argument("--device", default="cpu", help="torch device (default cpu; cuda on a GPU)")
@@ -784,7 +802,8 @@ def main(argv=None, pipe=None):
             recs.append(Recorder(path, model, points, args.steps, meta, dtype=args.dtype, deflate=args.deflate,
                                  steps=steps, modules=args.modules, tokens=args.tokens, txt_tokens=args.txt_tokens,
                                  branch=b, cfg_layout=layout, hidden=not args.no_hidden,
-                                 latents=not args.no_latents, txt_len=txt_len, provenance=prov))
+                                 latents=not args.no_latents, txt_len=txt_len, provenance=prov,
+                                 signals=None if args.no_signals else args.preset))
         for r in recs:
             r.__enter__()
         run(recs)
