@@ -69,7 +69,7 @@ JSON
 "$HC" bench forward --config small.json --images 1 --reps 1 --no-sampling >out.txt 2>&1 ||
   fail "bench forward --config: $(cat out.txt)"
 grep -q 'sampling' out.txt && fail "bench forward --no-sampling sampled"
-for n in table_dit pareto_dit; do
+for n in table_dit pareto_dit policies_dit; do
   sed -e "s#data/models/dit_fmnist.safetensors#$M\", \"classifier\": \"#" "$SRC/experiments/$n.json" >$n.json
   "$HC" run $n.json --list -o r$n >out.txt 2>err.txt || fail "run --list $n: $(cat err.txt)"
 done
