@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # DiT end to end through the CLI on the tiny official-layout golden model:
 # sample (guided and --guidance 1) with --record, the recorded file
-# (/steps/t = the DDPM timestep indices, /latents, /hidden), replay of it
-# priced by the DiT cost model, a classifier on latent images refused in one
-# line, bench forward on it and on a synthetic config, and the shipped DiT
-# experiment configs listed with the tiny model standing in.
+# (/steps/t = the DDPM timestep indices, /latents, /hidden, /signals), replay of it
+# priced by the DiT cost model and with each decision policy, each policy
+# live, a classifier on latent images refused in one line, bench forward on
+# it and on a synthetic config, and the shipped DiT experiment configs listed
+# with the tiny model standing in.
 # usage: cli_dit.sh HICACHE DATA_DIR SOURCE_DIR
 set -u
 HC=$1; DATA=$2; SRC=$3
@@ -33,7 +34,23 @@ else
   else
     [ -s rp/results.csv ] || fail "replay: no results.csv"
   fi
+  # the recording carries the DiT's policy signals; policies replay open loop from them
+  grep -q '^signals   mod_in_change \[10\], head_resid_change \[10, 10\], resid_norm \[10\]' info.txt ||
+    fail "info: no DiT signals: $(grep signals info.txt)"
+  if ! "$HC" replay --traj rec.h5 --method 'taylor@teacache' 'reuse@fbcache:delta=0.5' 'hicache@magcache:W=3' \
+       -o rq >out.txt 2>err.txt; then
+    fail "replay with policies: $(cat err.txt)"
+  else
+    for p in TeaCache FBCache MagCache; do grep -q "@ $p" out.txt || fail "replay: no $p row: $(cat out.txt)"; done
+  fi
 fi
+# each policy closed loop on the DiT, recording its run (signals and features) and replayed
+for pol in 'teacache' 'magcache:W=2' 'fbcache:delta=0.5'; do
+  "$HC" sample --model "$M" --n 1 --steps 8 --classifier '' --method "reuse@$pol" --record "p.h5" -o "sp" \
+    --quiet >out.txt 2>err.txt || fail "sample reuse@$pol: $(cat err.txt)"
+  "$HC" replay --traj p.h5 --method "taylor@$pol" -o rr --quiet >out.txt 2>err.txt || fail "replay @$pol: $(cat err.txt)"
+  rm -rf p.h5 sp rr
+done
 "$HC" sample --model "$M" --n 2 --steps 4 --guidance 1 --classifier '' -o s1 --quiet >out.txt 2>err.txt ||
   fail "sample --guidance 1: $(cat err.txt)"
 expect_fail "classifier on latents" "samples 4x8x8 images; the classifier reads 1x28x28" \
@@ -52,7 +69,7 @@ JSON
 "$HC" bench forward --config small.json --images 1 --reps 1 --no-sampling >out.txt 2>&1 ||
   fail "bench forward --config: $(cat out.txt)"
 grep -q 'sampling' out.txt && fail "bench forward --no-sampling sampled"
-for n in table_dit pareto_dit; do
+for n in table_dit pareto_dit policies_dit; do
   sed -e "s#data/models/dit_fmnist.safetensors#$M\", \"classifier\": \"#" "$SRC/experiments/$n.json" >$n.json
   "$HC" run $n.json --list -o r$n >out.txt 2>err.txt || fail "run --list $n: $(cat err.txt)"
 done

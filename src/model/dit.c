@@ -23,6 +23,7 @@ typedef struct dit {
     /* workspace */
     float *ws;
     float *xp, *x, *tf, *e1, *cond, *sc, *mod, *h, *qkv, *att, *mlph, *fin, *attn_ws, *fr_in, *fr_h;
+    float *sig_in, *sig; /* [B T, D]: the stream entering block 0; a residual signal */
     float **cp; /* [2 depth] point buffers [B T, D] */
     hc_attn attn;
 } dit;
@@ -205,6 +206,7 @@ static int dit_points(const void *cfgp, hc_cache_point *out, int cap)
         q->channels = c->D;
         q->fresh = p % 2; /* the MLP can recompute chosen tokens */
         q->cluster_input = 0;
+        q->head = q->layer == 0;
     }
     return n;
 }
@@ -238,6 +240,7 @@ static hc_status alloc_workspace(dit *m, int B)
         {&m->cond, b * D}, {&m->sc, b * D}, {&m->mod, b * 6 * D}, {&m->h, b * T * D}, {&m->qkv, b * T * 3 * D},
         {&m->att, b * T * D}, {&m->mlph, tile * F}, {&m->fin, b * T * P * c->Cout},
         {&m->attn_ws, hc_attn_scratch((int)T, c->head_dim)}, {&m->fr_in, b * T * D}, {&m->fr_h, tile * F},
+        {&m->sig_in, b * T * D}, {&m->sig, b * T * D},
     };
     size_t total = 2 * (size_t)c->depth * b * T * D;
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) total += (bufs[i].n + 15) / 16 * 16;
@@ -384,15 +387,38 @@ static void modulate_all(dit *m, int B, int shift_chunk)
     }
 }
 
+static int wants(const hc_model_hooks *h, int kind)
+{
+    return h && h->signal && (h->signals & (1u << kind));
+}
+
+/* Signal `kind` if wanted: the stream now minus the stream entering block 0,
+ * [B T, D] (HEAD_RESID after block 0, RESID after the last block). */
+static hc_status resid_signal(dit *m, int B, const hc_model_hooks *hooks, int kind)
+{
+    if (!wants(hooks, kind)) return HC_OK;
+    const size_t n = (size_t)B * m->c.T * m->c.D;
+    for (size_t i = 0; i < n; i++) m->sig[i] = m->x[i] - m->sig_in[i];
+    return hooks->signal(hooks->ud, kind, m->sig, B * m->c.T, m->c.D);
+}
+
 static hc_status block(dit *m, int i, int B, const hc_model_hooks *hooks)
 {
     const hc_dit_config *c = &m->c;
     const blk *bk = &m->b[i];
     const int D = c->D, T = c->T, pa = 2 * i, pm = 2 * i + 1;
-    const int ca = computes(hooks, pa), cm = computes(hooks, pm);
+    /* the adaLN GEMV comes first: a policy may decide from block 0's modulated
+     * input (MOD_IN, which is then also its attention's input) before any
+     * point is asked for */
     hc_nn_linear(&bk->mod, m->sc, D, B, m->mod, 6 * D);
-    if (ca) {
+    const int mod_in = i == 0 && wants(hooks, HC_MSIG_MOD_IN);
+    if (mod_in) {
         modulate_all(m, B, 0);
+        HC_TRY(hooks->signal(hooks->ud, HC_MSIG_MOD_IN, m->h, B * T, D));
+    }
+    const int ca = computes(hooks, pa), cm = computes(hooks, pm);
+    if (ca) {
+        if (!mod_in) modulate_all(m, B, 0);
         hc_nn_linear(&bk->qkv, m->h, D, B * T, m->qkv, 3 * D);
         const hc_attn_part part = {m->qkv, 3 * (size_t)D, (size_t)T, 0, T, NULL, NULL, m->att, (size_t)D, (size_t)T, 0};
         for (int b = 0; b < B; b++) hc_nn_attention(&m->attn, b, 1, &part);
@@ -422,7 +448,13 @@ static hc_status dit_forward(void *impl, const float *xin, const float *t, const
         if (labels[b] < 0 || labels[b] > c->num_classes)
             return hc_fail(HC_EINVAL, "label %d out of range [0, %d]", labels[b], c->num_classes);
     embed(m, xin, t, labels, B);
-    for (int i = 0; i < c->depth; i++) HC_TRY(block(m, i, B, hooks));
+    if (wants(hooks, HC_MSIG_HEAD_RESID) || wants(hooks, HC_MSIG_RESID))
+        memcpy(m->sig_in, m->x, (size_t)B * c->T * c->D * sizeof *m->x);
+    for (int i = 0; i < c->depth; i++) {
+        HC_TRY(block(m, i, B, hooks));
+        if (i == 0) HC_TRY(resid_signal(m, B, hooks, HC_MSIG_HEAD_RESID));
+    }
+    HC_TRY(resid_signal(m, B, hooks, HC_MSIG_RESID));
     if (hooks && hooks->cluster_input) HC_TRY(hooks->cluster_input(hooks->ud, 0, m->x));
     /* final layer: chunks (shift, scale) */
     const int D = c->D, T = c->T, p = c->p, G = c->grid, I = c->input_size, Co = c->Cout, K = p * p * Co;
@@ -464,6 +496,17 @@ static double dit_macs(const void *cfgp, int B, const hc_point_plan *plan)
     return macs;
 }
 
+/* Each signal: its tensor (a modulated LayerNorm or a difference, one
+ * operation per element, counted as one MAC) and its reduction over the
+ * B T D elements, as flux-mini counts them. */
+static double dit_signal_macs(const void *cfgp, int B, unsigned signals)
+{
+    const hc_dit_config *c = cfgp;
+    int n = 0;
+    for (int k = 0; k < HC_MSIG_COUNT; k++) n += (signals >> k) & 1u;
+    return 2.0 * n * B * c->T * c->D;
+}
+
 static int dit_gemms(const void *cfgp, int B, hc_gemm_shape *g, int cap)
 {
     const hc_dit_config *c = cfgp;
@@ -503,6 +546,7 @@ const hc_model_type hc_model_dit = {
     .macs = dit_macs,
     .gemms = dit_gemms,
     .info = dit_info,
+    .signal_macs = dit_signal_macs,
     .open = dit_open,
     .open_synthetic = dit_open_synthetic,
     .close = dit_close,
