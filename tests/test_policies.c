@@ -141,8 +141,8 @@ static void syntax(void **state)
     /* descriptions parse back to themselves, the longest too */
     static const char *const trips[] = {
         "reuse@fbcache:W=1000,max_skip=1000,last=1000,delta=123456.789",
-        "clusca:base=hicache,K=65536,gamma=0.005,seed=2147483647,fresh=all,iters=1000,O=8,sigma=0.000001@magcache:"
-        "W=1000,max_skip=1000,last=1000,delta=999999.5",
+        ("clusca:base=hicache,K=65536,gamma=0.005,seed=2147483647,fresh=all,iters=1000,O=8,sigma=0.000001@magcache:"
+         "W=1000,max_skip=1000,last=1000,delta=999999.5"),
         "hitaylor:O=3,sigma=0.7@teacache:last=2", "lagrange:O=2@fixed:sched=mod,N=4"};
     for (size_t i = 0; i < sizeof trips / sizeof trips[0]; i++) {
         assert_int_equal(hc_method_parse(trips[i], &a), HC_OK);
