@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """hicache_samplers: the sampling runs hicache_record.py's CLI records
 (docs/recording.md): flux-mini (tools/train_flux.py's FluxMini, sampled like
 `hicache sample`) and diffusers' FluxPipeline (diffusers-flux).
