@@ -115,7 +115,7 @@ static hc_status mock_forward(void *impl, const float *x, const float *t, const 
 static void mock_info(const void *cfg, hc_model_info *o)
 {
     (void)cfg;
-    *o = (hc_model_info){.arch = "mock", .sampler = "rf-euler", .image_channels = 1, .image_size = 2,
+    *o = (hc_model_info){.arch = "mock", .sampler = "rf-euler", .image_channels = 1, .out_channels = 1, .image_size = 2,
                          .num_classes = 10, .null_class = 10, .seq_len = 1, .base_seq_len = 1, .base_shift = 0.5,
                          .max_seq_len = 2, .max_shift = 1, .shift_sigma = 1};
 }

@@ -71,6 +71,9 @@ hc_status hc_sampler_alloc(hc_model *m, int max_images, hc_sampler **out)
     int known = 0;
     for (const char *const *k = samplers; *k; k++) known |= strcmp(*k, info.sampler) == 0;
     if (!known) return hc_fail(HC_EUNSUP, "%s: sampler \"%s\" of arch %s is not implemented", m->path, info.sampler, info.arch);
+    if (info.out_channels < info.image_channels)
+        return hc_fail(HC_EFORMAT, "%s: arch %s declares %d output channels for %d image channels", m->path, info.arch,
+                       info.out_channels, info.image_channels);
     if (2 * max_images > m->max_batch)
         return hc_fail(HC_EINVAL, "a sampler of %d images needs a model loaded for batch %d (has %d)", max_images,
                        2 * max_images, m->max_batch);
