@@ -22,9 +22,11 @@ typedef struct exp_run_state {
     const hc_experiment_run_opts *o;
 } exp_run_state;
 
-/* ---- runner.c ---- */
+/* ---- cell_record.c ---- */
 
 double exp_now(void);
+/* "12.3s", "4m05s", "2h07m" */
+void exp_fmt_dur(double s, char *buf, size_t n);
 /* A cell document's identity (id, key, engine, spec, labels). */
 cJSON *exp_cell_header(const hc_experiment *e, const exp_cell *c);
 /* Add the cell's time and the computing process's provenance. */
