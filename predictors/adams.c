@@ -26,32 +26,16 @@
 #include "predictor.h"
 
 typedef struct adams {
+    hc_snapring ring; /* first: hc_ring_state_* */
     int k;
-    hc_snapring ring;
 } adams;
 
 static hc_status alloc(const hc_method *m, size_t T, size_t D, unsigned long stream, void **state)
 {
     (void)stream;
-    adams *a = calloc(1, sizeof *a);
-    if (!a) return hc_fail(HC_ENOMEM, "out of memory");
-    a->k = m->order;
-    hc_status st = hc_snapring_init(&a->ring, a->k + 1, T * D);
-    if (st != HC_OK) {
-        free(a);
-        return st;
-    }
-    *state = a;
+    HC_TRY(hc_ring_state_alloc(sizeof(adams), m->order + 1, T * D, state));
+    ((adams *)*state)->k = m->order;
     return HC_OK;
-}
-
-static void reset(void *state) { hc_snapring_clear(&((adams *)state)->ring); }
-
-static void observe(void *state, const hc_step_ctx *ctx, const float *feat)
-{
-    adams *a = state;
-    if (ctx->step == 0) reset(a);
-    hc_snapring_push(&a->ring, feat, ctx->step);
 }
 
 /* beta_j = int_0^x l_j(u) du for the Lagrange basis on nodes u[0..k-1] */
@@ -92,16 +76,6 @@ static hc_status predict(void *state, const hc_step_ctx *ctx, float *out)
     return HC_OK;
 }
 
-static size_t cache_bytes(const void *state) { return hc_snapring_bytes(&((const adams *)state)->ring); }
-
-static void free_state(void *state)
-{
-    adams *a = state;
-    if (!a) return;
-    hc_snapring_release(&a->ring);
-    free(a);
-}
-
 const hc_pred_type hc_pred_adams = {
     .name = "adams",
     .display = "AB",
@@ -110,10 +84,10 @@ const hc_pred_type hc_pred_adams = {
     .defaults = "O=2",
     .caps = HC_PRED_LINEAR,
     .alloc = alloc,
-    .observe = observe,
+    .observe = hc_ring_state_observe,
     .predict = predict,
-    .reset = reset,
-    .cache_bytes = cache_bytes,
+    .reset = hc_ring_state_reset,
+    .cache_bytes = hc_ring_state_bytes,
     .order0 = NULL,
-    .free = free_state,
+    .free = hc_ring_state_free,
 };

@@ -36,31 +36,14 @@
 #define FOCA_MAX_HORIZON 3.0 /* cache-dit's damping threshold */
 
 typedef struct foca {
-    hc_snapring ring; /* F_a, F_p */
+    hc_snapring ring; /* F_a, F_p; first: hc_ring_state_* */
 } foca;
 
 static hc_status alloc(const hc_method *m, size_t T, size_t D, unsigned long stream, void **state)
 {
     (void)stream;
     (void)m;
-    foca *f = calloc(1, sizeof *f);
-    if (!f) return hc_fail(HC_ENOMEM, "out of memory");
-    hc_status st = hc_snapring_init(&f->ring, 2, T * D);
-    if (st != HC_OK) {
-        free(f);
-        return st;
-    }
-    *state = f;
-    return HC_OK;
-}
-
-static void reset(void *state) { hc_snapring_clear(&((foca *)state)->ring); }
-
-static void observe(void *state, const hc_step_ctx *ctx, const float *feat)
-{
-    foca *f = state;
-    if (ctx->step == 0) reset(f);
-    hc_snapring_push(&f->ring, feat, ctx->step);
+    return hc_ring_state_alloc(sizeof(foca), 2, T * D, state);
 }
 
 /* Weights (w[0] on F_a, w[1] on F_p) of the e-th forecast, gap g. */
@@ -103,16 +86,6 @@ static hc_status predict(void *state, const hc_step_ctx *ctx, float *out)
     return HC_OK;
 }
 
-static size_t cache_bytes(const void *state) { return hc_snapring_bytes(&((const foca *)state)->ring); }
-
-static void free_state(void *state)
-{
-    foca *f = state;
-    if (!f) return;
-    hc_snapring_release(&f->ring);
-    free(f);
-}
-
 static void cost(const hc_method *m, size_t rows, int groups, double *terms, double *fresh_rows)
 {
     (void)m;
@@ -130,11 +103,11 @@ const hc_pred_type hc_pred_foca = {
     .defaults = "",
     .caps = HC_PRED_LINEAR,
     .alloc = alloc,
-    .observe = observe,
+    .observe = hc_ring_state_observe,
     .predict = predict,
-    .reset = reset,
-    .cache_bytes = cache_bytes,
+    .reset = hc_ring_state_reset,
+    .cache_bytes = hc_ring_state_bytes,
     .order0 = NULL,
-    .free = free_state,
+    .free = hc_ring_state_free,
     .cost = cost,
 };

@@ -243,6 +243,16 @@ void hc_snapring_push(hc_snapring *r, const float *feat, int step);
 const float *hc_snapring_get(const hc_snapring *r, int j, int *step);
 size_t hc_snapring_bytes(const hc_snapring *r);
 
+/* A predictor state whose first member is an hc_snapring (adams, spectrum,
+ * foca): allocation of `size` zeroed bytes with the ring of cap snapshots of
+ * n floats, and the hc_pred_type hooks that touch only the ring (observe
+ * pushes the snapshot, clearing the ring at step 0). */
+hc_status hc_ring_state_alloc(size_t size, int cap, size_t n, void **state);
+void hc_ring_state_reset(void *state);
+void hc_ring_state_observe(void *state, const hc_step_ctx *ctx, const float *feat);
+size_t hc_ring_state_bytes(const void *state);
+void hc_ring_state_free(void *state);
+
 /* out[e] = sum_{j<n} w[j] * S_j[e] (float32, e < len; any n >= 1): the
  * snapshot combination of the window predictors, S_j the j-th newest. */
 void hc_snapring_combine(float *out, const hc_snapring *r, const double *w, int n);

@@ -116,3 +116,35 @@ hc_status hc_ridge_cheb(const double *tau, int n, int M, double lam, double tau_
     }
     return HC_OK;
 }
+
+/* ---- predictor states that start with a ring ---- */
+
+hc_status hc_ring_state_alloc(size_t size, int cap, size_t n, void **state)
+{
+    hc_snapring *r = calloc(1, size);
+    if (!r) return hc_fail(HC_ENOMEM, "out of memory");
+    hc_status st = hc_snapring_init(r, cap, n);
+    if (st != HC_OK) {
+        free(r);
+        return st;
+    }
+    *state = r;
+    return HC_OK;
+}
+
+void hc_ring_state_reset(void *state) { hc_snapring_clear(state); }
+
+void hc_ring_state_observe(void *state, const hc_step_ctx *ctx, const float *feat)
+{
+    if (ctx->step == 0) hc_snapring_clear(state);
+    hc_snapring_push(state, feat, ctx->step);
+}
+
+size_t hc_ring_state_bytes(const void *state) { return hc_snapring_bytes(state); }
+
+void hc_ring_state_free(void *state)
+{
+    if (!state) return;
+    hc_snapring_release(state);
+    free(state);
+}

@@ -25,34 +25,19 @@
 #include "predictor.h"
 
 typedef struct spectrum {
+    hc_snapring ring; /* first: hc_ring_state_* */
     int M;
     double lam;
-    hc_snapring ring;
 } spectrum;
 
 static hc_status alloc(const hc_method *m, size_t T, size_t D, unsigned long stream, void **state)
 {
     (void)stream;
-    spectrum *p = calloc(1, sizeof *p);
-    if (!p) return hc_fail(HC_ENOMEM, "out of memory");
+    HC_TRY(hc_ring_state_alloc(sizeof(spectrum), m->window, T * D, state));
+    spectrum *p = *state;
     p->M = m->degree;
     p->lam = m->lam;
-    hc_status st = hc_snapring_init(&p->ring, m->window, T * D);
-    if (st != HC_OK) {
-        free(p);
-        return st;
-    }
-    *state = p;
     return HC_OK;
-}
-
-static void reset(void *state) { hc_snapring_clear(&((spectrum *)state)->ring); }
-
-static void observe(void *state, const hc_step_ctx *ctx, const float *feat)
-{
-    spectrum *p = state;
-    if (ctx->step == 0) reset(p);
-    hc_snapring_push(&p->ring, feat, ctx->step);
 }
 
 static hc_status predict(void *state, const hc_step_ctx *ctx, float *out)
@@ -79,16 +64,6 @@ static hc_status predict(void *state, const hc_step_ctx *ctx, float *out)
     return HC_OK;
 }
 
-static size_t cache_bytes(const void *state) { return hc_snapring_bytes(&((const spectrum *)state)->ring); }
-
-static void free_state(void *state)
-{
-    spectrum *p = state;
-    if (!p) return;
-    hc_snapring_release(&p->ring);
-    free(p);
-}
-
 /* one multiply-add per snapshot in the window */
 static void cost(const hc_method *m, size_t rows, int groups, double *terms, double *fresh_rows)
 {
@@ -106,11 +81,11 @@ const hc_pred_type hc_pred_spectrum = {
     .defaults = "M=4,lam=0.1,window=10",
     .caps = HC_PRED_LINEAR,
     .alloc = alloc,
-    .observe = observe,
+    .observe = hc_ring_state_observe,
     .predict = predict,
-    .reset = reset,
-    .cache_bytes = cache_bytes,
+    .reset = hc_ring_state_reset,
+    .cache_bytes = hc_ring_state_bytes,
     .order0 = NULL,
-    .free = free_state,
+    .free = hc_ring_state_free,
     .cost = cost,
 };
