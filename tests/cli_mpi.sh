@@ -14,14 +14,6 @@ cd "$tmp"
 export OPENBLAS_NUM_THREADS=1 TMPDIR="$tmp"
 source "$LIB"
 EXPECT_RC=1
-bad() { fail "$@"; }
-same() { # same DIR_A DIR_B WHAT
-  python3 "$SRC/tools/compare_runs.py" "$1" "$2" >cmp.txt 2>&1 && echo "ok: $3" || { bad "$3:"; cat cmp.txt; }
-}
-# the report written again from the cell files alone: cell files round
-# numbers to 15 digits, so a run that loaded cells is compared with a run
-# that loaded the same ones
-settle() { "$HC" run "$1" -o "$2" --quiet --no-render || bad "settle $2"; }
 
 need "openmpi-bin (mpirun)" command -v mpirun || finish
 MPI=(mpirun --oversubscribe -np 2)

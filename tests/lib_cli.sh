@@ -75,3 +75,13 @@ no_partials() {
   local left; left=$(find "$1" -name '*.partial' 2>/dev/null)
   [ -z "$left" ] || fail "temporary outputs left under $1: $left"
 }
+
+# ---- comparing experiment runs (cli_mpi.sh, cli_shard.sh; need $HC, $SRC) ----
+bad() { fail "$@"; }
+# same DIR_A DIR_B WHAT: every non-timing value equal (tools/compare_runs.py)
+same() {
+  python3 "$SRC/tools/compare_runs.py" "$1" "$2" >cmp.txt 2>&1 && echo "ok: $3" || { bad "$3:"; cat cmp.txt; }
+}
+# settle CFG DIR: the report written again from DIR's cell files alone, so
+# that runs compared have each loaded the same cells
+settle() { "$HC" run "$1" -o "$2" --quiet --no-render || bad "settle $2"; }
