@@ -55,19 +55,6 @@ static const keydef *key_find(const char *name)
     return NULL;
 }
 
-/* Is `key` in the comma list `list`? */
-static int in_list(const char *list, const char *key)
-{
-    size_t n = strlen(key);
-    for (const char *p = list; p && *p;) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        if (len == n && strncmp(p, key, n) == 0) return 1;
-        p = e ? e + 1 : NULL;
-    }
-    return 0;
-}
-
 static void accepted_keys(const hc_method *m, char *buf, size_t n)
 {
     snprintf(buf, n, "%s%s%s", common_keys, m->type->keys[0] ? "," : "", m->type->keys);
@@ -82,7 +69,7 @@ static hc_status set_key(hc_method *m, const char *key, const char *val, const c
     const keydef *k = key_find(key);
     char valid[128];
     accepted_keys(m, valid, sizeof valid);
-    if (!k || !in_list(valid, key))
+    if (!k || !hc_in_list(valid, key))
         return hc_fail(HC_EINVAL, "method '%s': unknown key '%s' for %s (valid: %s)", spec, key,
                        m->type->name, valid);
     char *end;
@@ -319,7 +306,7 @@ void hc_method_describe(const hc_method *m, char *buf, size_t n)
     const int dyn = !(hc_policy_flags(&m->policy) & HC_POL_FIXED);
     for (char *k = strtok_r(kb, ",", &save); k && len < n; k = strtok_r(NULL, ",", &save)) {
         const keydef *d = key_find(k);
-        if (dyn && in_list(common_keys, k)) continue; /* the policy decides: W is the policy's */
+        if (dyn && hc_in_list(common_keys, k)) continue; /* the policy decides: W is the policy's */
         char v[48];
         switch (d->kind) {
         case K_INT:
@@ -353,18 +340,18 @@ void hc_method_label(const hc_method *m, char *buf, size_t n)
     if (!(hc_policy_flags(&m->policy) & HC_POL_FIXED)) { /* "TaylorSeer (O=2) @ TeaCache (δ=0.1)" */
         char inner[HC_SPEC_MAX] = "";
         size_t k = 0;
-        if (in_list(basis->keys, "O")) k += (size_t)snprintf(inner + k, sizeof inner - k, "O=%d", m->order);
-        if (in_list(basis->keys, "sigma")) k += (size_t)snprintf(inner + k, sizeof inner - k, "%sσ=%g", k ? ", " : "", m->sigma);
+        if (hc_in_list(basis->keys, "O")) k += (size_t)snprintf(inner + k, sizeof inner - k, "O=%d", m->order);
+        if (hc_in_list(basis->keys, "sigma")) k += (size_t)snprintf(inner + k, sizeof inner - k, "%sσ=%g", k ? ", " : "", m->sigma);
         if (m->base) k += (size_t)snprintf(inner + k, sizeof inner - k, "%sK=%d", k ? ", " : "", m->K);
         snprintf(buf + len, n - len, "%s%s%s @ %s (δ=%g%s)", k ? " (" : "", inner, k ? ")" : "", m->policy.type->display,
                  m->policy.delta, m->policy.calib[0] ? ", calibrated" : "");
         return;
     }
     len += (size_t)snprintf(buf + len, n - len, " (N=%d", m->sched.N);
-    if (in_list(basis->keys, "O")) len += (size_t)snprintf(buf + len, n - len, ", O=%d", m->order);
-    if (in_list(basis->keys, "sigma")) len += (size_t)snprintf(buf + len, n - len, ", σ=%g", m->sigma);
-    if (in_list(basis->keys, "r")) len += (size_t)snprintf(buf + len, n - len, ", r=%d, m=%d", m->rank, m->snaps);
-    if (in_list(basis->keys, "M"))
+    if (hc_in_list(basis->keys, "O")) len += (size_t)snprintf(buf + len, n - len, ", O=%d", m->order);
+    if (hc_in_list(basis->keys, "sigma")) len += (size_t)snprintf(buf + len, n - len, ", σ=%g", m->sigma);
+    if (hc_in_list(basis->keys, "r")) len += (size_t)snprintf(buf + len, n - len, ", r=%d, m=%d", m->rank, m->snaps);
+    if (hc_in_list(basis->keys, "M"))
         len += (size_t)snprintf(buf + len, n - len, ", M=%d, λ=%g, win=%d", m->degree, m->lam, m->window);
     if (m->base) len += (size_t)snprintf(buf + len, n - len, ", K=%d", m->K);
     if (len < n) snprintf(buf + len, n - len, ")");

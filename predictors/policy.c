@@ -55,18 +55,7 @@ unsigned hc_policy_flags(const hc_policy *p) { return p->type ? p->type->flags :
 
 /* ---- parsing ---------------------------------------------------------------------- */
 
-typedef struct pkey {
-    const char *name;
-    int is_int;
-    double lo, hi;
-} pkey;
-
-static const pkey pkeys[] = {
-    {"W", 1, 1, 1000}, {"max_skip", 1, 0, 1000}, {"last", 1, 0, 1000}, {"delta", 0, 0, 1e6}, {"calib", -1, 0, 0},
-};
-#define N_PKEYS (sizeof pkeys / sizeof pkeys[0])
-
-static int listed(const char *list, const char *key)
+int hc_in_list(const char *list, const char *key)
 {
     size_t n = strlen(key);
     for (const char *q = list; q && *q;) {
@@ -78,6 +67,17 @@ static int listed(const char *list, const char *key)
     return 0;
 }
 
+typedef struct pkey {
+    const char *name;
+    int is_int;
+    double lo, hi;
+} pkey;
+
+static const pkey pkeys[] = {
+    {"W", 1, 1, 1000}, {"max_skip", 1, 0, 1000}, {"last", 1, 0, 1000}, {"delta", 0, 0, 1e6}, {"calib", -1, 0, 0},
+};
+#define N_PKEYS (sizeof pkeys / sizeof pkeys[0])
+
 static hc_status set_pkey(hc_policy *p, const char *spec, const char *key, const char *val)
 {
     char valid[128];
@@ -85,7 +85,7 @@ static hc_status set_pkey(hc_policy *p, const char *spec, const char *key, const
     const pkey *k = NULL;
     for (size_t i = 0; i < N_PKEYS; i++)
         if (strcmp(pkeys[i].name, key) == 0) k = &pkeys[i];
-    if (!k || !listed(valid, key))
+    if (!k || !hc_in_list(valid, key))
         return hc_fail(HC_EINVAL, "method '%s': unknown key '%s' for policy %s (valid: %s)", spec, key, p->type->name,
                        valid);
     if (k->is_int < 0) {
@@ -163,8 +163,8 @@ int hc_policy_takes_key(const char *pol, const char *key)
     snprintf(name, sizeof name, "%.*s", (int)strcspn(pol, ":"), pol);
     const hc_policy_type *t = hc_policy_type_find(name);
     if (!t) return 0;
-    if (t->flags & HC_POL_FIXED) return listed("N,W,sched", key);
-    return listed("W,max_skip,last", key) || listed(t->keys, key);
+    if (t->flags & HC_POL_FIXED) return hc_in_list("N,W,sched", key);
+    return hc_in_list("W,max_skip,last", key) || hc_in_list(t->keys, key);
 }
 
 void hc_policy_describe(const hc_policy *p, char *buf, size_t n)
@@ -172,7 +172,7 @@ void hc_policy_describe(const hc_policy *p, char *buf, size_t n)
     buf[0] = '\0';
     if (!p->type || (p->type->flags & HC_POL_FIXED)) return;
     size_t len = (size_t)snprintf(buf, n, "@%s:W=%d,max_skip=%d,last=%d", p->type->name, p->W, p->max_skip, p->last);
-    if (len < n && listed(p->type->keys, "delta")) len += (size_t)snprintf(buf + len, n - len, ",delta=%g", p->delta);
+    if (len < n && hc_in_list(p->type->keys, "delta")) len += (size_t)snprintf(buf + len, n - len, ",delta=%g", p->delta);
     if (len < n && p->calib[0]) snprintf(buf + len, n - len, ",calib=%s", p->calib);
 }
 

@@ -21,6 +21,10 @@
 
 #include "status.h"
 
+/* Is `key` one of the names in the comma-separated `list` (NULL: none)?
+ * (spec keys of policies and predictors alike) */
+int hc_in_list(const char *list, const char *key);
+
 /* ---- signals ------------------------------------------------------------------
  * Scalars per step, the same in a trajectory's /signals/<name> (float64) and in
  * a live run; row s is step s.  "change" is relative L1: sum|a - b| / sum|b|. */
