@@ -163,16 +163,25 @@ static void plot_script(sbuf *b, const figctx *fx, const hc_fig_decl *f, const c
     sb_printf(b, "set key outside right top noenhanced\nset grid\n%s%s", f->logx ? "set logscale x\n" : "",
               f->logy ? "set logscale y\n" : "");
     sb_printf(b, "plot");
-    int first = 1;
+    /* colours: the drawn series in order through a 12-colour palette (no two
+     * series share a colour and point type up to 60 series) */
+    static const char *const palette[] = {"#0072b2", "#e69f00", "#009e73", "#d55e00", "#cc79a7", "#56b4e9",
+                                          "#000000", "#f0e442", "#7f3c8d", "#8c564b", "#2ca02c", "#7f7f7f"};
+    static const int ptypes[] = {7, 5, 9, 11, 13};
+    enum { NPAL = sizeof palette / sizeof *palette, NPT = sizeof ptypes / sizeof *ptypes };
+    int first = 1, drawn = 0;
     for (int sr = 0; sr < ns; sr++) {
         if (block_of[sr] < 0) continue;
-        int is_const = sr >= ns - consts;
-        const char *style = is_const ? "lines dt 2 lw 2" : count[sr] > 1 ? "linespoints pt 7 ps 1 lw 2" : "points pt 7 ps 1.5";
+        int is_const = sr >= ns - consts, pt = ptypes[(drawn / NPAL) % NPT];
+        const char *lc = palette[drawn++ % NPAL];
+        char style[64];
+        if (is_const) snprintf(style, sizeof style, "lines dt 2 lw 2");
+        else snprintf(style, sizeof style, count[sr] > 1 ? "linespoints pt %d ps 1 lw 2" : "points pt %d ps 1.5", pt);
         if (!is_const) /* the 95% interval of each point, under it */
-            sb_printf(b, "%s \"%s.csv\" index %d using 3:4:5:6 with yerrorbars pt 0 lc %d notitle, \\\n    ",
-                      first ? "" : ", \\\n    ", base, block_of[sr], sr + 1);
-        sb_printf(b, "%s\"%s.csv\" index %d using 3:4 with %s lc %d title \"%s\"", is_const && !first ? ", \\\n     " : is_const ? " " : "",
-                  base, block_of[sr], style, sr + 1, names[sr]);
+            sb_printf(b, "%s \"%s.csv\" index %d using 3:4:5:6 with yerrorbars pt 0 lc rgb \"%s\" notitle, \\\n    ",
+                      first ? "" : ", \\\n    ", base, block_of[sr], lc);
+        sb_printf(b, "%s\"%s.csv\" index %d using 3:4 with %s lc rgb \"%s\" title \"%s\"",
+                  is_const && !first ? ", \\\n     " : is_const ? " " : "", base, block_of[sr], style, lc, names[sr]);
         first = 0;
     }
     if (front_block >= 0) {
@@ -236,11 +245,16 @@ static hc_status emit_figure(figctx *fx, const hc_fig_decl *f, const char *base,
 
 /* ---- scatter, pareto and line figures: one point per row ------------------------------------------ */
 
-/* Series index of a row (entry order; the implicit reference first). */
-static int series_of(const hc_res_row *w, const hc_fig_decl *f)
+/* Series index of a row (entry order; the implicit reference first).
+ * Entries with the same name share one series (its first entry's): e.g.
+ * TaylorSeer at (N, O) = (3, 3), (4, 4), (5, 3) as three entries is one
+ * curve, not three unrelated points with one legend label each. */
+static int series_of(const hc_results *r, const hc_res_row *w, const hc_fig_decl *f)
 {
-    if (!f->by_entry) return 0;
-    return w->entry < 0 ? 0 : w->entry + 1;
+    if (!f->by_entry || w->entry < 0) return 0;
+    for (int j = 0; j < w->entry; j++)
+        if (strcmp(r->entries[j], r->entries[w->entry]) == 0) return j + 1;
+    return w->entry + 1;
 }
 
 static void series_names(const hc_results *r, const hc_fig_decl *f, char names[][128], int *ns)
@@ -272,7 +286,7 @@ static int row_points(const hc_results *r, const hc_fig_decl *f, pt *p, int *is_
         rep_stats st;
         rep_row_stats(r, w, &st);
         double x = NAN, y = ym >= 0 ? st.mean[ym] : NAN;
-        int sr = series_of(w, f);
+        int sr = series_of(r, w, f);
         if (f->type == HC_FIG_LINE) {
             int varies = hc_res_row_has_grid(w, f->x) || (strcmp(f->x, "steps") == 0 && w->steps != r->live.steps);
             if (xk >= 0) x = w->keys[xk];
