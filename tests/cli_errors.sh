@@ -67,6 +67,9 @@ expect_fail "sample: memory planned before allocating" "100000 images of 1x8x8 n
 long=$(printf 'double/0/img_mlp,%.0s' $(seq 20))
 expect_fail "sample: --record-modules too long" "--record-modules: a list of 340 characters (at most 255)" "$HC" sample --model "$DATA/golden_flux_tiny.safetensors" --classifier "" --n 1 --steps 2 --record r.h5 --record-modules "$long" -o s -q
 expect_fail "sample: bad --max-memory" "--max-memory: 'lots' is not a size" "$HC" sample --max-memory lots -o s
+# a bad classifier path fails before sampling: no recording is left behind
+expect_fail "sample: classifier missing" "nocls.safetensors: cannot open" "$HC" sample --model "$SRC/data/models/dit_fmnist.safetensors" --classifier nocls.safetensors --n 2 --steps 4 --record cls.h5 -o s -q
+[ ! -e cls.h5 ] || fail "sample with a missing classifier left cls.h5"
 need "data/models/fmnist_classifier.safetensors" test -f "$SRC/data/models/fmnist_classifier.safetensors" && \
   expect_fail "sample: another architecture" 'config arch "fmnist-cnn" is not a known architecture (known: flux-mmdit, dit)' "$HC" sample --model "$SRC/data/models/fmnist_classifier.safetensors" -o s
 "$HC" sample --model "$DATA/golden_flux_tiny.safetensors" --classifier "" --n 3 --steps 6 --method taylor:N=3,O=1 -o s -q >/dev/null \

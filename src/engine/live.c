@@ -302,16 +302,27 @@ static hc_status fd_kid(hc_live_result *r, const float *feat, const float *rf, i
     return s;
 }
 
+/* Load the classifier and read one real test image (the FD set's file is
+ * there and readable). */
+static hc_status open_classifier(const hc_live_opts *o, hc_classifier **cls)
+{
+    float *real = NULL;
+    int *lab = NULL, nr = 0;
+    hc_status s = hc_classifier_load(o->classifier_path, cls);
+    if (s == HC_OK) s = hc_fmnist_read(o->data_dir, "t10k", 1, &real, &lab, &nr);
+    free(real);
+    free(lab);
+    return s;
+}
+
 /* Class accuracy of samples and reference; FD of the samples against real
  * held-out images. */
-static hc_status classify(const hc_live_opts *o, hc_live_result *r)
+static hc_status classify(const hc_live_opts *o, hc_classifier *cls, hc_live_result *r)
 {
-    hc_classifier *cls = NULL;
     float *feat = NULL, *real = NULL, *rf = NULL;
     int *pred = NULL, *real_lab = NULL, nr = 0;
     double *mu = NULL, *cov = NULL, *mur = NULL, *covr = NULL;
-    hc_status s = hc_classifier_load(o->classifier_path, &cls);
-    if (s != HC_OK) return s;
+    hc_status s = HC_OK;
     feat = malloc((size_t)r->n * HC_CLS_FEATURES * sizeof *feat);
     pred = malloc((size_t)r->n * sizeof *pred);
     mu = malloc(HC_CLS_FEATURES * sizeof *mu);
@@ -344,7 +355,6 @@ static hc_status classify(const hc_live_opts *o, hc_live_result *r)
         r->class_acc_full = (double)correct / r->n;
         r->classified = 1;
     }
-    hc_classifier_free(cls);
     free(feat);
     free(pred);
     free(real);
@@ -446,6 +456,7 @@ hc_status hc_live_compute(const hc_live_opts *o, const hc_method *method, hc_liv
         return hc_fail(HC_EINVAL, "n, batch and steps must be >= 1 (got %d, %d, %d)", o->n, o->batch, o->steps);
     hc_model *m = NULL;
     hc_sampler *smp = NULL;
+    hc_classifier *cls = NULL;
     float *noise = NULL;
     char *prov_s = NULL;
     hc_live_result *r = calloc(1, sizeof *r);
@@ -462,6 +473,9 @@ hc_status hc_live_compute(const hc_live_opts *o, const hc_method *method, hc_liv
                     info.image_size);
         goto done;
     }
+    /* the classifier and the real test images are checked before sampling, so a
+     * bad path fails at once, not after the run (and before --record writes) */
+    if (o->classifier_path && o->classifier_path[0] && (s = open_classifier(o, &cls)) != HC_OK) goto done;
     if ((s = hc_sampler_alloc(m, batch, &smp)) != HC_OK) goto done;
     r->method = *method;
     r->n = o->n;
@@ -507,8 +521,9 @@ hc_status hc_live_compute(const hc_live_opts *o, const hc_method *method, hc_liv
     r->seconds = ms.seconds;
     r->threads = openblas_get_num_threads();
     score(r);
-    if (o->classifier_path && o->classifier_path[0]) s = classify(o, r);
+    if (cls) s = classify(o, cls, r);
 done:
+    hc_classifier_free(cls);
     hc_sampler_free(smp);
     hc_model_close(m);
     free(noise);
