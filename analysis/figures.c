@@ -160,7 +160,11 @@ static void plot_script(sbuf *b, const figctx *fx, const hc_fig_decl *f, const c
 {
     sb_printf(b, "# experiment %s, figure %s: hicache %s, commit %s\n", fx->r->name, base, hc_version(), hc_git_commit());
     sb_printf(b, "set title \"%s\" noenhanced\nset xlabel \"%s\" noenhanced\nset ylabel \"%s\" noenhanced\n", title, xl, yl);
-    sb_printf(b, "set key outside right top noenhanced\nset grid\nset offsets graph 0.03, graph 0.03, graph 0.03, graph 0.03\n%s%s", f->logx ? "set logscale x\n" : "",
+    size_t longest = 0; /* long legend entries go below the plot, not beside it */
+    for (int sr = 0; sr < ns; sr++)
+        if (block_of[sr] >= 0 && strlen(names[sr]) > longest) longest = strlen(names[sr]);
+    sb_printf(b, "set key %s noenhanced\nset grid\nset offsets graph 0.03, graph 0.03, %s\n%s%s",
+              longest > 24 ? "below left Left reverse maxrows 4" : "outside right top", f->logy ? "0, 0" : "graph 0.03, graph 0.03", f->logx ? "set logscale x\n" : "",
               f->logy ? "set logscale y\n" : "");
     sb_printf(b, "plot");
     /* colours: the drawn series in order through a 12-colour palette (no two
