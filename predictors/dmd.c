@@ -111,7 +111,7 @@ static hc_status alloc(const hc_method *m, size_t T, size_t D, unsigned long str
     d->m = m->snaps;
     d->groups = m->groups >= 1 && T % (size_t)m->groups == 0 ? m->groups : 1;
     d->gn = T / (size_t)d->groups * D;
-    hc_status st = hc_snapring_init(&d->ring, d->m, T * D);
+    hc_status st = hc_snapring_init(&d->ring, d->m, T * D, HC_CACHE_F32);
     if (st == HC_OK) st = hc_dcache_alloc(m, T * D, taylor_coef, &d->taylor);
     if (st != HC_OK) {
         free_state(d);

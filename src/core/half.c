@@ -97,3 +97,89 @@ int hc_half_to_float_n(const uint16_t *src, float *dst, size_t n)
 {
     return hc_half_have_f16c() ? hc_half_to_float_n_f16c(src, dst, n) : hc_half_to_float_n_scalar(src, dst, n);
 }
+
+/* ---- float32 -> binary16 and bfloat16 (half.h) ---- */
+
+uint16_t hc_float_to_half(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
+    uint32_t a = u & 0x7fffffffu;
+    if (a > 0x7f800000u) return (uint16_t)(sign | 0x7e00u | ((a >> 13) & 0x3ffu)); /* quiet NaN */
+    if (a >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u);                        /* >= 65520: inf */
+    if (a >= 0x38800000u) { /* normal half: rebias 127 -> 15, round off 13 bits */
+        uint32_t m = a - 0x38000000u;
+        return (uint16_t)(sign | ((m + 0xfffu + ((m >> 13) & 1u)) >> 13));
+    }
+    if (a <= 0x33000000u) return sign; /* <= 2^-25: rounds to 0 (the tie too) */
+    /* subnormal half: units of 2^-24; value = mant * 2^(e-150) */
+    uint32_t mant = (a & 0x7fffffu) | 0x800000u, shift = 126u - (a >> 23);
+    uint32_t r = mant >> shift, rem = mant & ((1u << shift) - 1u), half = 1u << (shift - 1u);
+    if (rem > half || (rem == half && (r & 1u))) r++;
+    return (uint16_t)(sign | r);
+}
+
+void hc_float_to_half_n_scalar(const float *src, uint16_t *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = hc_float_to_half(src[i]);
+}
+
+#ifdef HC_HALF_X86
+__attribute__((target("f16c,avx2"))) void hc_float_to_half_n_f16c(const float *src, uint16_t *dst, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(void *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    if (i < n) {
+        float f[8] = {0};
+        uint16_t h[8];
+        memcpy(f, src + i, (n - i) * sizeof *f);
+        _mm_storeu_si128((__m128i *)(void *)h, _mm256_cvtps_ph(_mm256_loadu_ps(f), _MM_FROUND_TO_NEAREST_INT));
+        memcpy(dst + i, h, (n - i) * sizeof *h);
+    }
+}
+#else
+void hc_float_to_half_n_f16c(const float *src, uint16_t *dst, size_t n) { hc_float_to_half_n_scalar(src, dst, n); }
+#endif
+
+/* the CPU check once (CPUID can trap to a hypervisor: too slow per call) */
+int hc_half_have_f16c_cached(void)
+{
+    static _Atomic int have = -1;
+    int h = have;
+    if (h < 0) have = h = hc_half_have_f16c();
+    return h;
+}
+
+void hc_float_to_half_n(const float *src, uint16_t *dst, size_t n)
+{
+    if (hc_half_have_f16c_cached()) hc_float_to_half_n_f16c(src, dst, n);
+    else hc_float_to_half_n_scalar(src, dst, n);
+}
+
+uint16_t hc_float_to_bf16(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u); /* quiet NaN */
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+float hc_bf16_to_float(uint16_t b)
+{
+    uint32_t u = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+void hc_float_to_bf16_n(const float *src, uint16_t *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = hc_float_to_bf16(src[i]);
+}
+
+void hc_bf16_to_float_n(const uint16_t *src, float *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = hc_bf16_to_float(src[i]);
+}
