@@ -152,9 +152,15 @@ hc_status hc_dcache_predict(void *state, const hc_step_ctx *ctx, float *out)
     int p = c->valid - 1 < c->m.order ? c->valid - 1 : c->m.order;
     if (p >= 1) c->coef(&c->m, (double)(ctx->step - c->last), p, coef);
     coef[0] = 1.0;
+    hc_dcache_apply(c, coef, p, out);
+    return HC_OK;
+}
+
+void hc_dcache_apply(const hc_dcache *c, const double *coef, int p, float *out)
+{
+    HC_ASSERT(p >= 0 && p <= c->m.order);
     if (c->dt == HC_CACHE_F32) hc_forecast_apply(out, (const float *const *)c->D, coef, p, c->n);
     else hc_forecast_apply_typed(out, (const void *const *)c->H, c->dt, coef, p, c->n);
-    return HC_OK;
 }
 
 size_t hc_dcache_bytes(const void *state)

@@ -116,10 +116,14 @@ static hc_status set_key(hc_method *m, const char *key, const char *val, const c
             if (strcmp(val, hc_cache_dtype_name((hc_cache_dtype)i)) == 0) m->cache = (hc_cache_dtype)i;
         if (strcmp(val, hc_cache_dtype_name(m->cache)) != 0)
             return hc_fail(HC_EINVAL, "method '%s': cache=%s (valid: f32, f16, bf16)", spec, val);
-        if (m->cache != HC_CACHE_F32 && !(m->type->caps & HC_PRED_HALF))
-            return hc_fail(HC_EINVAL, "method '%s': cache=%s: %s keeps no 16-bit cache (only cache=f32; 16 bits: "
-                           "reuse, taylor, hermite, hicache, hermite-arg, hermite-coef, hitaylor, lagrange, adams, "
-                           "foca, spectrum)", spec, val, m->type->name);
+        if (m->cache != HC_CACHE_F32 && !(m->type->caps & HC_PRED_HALF)) {
+            char list[256] = "";
+            for (const hc_pred_type *const *t = hc_pred_types; *t; t++) /* the types that take 16 bits */
+                if (((*t)->caps & HC_PRED_HALF) && !((*t)->caps & HC_PRED_NO_CACHE))
+                    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", list[0] ? ", " : "", (*t)->name);
+            return hc_fail(HC_EINVAL, "method '%s': cache=%s: %s keeps no 16-bit cache (only cache=f32; 16 bits: %s)",
+                           spec, val, m->type->name, list);
+        }
         return HC_OK;
     }
     return HC_OK;

@@ -231,6 +231,8 @@ int hc_dcache_valid(const hc_dcache *c);
 int hc_dcache_last_full(const hc_dcache *c);
 const float *hc_dcache_order(const hc_dcache *c, int k);
 void hc_dcache_load(const hc_dcache *c, int k, size_t e0, size_t n, float *dst);
+/* out[e] = sum_{k<=p} coef[k] D_k[e] (hc_forecast_apply over the cache, any dtype) */
+void hc_dcache_apply(const hc_dcache *c, const double *coef, int p, float *out);
 
 /* ---- bases (double precision, GSL) ----------------------------------------------------
  * c_k = scale^k * H_k(arg) / k!   (physicists' Hermite, H_1 = 2x), k = 0..p */
