@@ -226,6 +226,44 @@ static void f16c_equals_scalar(void **state)
     free(b);
 }
 
+/* the vectorised bfloat16 paths (AVX2 when the CPU has it) equal the scalar
+ * conversion on the same 4.7M patterns and at every length and offset */
+static void bf16_n_equals_scalar(void **state)
+{
+    (void)state;
+    uint32_t *pat = malloc((size_t)(1u << 19) * 9 * sizeof *pat);
+    assert_non_null(pat);
+    size_t n = make_patterns(pat);
+    float *f = malloc(n * sizeof *f), *g = malloc(n * sizeof *g);
+    uint16_t *b = malloc(n * sizeof *b);
+    assert_true(f && g && b);
+    for (size_t i = 0; i < n; i++) f[i] = fbits(pat[i]);
+    hc_float_to_bf16_n(f, b, n);
+    hc_bf16_to_float_n(b, g, n);
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != hc_float_to_bf16(f[i]) || bits(g[i]) != (uint32_t)b[i] << 16)
+            fail_msg("0x%08x: bf16 0x%04x (scalar 0x%04x), back 0x%08x", pat[i], b[i], hc_float_to_bf16(f[i]), bits(g[i]));
+    for (size_t off = 0; off < 4; off++)
+        for (size_t len = 0; len <= 40; len++) {
+            uint16_t y[48];
+            float z[48];
+            for (int i = 0; i < 48; i++) {
+                y[i] = 0xabcd;
+                z[i] = -7.0f;
+            }
+            hc_float_to_bf16_n(f + 1000 + off, y, len);
+            hc_bf16_to_float_n(b + 1000 + off, z, len);
+            for (size_t i = 0; i < 48; i++) {
+                assert_int_equal(y[i], i < len ? hc_float_to_bf16(f[1000 + off + i]) : 0xabcd);
+                assert_true(i < len ? bits(z[i]) == (uint32_t)b[1000 + off + i] << 16 : z[i] == -7.0f);
+            }
+        }
+    free(pat);
+    free(f);
+    free(g);
+    free(b);
+}
+
 int main(void)
 {
     hc_init();
@@ -234,6 +272,7 @@ int main(void)
         cmocka_unit_test(bf16_exhaustive),
         cmocka_unit_test(known_values),
         cmocka_unit_test(f16c_equals_scalar),
+        cmocka_unit_test(bf16_n_equals_scalar),
     };
     return HC_RUN_TESTS(tests, NULL, NULL);
 }

@@ -174,12 +174,55 @@ float hc_bf16_to_float(uint16_t b)
     return f;
 }
 
+#ifdef HC_HALF_X86
+/* 16 floats at a time: the scalar rounding on 32-bit lanes, NaN lanes
+ * quieted, then packed to 16 bits (packus interleaves 128-bit lanes:
+ * permute back) */
+__attribute__((target("avx2"))) static size_t bf16_store_avx2(const float *src, uint16_t *dst, size_t n)
+{
+    const __m256i absm = _mm256_set1_epi32(0x7fffffff), inf = _mm256_set1_epi32(0x7f800000);
+    const __m256i bias = _mm256_set1_epi32(0x7fff), one = _mm256_set1_epi32(1), quiet = _mm256_set1_epi32(0x40);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256i r[2];
+        for (int h = 0; h < 2; h++) {
+            __m256i u = _mm256_loadu_si256((const __m256i *)(const void *)(src + i + 8 * h));
+            __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, absm), inf);
+            __m256i up = _mm256_add_epi32(u, _mm256_add_epi32(bias, _mm256_and_si256(_mm256_srli_epi32(u, 16), one)));
+            __m256i q = _mm256_or_si256(_mm256_srli_epi32(u, 16), quiet);
+            r[h] = _mm256_blendv_epi8(_mm256_srli_epi32(up, 16), q, nan);
+        }
+        __m256i p = _mm256_permute4x64_epi64(_mm256_packus_epi32(r[0], r[1]), 0xd8);
+        _mm256_storeu_si256((__m256i *)(void *)(dst + i), p);
+    }
+    return i;
+}
+
+__attribute__((target("avx2"))) static size_t bf16_load_avx2(const uint16_t *src, float *dst, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(src + i)));
+        _mm256_storeu_si256((__m256i *)(void *)(dst + i), _mm256_slli_epi32(w, 16));
+    }
+    return i;
+}
+#endif
+
 void hc_float_to_bf16_n(const float *src, uint16_t *dst, size_t n)
 {
-    for (size_t i = 0; i < n; i++) dst[i] = hc_float_to_bf16(src[i]);
+    size_t i = 0;
+#ifdef HC_HALF_X86
+    if (hc_half_have_f16c_cached()) i = bf16_store_avx2(src, dst, n);
+#endif
+    for (; i < n; i++) dst[i] = hc_float_to_bf16(src[i]);
 }
 
 void hc_bf16_to_float_n(const uint16_t *src, float *dst, size_t n)
 {
-    for (size_t i = 0; i < n; i++) dst[i] = hc_bf16_to_float(src[i]);
+    size_t i = 0;
+#ifdef HC_HALF_X86
+    if (hc_half_have_f16c_cached()) i = bf16_load_avx2(src, dst, n);
+#endif
+    for (; i < n; i++) dst[i] = hc_bf16_to_float(src[i]);
 }
