@@ -203,7 +203,9 @@ static void snapshots_exact(void **state)
 {
     (void)state;
     enum { S = 40, T = 4, D = 250, n = T * D };
-    static const char *const specs[] = {"reuse", "taylor:O=0", "lagrange", "adams", "foca", "spectrum"};
+    /* dmd:O=0 (its fallback before the fit is reuse) with m=3 and with groups */
+    static const char *const specs[] = {"reuse", "taylor:O=0", "lagrange", "adams", "foca", "spectrum", "dmd:O=0",
+                                        "dmd:O=0,r=2,m=3"};
     static float F[n], R[n], o16[n], o32[n];
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
         for (hc_cache_dtype t = HC_CACHE_F16; t <= HC_CACHE_BF16; t++) {
