@@ -169,7 +169,12 @@ size_t hc_dcache_bytes(const void *state)
     return (size_t)(c->m.order + 1) * c->stride * hc_cache_dtype_size(c->dt);
 }
 
-float *hc_dcache_order0(void *state) { return ((hc_dcache *)state)->D[0]; }
+void *hc_dcache_order0(void *state, hc_cache_dtype *dtype)
+{
+    hc_dcache *c = state;
+    *dtype = c->dt;
+    return c->dt == HC_CACHE_F32 ? (void *)c->D[0] : (void *)c->H[0];
+}
 void hc_dcache_free_state(void *state) { hc_dcache_free(state); }
 int hc_dcache_valid(const hc_dcache *c) { return c->valid; }
 int hc_dcache_last_full(const hc_dcache *c) { return c->last; }

@@ -157,8 +157,9 @@ struct hc_pred_type {
     /* Bytes of feature cache held (the memory a cache of this method costs). */
     size_t (*cache_bytes)(const void *state);
     /* Mutable order-0 cache D_0 [T, D] or NULL if the type has none
-     * (ClusCa edits it in place). */
-    float *(*order0)(void *state);
+     * (ClusCa edits it in place): entries of *dtype (float, or uint16_t
+     * binary16/bfloat16 for cache=f16|bf16). */
+    void *(*order0)(void *state, hc_cache_dtype *dtype);
     void (*free)(void *state);
     /* Cost of a forecast over `rows` rows (NULL: the default, O+1 multiply-
      * adds per element and no fresh rows): multiply-adds per element, and the
@@ -221,12 +222,12 @@ void hc_dcache_observe(void *state, const hc_step_ctx *ctx, const float *feat);
 hc_status hc_dcache_predict(void *state, const hc_step_ctx *ctx, float *out);
 void hc_dcache_reset(void *state);
 size_t hc_dcache_bytes(const void *state);
-float *hc_dcache_order0(void *state);
+void *hc_dcache_order0(void *state, hc_cache_dtype *dtype);
 void hc_dcache_free_state(void *state);
 
 /* Number of valid orders (n; D_0..D_{n-1}) and last full step, for tests.
- * hc_dcache_order and hc_dcache_order0 need a float32 cache (order0: NULL
- * otherwise); hc_dcache_load copies D_k[e0..e0+n) out as float32, any dtype. */
+ * hc_dcache_order needs a float32 cache (hc_dcache_order0 gives D_0's entries
+ * of any dtype, and the dtype); hc_dcache_load copies D_k[e0..e0+n) out as float32, any dtype. */
 int hc_dcache_valid(const hc_dcache *c);
 int hc_dcache_last_full(const hc_dcache *c);
 const float *hc_dcache_order(const hc_dcache *c, int k);

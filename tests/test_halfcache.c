@@ -67,7 +67,9 @@ static void bytes_halved(void **state)
         assert_int_equal(bytes_of(sf32, 7, 37), bytes_of(s32, 7, 37));
         if ((*t)->caps & HC_PRED_HALF) {
             size_t b32 = bytes_of(s32, 7, 37), b16 = bytes_of(s16, 7, 37), bb = bytes_of(sb16, 7, 37);
-            if (b32 == 0 || b16 * 2 != b32 || bb * 2 != b32)
+            /* ClusCa: its base's cache halves; its K fresh rows (K = min(16, T)) stay float32 */
+            size_t rows = (*t)->caps & HC_PRED_WRAPS_BASE ? 7 * 37 * sizeof(float) : 0;
+            if (b32 == 0 || b16 * 2 != b32 + rows || bb * 2 != b32 + rows)
                 fail_msg("%s: %zu bytes f32, %zu f16, %zu bf16 (want exactly half)", (*t)->name, b32, b16, bb);
             n_half++;
         } else {
@@ -77,7 +79,7 @@ static void bytes_halved(void **state)
             assert_null(strchr(hc_errmsg(), '\n'));
         }
     }
-    assert_true(n_half >= 11); /* the divided-difference family, lagrange, adams, foca, spectrum */
+    assert_true(n_half >= 14); /* every type with a cache */
 }
 
 static void bad_value(void **state)
@@ -295,6 +297,74 @@ static void close_to_f32(void **state)
         }
 }
 
+/* ClusCa's fresh-token callback: rows of the current features, rounded
+ * to the 16-bit type when `round` (the f32 side of an exact comparison) */
+typedef struct fresh_ud {
+    const float *F;
+    size_t D;
+    int round;
+    hc_cache_dtype t;
+} fresh_ud;
+
+static hc_status fresh_rows(void *ud, const int *tok, int n, float *rows)
+{
+    const fresh_ud *f = ud;
+    for (int i = 0; i < n; i++)
+        for (size_t j = 0; j < f->D; j++) {
+            float v = f->F[(size_t)tok[i] * f->D + j];
+            rows[(size_t)i * f->D + j] = f->round ? round16(f->t, v) : v;
+        }
+    return HC_OK;
+}
+
+/* ClusCa over reuse, 16 bits on F vs float32 on the rounded F (and rounded
+ * fresh rows): gamma = 0 only copies rows, so bit for bit; gamma = 0.5 rounds
+ * each blend, which persists until the next full step: within N u M. */
+static void clusca_half(void **state)
+{
+    (void)state;
+    enum { S = 40, T = 8, D = 250, n = T * D, N = 7 };
+    static float F[n], R[n], o16[n], o32[n];
+    int lab[T];
+    for (int t = 0; t < T; t++) lab[t] = t % 4;
+    static const char *const specs[] = {"clusca:base=reuse,K=4,gamma=0", "clusca:base=reuse,K=4,gamma=0.5"};
+    for (size_t i = 0; i < 2; i++)
+        for (hc_cache_dtype t = HC_CACHE_F16; t <= HC_CACHE_BF16; t++) {
+            const double u = t == HC_CACHE_F16 ? ldexp(1, -11) : ldexp(1, -8);
+            char spec16[80];
+            snprintf(spec16, sizeof spec16, "%s,cache=%s", specs[i], hc_cache_dtype_name(t));
+            hc_method m16, m32;
+            hc_predictor *p16 = alloc_spec(spec16, &m16, T, D), *p32 = alloc_spec(specs[i], &m32, T, D);
+            unsigned char full[S];
+            hc_schedule_mask(&m32.sched, S, full);
+            fresh_ud u16 = {F, D, 0, t}, u32 = {F, D, 1, t};
+            hc_step_ctx c16 = {.labels = lab, .n_clusters = 4, .fresh = fresh_rows, .fresh_ud = &u16, .fresh_ok = 1};
+            hc_step_ctx c32 = c16;
+            c32.fresh_ud = &u32;
+            double worst = 0, M = 0;
+            for (int s = 0; s < S; s++) {
+                c16.step = c32.step = s;
+                features(s, n, F);
+                for (size_t e = 0; e < n; e++) {
+                    R[e] = round16(t, F[e]);
+                    M = fmax(M, fabs(F[e]));
+                }
+                if (full[s]) {
+                    p16->type->observe(p16->state, &c16, F);
+                    p32->type->observe(p32->state, &c32, R);
+                    continue;
+                }
+                assert_int_equal(p16->type->predict(p16->state, &c16, o16), HC_OK);
+                assert_int_equal(p32->type->predict(p32->state, &c32, o32), HC_OK);
+                for (size_t e = 0; e < n; e++) worst = fmax(worst, fabs((double)o16[e] - o32[e]));
+            }
+            if (i == 0 && worst != 0) fail_msg("%s: differs from f32 on rounded features (%.3g)", spec16, worst);
+            if (i == 1 && !(worst <= N * u * M && worst > 0)) fail_msg("%s: max diff %.3g (bound %.3g)", spec16, worst, N * u * M);
+            hc_predictor_free(p16);
+            hc_predictor_free(p32);
+        }
+}
+
 int main(void)
 {
     hc_init();
@@ -305,6 +375,7 @@ int main(void)
         cmocka_unit_test(dcache_matches_simulation),
         cmocka_unit_test(snapshots_exact),
         cmocka_unit_test(close_to_f32),
+        cmocka_unit_test(clusca_half),
     };
     return HC_RUN_TESTS(tests, NULL, NULL);
 }
