@@ -33,7 +33,7 @@ typedef struct adams {
 static hc_status alloc(const hc_method *m, size_t T, size_t D, unsigned long stream, void **state)
 {
     (void)stream;
-    HC_TRY(hc_ring_state_alloc(sizeof(adams), m->order + 1, T * D, state));
+    HC_TRY(hc_ring_state_alloc(sizeof(adams), m->order + 1, T * D, m->cache, state));
     ((adams *)*state)->k = m->order;
     return HC_OK;
 }
@@ -82,7 +82,7 @@ const hc_pred_type hc_pred_adams = {
     .summary = "Adams-Bashforth of order O on step-unit slopes of the last O+1 full-step snapshots",
     .keys = "O",
     .defaults = "O=2",
-    .caps = HC_PRED_LINEAR,
+    .caps = HC_PRED_LINEAR | HC_PRED_HALF,
     .alloc = alloc,
     .observe = hc_ring_state_observe,
     .predict = predict,

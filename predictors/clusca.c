@@ -28,6 +28,7 @@ typedef struct clusca {
     int *list;     /* [K] compacted chosen tokens */
     int *slot;     /* [K] cluster -> row in rows, -1 if none */
     float *rows;   /* [K, D] fresh values */
+    float *row;    /* [D] one D_0 row as float32 (a 16-bit base cache) */
     unsigned long seed;
 } clusca;
 
@@ -42,6 +43,7 @@ static void free_state(void *state)
     free(c->list);
     free(c->slot);
     free(c->rows);
+    free(c->row);
     free(c);
 }
 
@@ -70,7 +72,8 @@ static hc_status alloc(const hc_method *m, size_t T, size_t D, unsigned long str
     c->list = malloc(K * sizeof *c->list);
     c->slot = malloc(K * sizeof *c->slot);
     c->rows = malloc(K * D * sizeof *c->rows);
-    if (!c->rng || !c->tok || !c->count || !c->list || !c->slot || !c->rows) {
+    c->row = malloc(D * sizeof *c->row);
+    if (!c->rng || !c->tok || !c->count || !c->list || !c->slot || !c->rows || !c->row) {
         free_state(c);
         return hc_fail(HC_ENOMEM, "out of memory");
     }
@@ -93,6 +96,25 @@ static void observe(void *state, const hc_step_ctx *ctx, const float *feat)
     c->base->observe(c->bst, ctx, feat);
 }
 
+/* The D_0 edits of predict on a 16-bit base cache: fresh rows stored
+ * rounded; the blend in float32 on the converted row, stored rounded. */
+static void edit_16(clusca *c, void *D0, hc_cache_dtype dt, const int *lab, int K, int n)
+{
+    const size_t D = c->D, es = hc_cache_dtype_size(dt);
+    char *base = D0;
+    for (int i = 0; i < n; i++) hc_cache_store(dt, base + (size_t)c->list[i] * D * es, c->rows + (size_t)i * D, D);
+    if (!(c->gamma > 0)) return;
+    const float g = c->gamma, h = 1.0f - c->gamma;
+    for (size_t t = 0; t < c->T; t++) {
+        int k = lab[t];
+        if (k < 0 || k >= K || c->slot[k] < 0) continue;
+        const float *f = c->rows + (size_t)c->slot[k] * D;
+        hc_cache_load(dt, c->row, base + t * D * es, D);
+        for (size_t j = 0; j < D; j++) c->row[j] = h * c->row[j] + g * f[j];
+        hc_cache_store(dt, base + t * D * es, c->row, D);
+    }
+}
+
 static hc_status predict(void *state, const hc_step_ctx *ctx, float *out)
 {
     clusca *c = state;
@@ -112,7 +134,13 @@ static hc_status predict(void *state, const hc_step_ctx *ctx, float *out)
             if (c->tok[k] >= 0) c->list[n++] = c->tok[k];
         }
         HC_TRY(ctx->fresh(ctx->fresh_ud, c->list, n, c->rows));
-        float *D0 = c->base->order0(c->bst);
+        hc_cache_dtype dt;
+        void *D0raw = c->base->order0(c->bst, &dt);
+        if (dt != HC_CACHE_F32) {
+            edit_16(c, D0raw, dt, lab, K, n);
+            return c->base->predict(c->bst, ctx, out);
+        }
+        float *D0 = D0raw;
         const size_t D = c->D;
         for (int i = 0; i < n; i++) memcpy(D0 + (size_t)c->list[i] * D, c->rows + (size_t)i * D, D * sizeof *D0);
         if (c->gamma > 0) {
@@ -150,7 +178,7 @@ const hc_pred_type hc_pred_clusca = {
     .summary = "ClusCa: one fresh token per k-means cluster blended into D_0 of a base predictor",
     .keys = "base,K,gamma,seed,fresh,iters",
     .defaults = "K=16,gamma=0.005,seed=0,fresh=mlp,iters=10",
-    .caps = HC_PRED_FRESH | HC_PRED_LABELS | HC_PRED_WRAPS_BASE,
+    .caps = HC_PRED_FRESH | HC_PRED_LABELS | HC_PRED_WRAPS_BASE | HC_PRED_HALF,
     .alloc = alloc,
     .observe = observe,
     .predict = predict,

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "half.h"
 #include "pool.h"
 #include "predictor.h"
 
@@ -20,12 +21,43 @@ struct hc_dcache {
     hc_coef_fn coef;
     size_t n;                        /* elements per order (T*D) */
     size_t stride;                   /* floats between orders: padded, see alloc */
-    float *block;                    /* (O+1) x n, one allocation */
-    float *D[HC_MAX_ORDER + 1];
+    hc_cache_dtype dt;               /* entries: float (D) or uint16_t (H) */
+    void *block;                     /* (O+1) x stride entries, one allocation */
+    float *D[HC_MAX_ORDER + 1];      /* float32 cache: the orders; else NULL */
+    uint16_t *H[HC_MAX_ORDER + 1];   /* 16-bit cache: the orders; else NULL */
     int valid;                       /* orders D_0..D_{valid-1} hold data */
     int n_full;                      /* full steps seen since the reset */
     int last, prev;                  /* last two full steps */
 };
+
+/* elements per conversion chunk of a 16-bit cache (stack buffers) */
+#define HC_CHUNK 256
+
+/* The update of a 16-bit cache: the recursion of hc_dcache_observe in
+ * float32 on the converted entries, results stored rounded. */
+static void update_16(hc_dcache *c, const float *feat, int k)
+{
+    const float d = (float)(c->last - c->prev);
+    float buf[HC_MAX_ORDER + 1][HC_CHUNK];
+    for (size_t e0 = 0; e0 < c->n; e0 += HC_CHUNK) {
+        size_t len = c->n - e0 < HC_CHUNK ? c->n - e0 : HC_CHUNK;
+        if (k == 0) {
+            hc_cache_store(c->dt, c->H[0] + e0, feat + e0, len);
+            continue;
+        }
+        for (int i = 0; i < k; i++) hc_cache_load(c->dt, buf[i], c->H[i] + e0, len);
+        for (size_t e = 0; e < len; e++) {
+            float cur = feat[e0 + e];
+            for (int i = 0; i < k; i++) {
+                float next = (cur - buf[i][e]) / d;
+                buf[i][e] = cur;
+                cur = next;
+            }
+            buf[k][e] = cur;
+        }
+        for (int i = 0; i <= k; i++) hc_cache_store(c->dt, c->H[i] + e0, buf[i], len);
+    }
+}
 
 hc_status hc_dcache_alloc(const hc_method *m, size_t n_elem, hc_coef_fn coef, hc_dcache **out)
 {
@@ -39,13 +71,17 @@ hc_status hc_dcache_alloc(const hc_method *m, size_t n_elem, hc_coef_fn coef, hc
     /* orders sit one cache line (16 floats) further apart than a multiple of
      * 64 bytes, so the O+1 streams of the forecast kernel never alias modulo
      * 4 KiB (which costs bandwidth when T*D*4 is a multiple of 4096) */
-    c->stride = (n_elem + 15) / 16 * 16 + 16;
-    c->block = malloc((size_t)(m->order + 1) * c->stride * sizeof *c->block);
+    c->stride = (n_elem + 15) / 16 * 16 + 16; /* entries (a 16-bit cache: half the bytes) */
+    c->dt = m->cache;
+    c->block = malloc((size_t)(m->order + 1) * c->stride * hc_cache_dtype_size(c->dt));
     if (!c->block) {
         free(c);
         return hc_fail(HC_ENOMEM, "out of memory for a %d-order cache of %zu floats", m->order, n_elem);
     }
-    for (int k = 0; k <= m->order; k++) c->D[k] = c->block + (size_t)k * c->stride;
+    for (int k = 0; k <= m->order; k++) {
+        if (c->dt == HC_CACHE_F32) c->D[k] = (float *)c->block + (size_t)k * c->stride;
+        else c->H[k] = (uint16_t *)c->block + (size_t)k * c->stride;
+    }
     *out = c;
     return HC_OK;
 }
@@ -81,15 +117,16 @@ void hc_dcache_observe(void *state, const hc_step_ctx *ctx, const float *feat)
     c->prev = c->last;
     c->last = ctx->step;
     c->n_full++;
-    if (c->n_full < 2) {
+    int k = c->n_full < 2 ? 0
+            : hc_schedule_updates_derivatives(&c->m.sched, ctx->step) ? (c->m.order < c->valid ? c->m.order : c->valid)
+                                                                       : 0;
+    if (c->dt != HC_CACHE_F32) {
+        update_16(c, feat, k);
+    } else if (c->n_full < 2) {
         memcpy(c->D[0], feat, c->n * sizeof *feat);
         if (c->valid < 1) c->valid = 1;
         return;
-    }
-    int k = hc_schedule_updates_derivatives(&c->m.sched, ctx->step)
-                ? (c->m.order < c->valid ? c->m.order : c->valid)
-                : 0;
-    if (k == 0) {
+    } else if (k == 0) {
         memcpy(c->D[0], feat, c->n * sizeof *feat);
     } else {
         const float d = (float)(c->last - c->prev);
@@ -115,24 +152,43 @@ hc_status hc_dcache_predict(void *state, const hc_step_ctx *ctx, float *out)
     int p = c->valid - 1 < c->m.order ? c->valid - 1 : c->m.order;
     if (p >= 1) c->coef(&c->m, (double)(ctx->step - c->last), p, coef);
     coef[0] = 1.0;
-    hc_forecast_apply(out, (const float *const *)c->D, coef, p, c->n);
+    hc_dcache_apply(c, coef, p, out);
     return HC_OK;
+}
+
+void hc_dcache_apply(const hc_dcache *c, const double *coef, int p, float *out)
+{
+    HC_ASSERT(p >= 0 && p <= c->m.order);
+    if (c->dt == HC_CACHE_F32) hc_forecast_apply(out, (const float *const *)c->D, coef, p, c->n);
+    else hc_forecast_apply_typed(out, (const void *const *)c->H, c->dt, coef, p, c->n);
 }
 
 size_t hc_dcache_bytes(const void *state)
 {
     const hc_dcache *c = state;
-    return (size_t)(c->m.order + 1) * c->stride * sizeof(float);
+    return (size_t)(c->m.order + 1) * c->stride * hc_cache_dtype_size(c->dt);
 }
 
-float *hc_dcache_order0(void *state) { return ((hc_dcache *)state)->D[0]; }
+void *hc_dcache_order0(void *state, hc_cache_dtype *dtype)
+{
+    hc_dcache *c = state;
+    *dtype = c->dt;
+    return c->dt == HC_CACHE_F32 ? (void *)c->D[0] : (void *)c->H[0];
+}
 void hc_dcache_free_state(void *state) { hc_dcache_free(state); }
 int hc_dcache_valid(const hc_dcache *c) { return c->valid; }
 int hc_dcache_last_full(const hc_dcache *c) { return c->last; }
 const float *hc_dcache_order(const hc_dcache *c, int k)
 {
-    HC_ASSERT(k >= 0 && k <= c->m.order);
+    HC_ASSERT(k >= 0 && k <= c->m.order && c->dt == HC_CACHE_F32);
     return c->D[k];
+}
+
+void hc_dcache_load(const hc_dcache *c, int k, size_t e0, size_t n, float *dst)
+{
+    HC_ASSERT(k >= 0 && k <= c->m.order && e0 + n <= c->n);
+    if (c->dt == HC_CACHE_F32) memcpy(dst, c->D[k] + e0, n * sizeof *dst);
+    else hc_cache_load(c->dt, dst, c->H[k] + e0, n);
 }
 
 /* ---- fused kernel ----------------------------------------------------------
@@ -180,11 +236,63 @@ static void forecast_kernel(float *restrict out, const float *const *D, const do
     }
 }
 
+/* ---- cache dtypes ---- */
+
+size_t hc_cache_dtype_size(hc_cache_dtype t) { return t == HC_CACHE_F32 ? sizeof(float) : sizeof(uint16_t); }
+
+const char *hc_cache_dtype_name(hc_cache_dtype t)
+{
+    return t == HC_CACHE_F16 ? "f16" : t == HC_CACHE_BF16 ? "bf16" : "f32";
+}
+
+void hc_cache_store(hc_cache_dtype t, void *dst, const float *src, size_t n)
+{
+    switch (t) {
+    case HC_CACHE_F32: memcpy(dst, src, n * sizeof *src); return;
+    case HC_CACHE_F16: hc_float_to_half_n(src, dst, n); return;
+    case HC_CACHE_BF16: hc_float_to_bf16_n(src, dst, n); return;
+    }
+}
+
+void hc_cache_load(hc_cache_dtype t, float *dst, const void *src, size_t n)
+{
+    switch (t) {
+    case HC_CACHE_F32: memcpy(dst, src, n * sizeof *dst); return;
+    case HC_CACHE_F16:
+        if (hc_half_have_f16c_cached()) hc_half_to_float_n_f16c(src, dst, n);
+        else hc_half_to_float_n_scalar(src, dst, n);
+        return;
+    case HC_CACHE_BF16: hc_bf16_to_float_n(src, dst, n); return;
+    }
+}
+
+/* elements [e0, e1) of the forecast: float32 streams directly, 16-bit ones
+ * through stack chunks of converted floats */
+static void forecast_range(float *out, const void *const *D, hc_cache_dtype t, const double *c, int p, size_t e0,
+                           size_t e1)
+{
+    if (t == HC_CACHE_F32) {
+        const float *Dt[HC_MAX_ORDER + 1];
+        for (int k = 0; k <= p; k++) Dt[k] = (const float *)D[k] + e0;
+        forecast_kernel(out + e0, Dt, c, p, e1 - e0);
+        return;
+    }
+    float buf[HC_MAX_ORDER + 1][HC_CHUNK];
+    const float *Bt[HC_MAX_ORDER + 1];
+    for (int k = 0; k <= p; k++) Bt[k] = buf[k];
+    for (size_t a = e0; a < e1; a += HC_CHUNK) {
+        size_t len = e1 - a < HC_CHUNK ? e1 - a : HC_CHUNK;
+        for (int k = 0; k <= p; k++) hc_cache_load(t, buf[k], (const uint16_t *)D[k] + a, len);
+        forecast_kernel(out + a, Bt, c, p, len);
+    }
+}
+
 /* the kernel on chunks of whole 64-float blocks, one per pool thread (each
  * element's arithmetic is the same whatever the chunking) */
 typedef struct fc_job {
     float *out;
-    const float *const *D;
+    const void *const *D;
+    hc_cache_dtype t;
     const double *c;
     int p, w;
     size_t n;
@@ -197,18 +305,22 @@ static void forecast_chunk(void *ud, int t)
     size_t e0 = blocks * (size_t)t / (size_t)j->w * 64, e1 = blocks * (size_t)(t + 1) / (size_t)j->w * 64;
     if (e1 > j->n) e1 = j->n;
     if (e1 <= e0) return;
-    const float *Dt[HC_MAX_ORDER + 1];
-    for (int k = 0; k <= j->p; k++) Dt[k] = j->D[k] + e0;
-    forecast_kernel(j->out + e0, Dt, j->c, j->p, e1 - e0);
+    forecast_range(j->out, j->D, j->t, j->c, j->p, e0, e1);
+}
+
+void hc_forecast_apply_typed(float *restrict out, const void *const *D, hc_cache_dtype dtype, const double *c, int p,
+                             size_t n)
+{
+    int w = hc_pool_width();
+    if (w <= 1 || n < ((size_t)1 << 16)) {
+        forecast_range(out, D, dtype, c, p, 0, n);
+        return;
+    }
+    fc_job j = {out, D, dtype, c, p, w, n};
+    hc_pool_run(w, forecast_chunk, &j);
 }
 
 void hc_forecast_apply(float *restrict out, const float *const *D, const double *c, int p, size_t n)
 {
-    int w = hc_pool_width();
-    if (w <= 1 || n < ((size_t)1 << 16)) {
-        forecast_kernel(out, D, c, p, n);
-        return;
-    }
-    fc_job j = {out, D, c, p, w, n};
-    hc_pool_run(w, forecast_chunk, &j);
+    hc_forecast_apply_typed(out, (const void *const *)D, HC_CACHE_F32, c, p, n);
 }

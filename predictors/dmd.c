@@ -38,6 +38,7 @@
  * forecast plus the m Gram dot products of a full step spread over its N - 1
  * forecasts. */
 #include <complex.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,7 +112,7 @@ static hc_status alloc(const hc_method *m, size_t T, size_t D, unsigned long str
     d->m = m->snaps;
     d->groups = m->groups >= 1 && T % (size_t)m->groups == 0 ? m->groups : 1;
     d->gn = T / (size_t)d->groups * D;
-    hc_status st = hc_snapring_init(&d->ring, d->m, T * D);
+    hc_status st = hc_snapring_init(&d->ring, d->m, T * D, m->cache);
     if (st == HC_OK) st = hc_dcache_alloc(m, T * D, taylor_coef, &d->taylor);
     if (st != HC_OK) {
         free_state(d);
@@ -152,6 +153,32 @@ static double dot(const float *a, const float *b, size_t n)
 {
     double s = 0;
     for (size_t e = 0; e < n; e++) s += (double)a[e] * b[e];
+    return s;
+}
+
+/* a 16-bit ring (cache=f16|bf16): entries [off, off+len) of slot i as float32 */
+#define DMD_CHUNK 256
+static void load_slot(const dmd *d, int i, size_t off, size_t len, float *dst)
+{
+    const uint16_t *src = (const uint16_t *)(const void *)d->ring.block + (size_t)i * d->ring.n + off;
+    hc_cache_load(d->ring.dtype, dst, src, len);
+}
+
+/* the Gram entry of slots i and j in group g: dot() of the stored snapshots
+ * (a 16-bit ring: of their float32 values, converted in chunks) */
+static double gram_dot(const dmd *d, int i, int j, int g)
+{
+    size_t off = (size_t)g * d->gn;
+    if (d->ring.dtype == HC_CACHE_F32)
+        return dot(d->ring.block + (size_t)i * d->ring.n + off, d->ring.block + (size_t)j * d->ring.n + off, d->gn);
+    float x[DMD_CHUNK], y[DMD_CHUNK];
+    double s = 0;
+    for (size_t e0 = 0; e0 < d->gn; e0 += DMD_CHUNK) {
+        size_t len = d->gn - e0 < DMD_CHUNK ? d->gn - e0 : DMD_CHUNK;
+        load_slot(d, i, off + e0, len, x);
+        load_slot(d, j, off + e0, len, y);
+        for (size_t e = 0; e < len; e++) s += (double)x[e] * y[e]; /* dot()'s order: one running sum */
+    }
     return s;
 }
 
@@ -240,11 +267,9 @@ static void observe(void *state, const hc_step_ctx *ctx, const float *feat)
     const int m = d->m, h = d->ring.head;
     for (int g = 0; g < d->groups; g++) { /* the new slot's row and column of each Gram */
         double *gr = d->gram + (size_t)g * m * m;
-        const float *x = d->ring.block + (size_t)h * d->ring.n + (size_t)g * d->gn;
         for (int j = 0; j < d->ring.count; j++) {
             int sj = (h - j + m) % m;
-            const float *y = d->ring.block + (size_t)sj * d->ring.n + (size_t)g * d->gn;
-            gr[h * m + sj] = gr[sj * m + h] = dot(x, y, d->gn);
+            gr[h * m + sj] = gr[sj * m + h] = gram_dot(d, h, sj, g);
         }
     }
     d->fitted = 0;
@@ -289,6 +314,22 @@ static int weights(const dmd *d, const dmd_fit *f, double k, double *c)
     return 1;
 }
 
+/* o[e] = sum_i w[i] S_i[e] over group g of a 16-bit ring (the float32
+ * loop of predict on converted chunks: the same double accumulation) */
+static void combine_16(const dmd *d, int g, const double *w, float *o)
+{
+    float buf[DMD_MAX_M][DMD_CHUNK];
+    for (size_t e0 = 0; e0 < d->gn; e0 += DMD_CHUNK) {
+        size_t len = d->gn - e0 < DMD_CHUNK ? d->gn - e0 : DMD_CHUNK;
+        for (int i = 0; i < d->m; i++) load_slot(d, d->slot[i], (size_t)g * d->gn + e0, len, buf[i]);
+        for (size_t e = 0; e < len; e++) {
+            double acc = 0;
+            for (int i = 0; i < d->m; i++) acc += w[i] * buf[i][e];
+            o[e0 + e] = (float)acc;
+        }
+    }
+}
+
 static hc_status predict(void *state, const hc_step_ctx *ctx, float *out)
 {
     dmd *d = state;
@@ -303,6 +344,10 @@ static hc_status predict(void *state, const hc_step_ctx *ctx, float *out)
         ok = weights(d, &d->fit[g], k, w);
         if (!ok) break;
         float *o = out + (size_t)g * d->gn;
+        if (d->ring.dtype != HC_CACHE_F32) {
+            combine_16(d, g, w, o);
+            continue;
+        }
         const float *S[DMD_MAX_M];
         for (int i = 0; i < d->m; i++) S[i] = d->ring.block + (size_t)d->slot[i] * d->ring.n + (size_t)g * d->gn;
         for (size_t e = 0; e < d->gn; e++) {
@@ -338,7 +383,7 @@ const hc_pred_type hc_pred_dmd = {
     .summary = "dynamic mode decomposition of rank r over the last m uniformly spaced full-step snapshots",
     .keys = "r,m,O",
     .defaults = "r=2,m=4,O=1",
-    .caps = 0,
+    .caps = HC_PRED_HALF,
     .alloc = alloc,
     .observe = observe,
     .predict = predict,

@@ -43,7 +43,7 @@ static hc_status alloc(const hc_method *m, size_t T, size_t D, unsigned long str
 {
     (void)stream;
     (void)m;
-    return hc_ring_state_alloc(sizeof(foca), 2, T * D, state);
+    return hc_ring_state_alloc(sizeof(foca), 2, T * D, m->cache, state);
 }
 
 /* Weights (w[0] on F_a, w[1] on F_p) of the e-th forecast, gap g. */
@@ -101,7 +101,7 @@ const hc_pred_type hc_pred_foca = {
     .summary = "FoCa: BDF2 window + Heun calibration at the last full step (cache-dit's form, step units)",
     .keys = "",
     .defaults = "",
-    .caps = HC_PRED_LINEAR,
+    .caps = HC_PRED_LINEAR | HC_PRED_HALF,
     .alloc = alloc,
     .observe = hc_ring_state_observe,
     .predict = predict,

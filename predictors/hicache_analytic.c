@@ -32,6 +32,7 @@
 
 typedef struct analytic {
     hc_dcache *c;
+    float *row;                      /* D floats: one token's D_1 (any cache dtype) */
     size_t T, D;
     int order, have_q;
     double q2, sigma;
@@ -58,7 +59,10 @@ static hc_status alloc(const hc_method *m, size_t T, size_t D, unsigned long str
     analytic *a = calloc(1, sizeof *a);
     if (!a) return hc_fail(HC_ENOMEM, "out of memory");
     hc_status st = hc_dcache_alloc(m, T * D, unused_coef, &a->c);
+    a->row = st == HC_OK ? malloc(D * sizeof *a->row) : NULL;
+    if (st == HC_OK && !a->row) st = hc_fail(HC_ENOMEM, "out of memory");
     if (st != HC_OK) {
+        hc_dcache_free(a->c);
         free(a);
         return st;
     }
@@ -76,11 +80,12 @@ static void observe(void *state, const hc_step_ctx *ctx, const float *feat)
     if (ctx->step == 0) reset(a);
     hc_dcache_observe(a->c, ctx, feat);
     if (a->order < 1 || hc_dcache_valid(a->c) < 2) return; /* no D_1 formed at this step */
-    const float *d1 = hc_dcache_order(a->c, 1);
+    const float *d1 = a->row;
     double sum = 0;
     for (size_t t = 0; t < a->T; t++) {
         double ss = 0;
-        for (size_t e = 0; e < a->D; e++) ss += (double)d1[t * a->D + e] * d1[t * a->D + e];
+        hc_dcache_load(a->c, 1, t * a->D, a->D, a->row);
+        for (size_t e = 0; e < a->D; e++) ss += (double)d1[e] * d1[e];
         sum += sqrt(ss);
     }
     double d = sum / (double)a->T;
@@ -96,11 +101,9 @@ static hc_status predict(void *state, const hc_step_ctx *ctx, float *out)
     HC_ASSERT(valid >= 1 && ctx->step > hc_dcache_last_full(a->c));
     int p = valid - 1 < a->order ? valid - 1 : a->order;
     double coef[HC_MAX_ORDER + 1] = {1.0};
-    const float *Dk[HC_MAX_ORDER + 1];
     if (p >= 1) hc_basis_hermite(a->sigma * (ctx->step - hc_dcache_last_full(a->c)), a->sigma, p, coef);
     coef[0] = 1.0;
-    for (int k = 0; k <= p; k++) Dk[k] = hc_dcache_order(a->c, k);
-    hc_forecast_apply(out, Dk, coef, p, a->T * a->D);
+    hc_dcache_apply(a->c, coef, p, out);
     return HC_OK;
 }
 
@@ -111,6 +114,7 @@ static void free_state(void *state)
     analytic *a = state;
     if (!a) return;
     hc_dcache_free(a->c);
+    free(a->row);
     free(a);
 }
 
@@ -120,7 +124,7 @@ const hc_pred_type hc_pred_hicache_analytic = {
     .summary = "HiCache with sigma = min(1, 1.28 / (sqrt2 q)), q an EMA of the per-token |D_1| at full steps",
     .keys = "O",
     .defaults = "O=2",
-    .caps = 0,
+    .caps = HC_PRED_HALF,
     .alloc = alloc,
     .observe = observe,
     .predict = predict,

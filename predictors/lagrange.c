@@ -12,8 +12,9 @@
 typedef struct lagrange {
     int O, count, head;          /* ring of O+1 snapshots; head = newest */
     size_t n;
-    float *block;
-    float *snap[HC_MAX_ORDER + 1];
+    hc_cache_dtype dt;           /* of the snapshot entries */
+    void *block;
+    void *snap[HC_MAX_ORDER + 1];
     int step[HC_MAX_ORDER + 1];
 } lagrange;
 
@@ -24,12 +25,13 @@ static hc_status alloc(const hc_method *m, size_t T, size_t D, unsigned long str
     if (!l) return hc_fail(HC_ENOMEM, "out of memory");
     l->O = m->order;
     l->n = T * D;
-    l->block = malloc((size_t)(l->O + 1) * l->n * sizeof *l->block);
+    l->dt = m->cache;
+    l->block = malloc((size_t)(l->O + 1) * l->n * hc_cache_dtype_size(l->dt));
     if (!l->block) {
         free(l);
         return hc_fail(HC_ENOMEM, "out of memory for %d snapshots of %zu floats", m->order + 1, T * D);
     }
-    for (int k = 0; k <= l->O; k++) l->snap[k] = l->block + (size_t)k * l->n;
+    for (int k = 0; k <= l->O; k++) l->snap[k] = (char *)l->block + (size_t)k * l->n * hc_cache_dtype_size(l->dt);
     l->head = -1;
     *state = l;
     return HC_OK;
@@ -47,7 +49,7 @@ static void observe(void *state, const hc_step_ctx *ctx, const float *feat)
     lagrange *l = state;
     if (ctx->step == 0) reset(l);
     l->head = (l->head + 1) % (l->O + 1);
-    memcpy(l->snap[l->head], feat, l->n * sizeof *feat);
+    hc_cache_store(l->dt, l->snap[l->head], feat, l->n);
     l->step[l->head] = ctx->step;
     if (l->count < l->O + 1) l->count++;
 }
@@ -56,7 +58,7 @@ static hc_status predict(void *state, const hc_step_ctx *ctx, float *out)
 {
     lagrange *l = state;
     HC_ASSERT(l->count >= 1);
-    const float *D[HC_MAX_ORDER + 1];
+    const void *D[HC_MAX_ORDER + 1];
     double w[HC_MAX_ORDER + 1];
     double s = ctx->step;
     for (int j = 0; j < l->count; j++) {
@@ -69,14 +71,14 @@ static hc_status predict(void *state, const hc_step_ctx *ctx, float *out)
             w[j] *= (s - l->step[si]) / (double)(l->step[sj] - l->step[si]);
         }
     }
-    hc_forecast_apply(out, D, w, l->count - 1, l->n);
+    hc_forecast_apply_typed(out, D, l->dt, w, l->count - 1, l->n);
     return HC_OK;
 }
 
 static size_t cache_bytes(const void *state)
 {
     const lagrange *l = state;
-    return (size_t)(l->O + 1) * l->n * sizeof(float);
+    return (size_t)(l->O + 1) * l->n * hc_cache_dtype_size(l->dt);
 }
 
 static void free_state(void *state)
@@ -93,7 +95,7 @@ const hc_pred_type hc_pred_lagrange = {
     .summary = "exact polynomial extrapolation through the last O+1 full-step snapshots",
     .keys = "O",
     .defaults = "O=2",
-    .caps = HC_PRED_LINEAR,
+    .caps = HC_PRED_LINEAR | HC_PRED_HALF,
     .alloc = alloc,
     .observe = observe,
     .predict = predict,

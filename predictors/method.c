@@ -15,7 +15,7 @@
 
 #include "predictor.h"
 
-typedef enum keykind { K_INT, K_DBL, K_SCHED, K_BASE, K_FRESH } keykind;
+typedef enum keykind { K_INT, K_DBL, K_SCHED, K_BASE, K_FRESH, K_CACHE } keykind;
 
 typedef struct keydef {
     const char *name;
@@ -43,6 +43,7 @@ static const keydef keydefs[] = {
     {"M", K_INT, OFF(degree), 0, 8, "Chebyshev degree"},
     {"lam", K_DBL, OFF(lam), 0, 1e6, "ridge penalty"},
     {"window", K_INT, OFF(window), 1, 32, "snapshots in the ridge fit"},
+    {"cache", K_CACHE, OFF(cache), 0, 0, "f32 | f16 | bf16: the cache's storage (every type with a cache)"},
 };
 #define N_KEYS (sizeof keydefs / sizeof keydefs[0])
 _Static_assert(N_KEYS <= 32, "apply_pairs keeps one bit per key");
@@ -69,7 +70,7 @@ static hc_status set_key(hc_method *m, const char *key, const char *val, const c
     const keydef *k = key_find(key);
     char valid[128];
     accepted_keys(m, valid, sizeof valid);
-    if (!k || !hc_in_list(valid, key))
+    if (!k || (!hc_in_list(valid, key) && k->kind != K_CACHE))
         return hc_fail(HC_EINVAL, "method '%s': unknown key '%s' for %s (valid: %s)", spec, key,
                        m->type->name, valid);
     char *end;
@@ -110,6 +111,20 @@ static hc_status set_key(hc_method *m, const char *key, const char *val, const c
         return HC_OK;
     case K_BASE:
         return HC_OK; /* resolved before the other keys */
+    case K_CACHE:
+        for (int i = HC_CACHE_F32; i <= HC_CACHE_BF16; i++)
+            if (strcmp(val, hc_cache_dtype_name((hc_cache_dtype)i)) == 0) m->cache = (hc_cache_dtype)i;
+        if (strcmp(val, hc_cache_dtype_name(m->cache)) != 0)
+            return hc_fail(HC_EINVAL, "method '%s': cache=%s (valid: f32, f16, bf16)", spec, val);
+        if (m->cache != HC_CACHE_F32 && !(m->type->caps & HC_PRED_HALF)) {
+            char list[256] = "";
+            for (const hc_pred_type *const *t = hc_pred_types; *t; t++) /* the types that take 16 bits */
+                if (((*t)->caps & HC_PRED_HALF) && !((*t)->caps & HC_PRED_NO_CACHE))
+                    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", list[0] ? ", " : "", (*t)->name);
+            return hc_fail(HC_EINVAL, "method '%s': cache=%s: %s keeps no 16-bit cache (only cache=f32; 16 bits: %s)",
+                           spec, val, m->type->name, list);
+        }
+        return HC_OK;
     }
     return HC_OK;
 }
@@ -317,10 +332,13 @@ void hc_method_describe(const hc_method *m, char *buf, size_t n)
         case K_SCHED: snprintf(v, sizeof v, "%s", hc_sched_name(m->sched.kind)); break;
         case K_BASE: snprintf(v, sizeof v, "%s", m->base ? m->base->name : "-"); break;
         case K_FRESH: snprintf(v, sizeof v, "%s", m->fresh_all ? "all" : "mlp"); break;
+        case K_CACHE: snprintf(v, sizeof v, "%s", hc_cache_dtype_name(m->cache)); break;
         }
         len += (size_t)snprintf(buf + len, n - len, "%s%s=%s", first ? ":" : ",", k, v);
         first = 0;
     }
+    if (m->cache != HC_CACHE_F32 && len < n) /* f32, the default, is left out: descriptions stay as they were */
+        len += (size_t)snprintf(buf + len, n - len, "%scache=%s", first ? ":" : ",", hc_cache_dtype_name(m->cache));
     if (dyn && len < n) hc_policy_describe(&m->policy, buf + len, n - len);
 }
 
@@ -343,6 +361,8 @@ void hc_method_label(const hc_method *m, char *buf, size_t n)
         if (hc_in_list(basis->keys, "O")) k += (size_t)snprintf(inner + k, sizeof inner - k, "O=%d", m->order);
         if (hc_in_list(basis->keys, "sigma")) k += (size_t)snprintf(inner + k, sizeof inner - k, "%sσ=%g", k ? ", " : "", m->sigma);
         if (m->base) k += (size_t)snprintf(inner + k, sizeof inner - k, "%sK=%d", k ? ", " : "", m->K);
+        if (m->cache != HC_CACHE_F32)
+            k += (size_t)snprintf(inner + k, sizeof inner - k, "%s%s cache", k ? ", " : "", hc_cache_dtype_name(m->cache));
         snprintf(buf + len, n - len, "%s%s%s @ %s (δ=%g%s)", k ? " (" : "", inner, k ? ")" : "", m->policy.type->display,
                  m->policy.delta, m->policy.calib[0] ? ", calibrated" : "");
         return;
@@ -354,6 +374,8 @@ void hc_method_label(const hc_method *m, char *buf, size_t n)
     if (hc_in_list(basis->keys, "M"))
         len += (size_t)snprintf(buf + len, n - len, ", M=%d, λ=%g, win=%d", m->degree, m->lam, m->window);
     if (m->base) len += (size_t)snprintf(buf + len, n - len, ", K=%d", m->K);
+    if (m->cache != HC_CACHE_F32 && len < n)
+        len += (size_t)snprintf(buf + len, n - len, ", %s cache", hc_cache_dtype_name(m->cache));
     if (len < n) snprintf(buf + len, n - len, ")");
 }
 

@@ -52,6 +52,11 @@ const char *hc_sched_name(hc_sched_kind k);
 
 typedef struct hc_pred_type hc_pred_type;
 
+/* Storage of a predictor's feature cache (key `cache`): float32, or 16 bits
+ * (binary16 or bfloat16, rounded to nearest even; half.h).  The math stays
+ * float32: entries convert on load and round on store. */
+typedef enum hc_cache_dtype { HC_CACHE_F32 = 0, HC_CACHE_F16 = 1, HC_CACHE_BF16 = 2 } hc_cache_dtype;
+
 /* A parsed method spec: the type plus every parameter any type uses; each
  * type reads only its own keys. */
 typedef struct hc_method {
@@ -76,6 +81,7 @@ typedef struct hc_method {
     double lam;                 /* lam: ridge penalty (spectrum) */
     int window;                 /* window: snapshots in the ridge fit (spectrum) */
     hc_policy policy;           /* `@POLICY`: type NULL = the fixed schedule above decides */
+    hc_cache_dtype cache;       /* cache=f32 (default) | f16 | bf16: types with HC_PRED_HALF */
 } hc_method;
 
 /* Parse a spec PREDICTOR[@POLICY] (policy.h); HC_EINVAL with a message
@@ -127,8 +133,9 @@ enum hc_pred_caps {
                                      last full step, on the clustering input the engine provides */
     HC_PRED_ORDER0 = 1u << 3,     /* order0() exposes a mutable D_0: usable as another type's base */
     HC_PRED_WRAPS_BASE = 1u << 4, /* wraps the base= type (hc_method.base) and edits its D_0 */
-    HC_PRED_LINEAR = 1u << 5      /* the forecast is a fixed linear combination of past full-step
+    HC_PRED_LINEAR = 1u << 5,     /* the forecast is a fixed linear combination of past full-step
                                      features (hc_weights_compute applies) */
+    HC_PRED_HALF = 1u << 6        /* keeps its cache in hc_method.cache's dtype (cache=f16|bf16) */
 };
 
 struct hc_pred_type {
@@ -150,8 +157,9 @@ struct hc_pred_type {
     /* Bytes of feature cache held (the memory a cache of this method costs). */
     size_t (*cache_bytes)(const void *state);
     /* Mutable order-0 cache D_0 [T, D] or NULL if the type has none
-     * (ClusCa edits it in place). */
-    float *(*order0)(void *state);
+     * (ClusCa edits it in place): entries of *dtype (float, or uint16_t
+     * binary16/bfloat16 for cache=f16|bf16). */
+    void *(*order0)(void *state, hc_cache_dtype *dtype);
     void (*free)(void *state);
     /* Cost of a forecast over `rows` rows (NULL: the default, O+1 multiply-
      * adds per element and no fresh rows): multiply-adds per element, and the
@@ -187,8 +195,10 @@ typedef void (*hc_coef_fn)(const hc_method *m, double x, int p, double *c);
 
 typedef struct hc_dcache hc_dcache;
 
-/* The official TaylorSeer cache: D_0..D_O [T*D] float32, the last two full
- * steps, and the number of valid orders. */
+/* The official TaylorSeer cache: D_0..D_O [T*D] in m->cache's dtype (float32
+ * by default), the last two full steps, and the number of valid orders.  A
+ * 16-bit cache updates in float32 from the converted entries and stores the
+ * results rounded. */
 hc_status hc_dcache_alloc(const hc_method *m, size_t n_elem, hc_coef_fn coef, hc_dcache **out);
 void hc_dcache_free(hc_dcache *c);
 
@@ -204,7 +214,7 @@ hc_status hc_dcache_type_alloc(const hc_method *m, size_t T, size_t D, hc_coef_f
         (void)stream;                                                                      \
         return hc_dcache_type_alloc(m, T, D, coef, state);                                 \
     }
-#define HC_DCACHE_CAPS (HC_PRED_ORDER0 | HC_PRED_LINEAR)
+#define HC_DCACHE_CAPS (HC_PRED_ORDER0 | HC_PRED_LINEAR | HC_PRED_HALF)
 #define HC_DCACHE_CALLBACKS                                                                \
     .observe = hc_dcache_observe, .predict = hc_dcache_predict, .reset = hc_dcache_reset,  \
     .cache_bytes = hc_dcache_bytes, .order0 = hc_dcache_order0, .free = hc_dcache_free_state
@@ -212,13 +222,18 @@ void hc_dcache_observe(void *state, const hc_step_ctx *ctx, const float *feat);
 hc_status hc_dcache_predict(void *state, const hc_step_ctx *ctx, float *out);
 void hc_dcache_reset(void *state);
 size_t hc_dcache_bytes(const void *state);
-float *hc_dcache_order0(void *state);
+void *hc_dcache_order0(void *state, hc_cache_dtype *dtype);
 void hc_dcache_free_state(void *state);
 
-/* Number of valid orders (n; D_0..D_{n-1}) and last full step, for tests. */
+/* Number of valid orders (n; D_0..D_{n-1}) and last full step, for tests.
+ * hc_dcache_order needs a float32 cache (hc_dcache_order0 gives D_0's entries
+ * of any dtype, and the dtype); hc_dcache_load copies D_k[e0..e0+n) out as float32, any dtype. */
 int hc_dcache_valid(const hc_dcache *c);
 int hc_dcache_last_full(const hc_dcache *c);
 const float *hc_dcache_order(const hc_dcache *c, int k);
+void hc_dcache_load(const hc_dcache *c, int k, size_t e0, size_t n, float *dst);
+/* out[e] = sum_{k<=p} coef[k] D_k[e] (hc_forecast_apply over the cache, any dtype) */
+void hc_dcache_apply(const hc_dcache *c, const double *coef, int p, float *out);
 
 /* ---- bases (double precision, GSL) ----------------------------------------------------
  * c_k = scale^k * H_k(arg) / k!   (physicists' Hermite, H_1 = 2x), k = 0..p */
@@ -231,11 +246,15 @@ void hc_basis_monomial(double x, double scale, int p, double *c);
 typedef struct hc_snapring {
     int cap, count, head;        /* head = newest */
     size_t n;                    /* floats per snapshot */
-    float *block;                /* cap x n, one allocation */
+    float *block;                /* cap x n, one allocation (f32); 16-bit entries otherwise */
     int step[32];                /* sampling-order step of each slot */
+    hc_cache_dtype dtype;        /* of block's entries */
 } hc_snapring;
 
-hc_status hc_snapring_init(hc_snapring *r, int cap, size_t n);  /* cap <= 32 */
+/* cap <= 32; dtype F32 keeps float snapshots (block, hc_snapring_get's data);
+ * a 16-bit ring's hc_snapring_get returns NULL (steps only) and its data is
+ * read through hc_snapring_combine. */
+hc_status hc_snapring_init(hc_snapring *r, int cap, size_t n, hc_cache_dtype dtype);
 void hc_snapring_release(hc_snapring *r);
 void hc_snapring_clear(hc_snapring *r);
 void hc_snapring_push(hc_snapring *r, const float *feat, int step);
@@ -247,7 +266,7 @@ size_t hc_snapring_bytes(const hc_snapring *r);
  * foca): allocation of `size` zeroed bytes with the ring of cap snapshots of
  * n floats, and the hc_pred_type hooks that touch only the ring (observe
  * pushes the snapshot, clearing the ring at step 0). */
-hc_status hc_ring_state_alloc(size_t size, int cap, size_t n, void **state);
+hc_status hc_ring_state_alloc(size_t size, int cap, size_t n, hc_cache_dtype dtype, void **state);
 void hc_ring_state_reset(void *state);
 void hc_ring_state_observe(void *state, const hc_step_ctx *ctx, const float *feat);
 size_t hc_ring_state_bytes(const void *state);
@@ -270,5 +289,20 @@ hc_status hc_ridge_cheb(const double *tau, int n, int M, double lam, double tau_
 /* out[e] = sum_{k=0..p} c[k] * D[k][e] for e < n: one pass over the
  * (p+1) input streams, float32 math, no allocation.  p <= HC_MAX_ORDER. */
 void hc_forecast_apply(float *restrict out, const float *const *D, const double *c, int p, size_t n);
+
+/* The same over caches of any dtype: D[k] points at entries of `dtype`
+ * (float or uint16_t); 16-bit entries convert to float32 on the fly (in
+ * stack chunks), then the float32 kernel runs, so the result is exactly
+ * that of hc_forecast_apply on the converted values.  F32 is
+ * hc_forecast_apply. */
+void hc_forecast_apply_typed(float *restrict out, const void *const *D, hc_cache_dtype dtype, const double *c, int p,
+                             size_t n);
+
+/* Bytes per cache entry (4 or 2), and the key's value ("f32", "f16", "bf16"). */
+size_t hc_cache_dtype_size(hc_cache_dtype t);
+const char *hc_cache_dtype_name(hc_cache_dtype t);
+/* dst[i] (dtype entries) = src[i] rounded, and back: i < n, no overlap. */
+void hc_cache_store(hc_cache_dtype t, void *dst, const float *src, size_t n);
+void hc_cache_load(hc_cache_dtype t, float *dst, const void *src, size_t n);
 
 #endif

@@ -2,6 +2,7 @@
  * shared by the window predictors (adams, spectrum, foca, dmd), and the
  * Chebyshev ridge fit of spectrum (double precision, GSL Cholesky on a
  * stack matrix: no allocation). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,14 +10,15 @@
 
 #include "predictor.h"
 
-hc_status hc_snapring_init(hc_snapring *r, int cap, size_t n)
+hc_status hc_snapring_init(hc_snapring *r, int cap, size_t n, hc_cache_dtype dtype)
 {
     HC_ASSERT(cap >= 1 && cap <= 32 && n > 0);
     memset(r, 0, sizeof *r);
     r->cap = cap;
     r->n = n;
     r->head = -1;
-    r->block = malloc((size_t)cap * n * sizeof *r->block);
+    r->dtype = dtype;
+    r->block = malloc((size_t)cap * n * hc_cache_dtype_size(dtype));
     if (!r->block) return hc_fail(HC_ENOMEM, "out of memory for %d snapshots of %zu floats", cap, n);
     return HC_OK;
 }
@@ -33,10 +35,16 @@ void hc_snapring_clear(hc_snapring *r)
     r->head = -1;
 }
 
+/* the entries of slot i (float or uint16_t) */
+static void *slot_data(const hc_snapring *r, int i)
+{
+    return (char *)r->block + (size_t)i * r->n * hc_cache_dtype_size(r->dtype);
+}
+
 void hc_snapring_push(hc_snapring *r, const float *feat, int step)
 {
     r->head = (r->head + 1) % r->cap;
-    memcpy(r->block + (size_t)r->head * r->n, feat, r->n * sizeof *feat);
+    hc_cache_store(r->dtype, slot_data(r, r->head), feat, r->n);
     r->step[r->head] = step;
     if (r->count < r->cap) r->count++;
 }
@@ -46,27 +54,44 @@ const float *hc_snapring_get(const hc_snapring *r, int j, int *step)
     HC_ASSERT(j >= 0 && j < r->count);
     int slot = (r->head - j + r->cap) % r->cap;
     if (step) *step = r->step[slot];
-    return r->block + (size_t)slot * r->n;
+    return r->dtype == HC_CACHE_F32 ? r->block + (size_t)slot * r->n : NULL;
 }
 
-size_t hc_snapring_bytes(const hc_snapring *r) { return (size_t)r->cap * r->n * sizeof(float); }
+size_t hc_snapring_bytes(const hc_snapring *r) { return (size_t)r->cap * r->n * hc_cache_dtype_size(r->dtype); }
+
+/* the j-th newest snapshot's entries, any dtype */
+static const void *ring_entries(const hc_snapring *r, int j)
+{
+    HC_ASSERT(j >= 0 && j < r->count);
+    return slot_data(r, (r->head - j + r->cap) % r->cap);
+}
 
 void hc_snapring_combine(float *out, const hc_snapring *r, const double *w, int n)
 {
     HC_ASSERT(n >= 1 && n <= r->count);
-    const float *S[HC_MAX_ORDER + 1];
+    const void *S[HC_MAX_ORDER + 1];
     double c[HC_MAX_ORDER + 1];
     /* the first (up to) HC_MAX_ORDER+1 terms in one fused pass, the rest added */
     int first = n < HC_MAX_ORDER + 1 ? n : HC_MAX_ORDER + 1;
     for (int j = 0; j < first; j++) {
-        S[j] = hc_snapring_get(r, j, NULL);
+        S[j] = ring_entries(r, j);
         c[j] = w[j];
     }
-    hc_forecast_apply(out, S, c, first - 1, r->n);
+    hc_forecast_apply_typed(out, S, r->dtype, c, first - 1, r->n);
     for (int j = first; j < n; j++) {
-        const float *s = hc_snapring_get(r, j, NULL);
         const float k = (float)w[j];
-        for (size_t e = 0; e < r->n; e++) out[e] += k * s[e];
+        if (r->dtype == HC_CACHE_F32) {
+            const float *s = ring_entries(r, j);
+            for (size_t e = 0; e < r->n; e++) out[e] += k * s[e];
+            continue;
+        }
+        float buf[256];
+        const uint16_t *s = ring_entries(r, j);
+        for (size_t e0 = 0; e0 < r->n; e0 += 256) {
+            size_t len = r->n - e0 < 256 ? r->n - e0 : 256;
+            hc_cache_load(r->dtype, buf, s + e0, len);
+            for (size_t e = 0; e < len; e++) out[e0 + e] += k * buf[e];
+        }
     }
 }
 
@@ -119,11 +144,11 @@ hc_status hc_ridge_cheb(const double *tau, int n, int M, double lam, double tau_
 
 /* ---- predictor states that start with a ring ---- */
 
-hc_status hc_ring_state_alloc(size_t size, int cap, size_t n, void **state)
+hc_status hc_ring_state_alloc(size_t size, int cap, size_t n, hc_cache_dtype dtype, void **state)
 {
     hc_snapring *r = calloc(1, size);
     if (!r) return hc_fail(HC_ENOMEM, "out of memory");
-    hc_status st = hc_snapring_init(r, cap, n);
+    hc_status st = hc_snapring_init(r, cap, n, dtype);
     if (st != HC_OK) {
         free(r);
         return st;

@@ -33,7 +33,7 @@ typedef struct spectrum {
 static hc_status alloc(const hc_method *m, size_t T, size_t D, unsigned long stream, void **state)
 {
     (void)stream;
-    HC_TRY(hc_ring_state_alloc(sizeof(spectrum), m->window, T * D, state));
+    HC_TRY(hc_ring_state_alloc(sizeof(spectrum), m->window, T * D, m->cache, state));
     spectrum *p = *state;
     p->M = m->degree;
     p->lam = m->lam;
@@ -79,7 +79,7 @@ const hc_pred_type hc_pred_spectrum = {
     .summary = "ridge fit on Chebyshev polynomials of the step index over the last window snapshots",
     .keys = "M,lam,window",
     .defaults = "M=4,lam=0.1,window=10",
-    .caps = HC_PRED_LINEAR,
+    .caps = HC_PRED_LINEAR | HC_PRED_HALF,
     .alloc = alloc,
     .observe = hc_ring_state_observe,
     .predict = predict,

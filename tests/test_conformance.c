@@ -197,7 +197,8 @@ static void drive(hc_predictor *p, const hc_method *m, const unsigned char *full
         if (full[s]) {
             p->type->observe(p->state, &ctx, f);
             memcpy(out + (size_t)s * TD, f, TD * sizeof *out);
-            if (p->type->order0 && memcmp(p->type->order0(p->state), f, TD * sizeof *f) != 0)
+            hc_cache_dtype dt;
+            if (p->type->order0 && memcmp(p->type->order0(p->state, &dt), f, TD * sizeof *f) != 0)
                 fail_msg("%s: D_0 is not the full-step feature after step %d", m->spec, s);
             continue;
         }

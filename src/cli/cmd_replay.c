@@ -96,7 +96,7 @@ const hc_command hc_cmd_replay = {
     "  --max-memory SIZE  memory one file may need (2G, 512M; default: half of RAM)\n"
     "  -q, --quiet        no progress lines\n"
     "\n"
-    "Methods (keys N, W, sched are common to all; defaults in brackets):\n"
+    "Methods (keys N, W, sched, cache=f32|f16|bf16 are common; defaults in brackets):\n"
     "  full                       no caching (every step full)\n"
     "  reuse                      FORA: reuse the last full-step output\n"
     "  taylor:O=2                 TaylorSeer: sum D_k x^k / k!\n"

@@ -97,3 +97,132 @@ int hc_half_to_float_n(const uint16_t *src, float *dst, size_t n)
 {
     return hc_half_have_f16c() ? hc_half_to_float_n_f16c(src, dst, n) : hc_half_to_float_n_scalar(src, dst, n);
 }
+
+/* ---- float32 -> binary16 and bfloat16 (half.h) ---- */
+
+uint16_t hc_float_to_half(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
+    uint32_t a = u & 0x7fffffffu;
+    if (a > 0x7f800000u) return (uint16_t)(sign | 0x7e00u | ((a >> 13) & 0x3ffu)); /* quiet NaN */
+    if (a >= 0x477ff000u) return (uint16_t)(sign | 0x7c00u);                        /* >= 65520: inf */
+    if (a >= 0x38800000u) { /* normal half: rebias 127 -> 15, round off 13 bits */
+        uint32_t m = a - 0x38000000u;
+        return (uint16_t)(sign | ((m + 0xfffu + ((m >> 13) & 1u)) >> 13));
+    }
+    if (a <= 0x33000000u) return sign; /* <= 2^-25: rounds to 0 (the tie too) */
+    /* subnormal half: units of 2^-24; value = mant * 2^(e-150) */
+    uint32_t mant = (a & 0x7fffffu) | 0x800000u, shift = 126u - (a >> 23);
+    uint32_t r = mant >> shift, rem = mant & ((1u << shift) - 1u), half = 1u << (shift - 1u);
+    if (rem > half || (rem == half && (r & 1u))) r++;
+    return (uint16_t)(sign | r);
+}
+
+void hc_float_to_half_n_scalar(const float *src, uint16_t *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = hc_float_to_half(src[i]);
+}
+
+#ifdef HC_HALF_X86
+__attribute__((target("f16c,avx2"))) void hc_float_to_half_n_f16c(const float *src, uint16_t *dst, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(void *)(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+    if (i < n) {
+        float f[8] = {0};
+        uint16_t h[8];
+        memcpy(f, src + i, (n - i) * sizeof *f);
+        _mm_storeu_si128((__m128i *)(void *)h, _mm256_cvtps_ph(_mm256_loadu_ps(f), _MM_FROUND_TO_NEAREST_INT));
+        memcpy(dst + i, h, (n - i) * sizeof *h);
+    }
+}
+#else
+void hc_float_to_half_n_f16c(const float *src, uint16_t *dst, size_t n) { hc_float_to_half_n_scalar(src, dst, n); }
+#endif
+
+/* the CPU check once (CPUID can trap to a hypervisor: too slow per call) */
+int hc_half_have_f16c_cached(void)
+{
+    static _Atomic int have = -1;
+    int h = have;
+    if (h < 0) have = h = hc_half_have_f16c();
+    return h;
+}
+
+void hc_float_to_half_n(const float *src, uint16_t *dst, size_t n)
+{
+    if (hc_half_have_f16c_cached()) hc_float_to_half_n_f16c(src, dst, n);
+    else hc_float_to_half_n_scalar(src, dst, n);
+}
+
+uint16_t hc_float_to_bf16(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u); /* quiet NaN */
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+float hc_bf16_to_float(uint16_t b)
+{
+    uint32_t u = (uint32_t)b << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+#ifdef HC_HALF_X86
+/* 16 floats at a time: the scalar rounding on 32-bit lanes, NaN lanes
+ * quieted, then packed to 16 bits (packus interleaves 128-bit lanes:
+ * permute back) */
+__attribute__((target("avx2"))) static size_t bf16_store_avx2(const float *src, uint16_t *dst, size_t n)
+{
+    const __m256i absm = _mm256_set1_epi32(0x7fffffff), inf = _mm256_set1_epi32(0x7f800000);
+    const __m256i bias = _mm256_set1_epi32(0x7fff), one = _mm256_set1_epi32(1), quiet = _mm256_set1_epi32(0x40);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256i r[2];
+        for (int h = 0; h < 2; h++) {
+            __m256i u = _mm256_loadu_si256((const __m256i *)(const void *)(src + i + 8 * h));
+            __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, absm), inf);
+            __m256i up = _mm256_add_epi32(u, _mm256_add_epi32(bias, _mm256_and_si256(_mm256_srli_epi32(u, 16), one)));
+            __m256i q = _mm256_or_si256(_mm256_srli_epi32(u, 16), quiet);
+            r[h] = _mm256_blendv_epi8(_mm256_srli_epi32(up, 16), q, nan);
+        }
+        __m256i p = _mm256_permute4x64_epi64(_mm256_packus_epi32(r[0], r[1]), 0xd8);
+        _mm256_storeu_si256((__m256i *)(void *)(dst + i), p);
+    }
+    return i;
+}
+
+__attribute__((target("avx2"))) static size_t bf16_load_avx2(const uint16_t *src, float *dst, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(src + i)));
+        _mm256_storeu_si256((__m256i *)(void *)(dst + i), _mm256_slli_epi32(w, 16));
+    }
+    return i;
+}
+#endif
+
+void hc_float_to_bf16_n(const float *src, uint16_t *dst, size_t n)
+{
+    size_t i = 0;
+#ifdef HC_HALF_X86
+    if (hc_half_have_f16c_cached()) i = bf16_store_avx2(src, dst, n);
+#endif
+    for (; i < n; i++) dst[i] = hc_float_to_bf16(src[i]);
+}
+
+void hc_bf16_to_float_n(const uint16_t *src, float *dst, size_t n)
+{
+    size_t i = 0;
+#ifdef HC_HALF_X86
+    if (hc_half_have_f16c_cached()) i = bf16_load_avx2(src, dst, n);
+#endif
+    for (; i < n; i++) dst[i] = hc_bf16_to_float(src[i]);
+}

@@ -28,5 +28,27 @@ int hc_half_to_float_n_scalar(const uint16_t *src, float *dst, size_t n);
 int hc_half_to_float_n_f16c(const uint16_t *src, float *dst, size_t n);
 /* 1 when this CPU runs F16C and AVX2 instructions. */
 int hc_half_have_f16c(void);
+/* The same, checked once per process (CPUID may trap to a hypervisor). */
+int hc_half_have_f16c_cached(void);
+
+/* ---- float32 -> 16 bits (the predictors' half-size caches) ----------------
+ * float -> binary16 rounds to nearest, ties to even (what F16C's VCVTPS2PH
+ * does with imm8 = 0): |x| >= 65520 gives +-inf, tiny values give
+ * subnormals or +-0; a NaN keeps its sign and the top 9 bits of its payload
+ * and becomes quiet (sign | 0x7e00 | payload >> 13).  The scalar and F16C
+ * paths give identical bits (tests/test_half.c). */
+uint16_t hc_float_to_half(float f);
+void hc_float_to_half_n(const float *src, uint16_t *dst, size_t n);
+void hc_float_to_half_n_scalar(const float *src, uint16_t *dst, size_t n);
+void hc_float_to_half_n_f16c(const float *src, uint16_t *dst, size_t n); /* only if hc_half_have_f16c() */
+
+/* bfloat16: the top 16 bits of a float32.  float -> bf16 rounds to nearest,
+ * ties to even (overflow gives +-inf); a NaN keeps its sign and top payload
+ * bits and becomes quiet (bit 6 set), so it stays a NaN.  bf16 -> float is
+ * exact (a shift). */
+uint16_t hc_float_to_bf16(float f);
+float hc_bf16_to_float(uint16_t b);
+void hc_float_to_bf16_n(const float *src, uint16_t *dst, size_t n);
+void hc_bf16_to_float_n(const uint16_t *src, float *dst, size_t n);
 
 #endif
