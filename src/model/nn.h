@@ -56,11 +56,11 @@ typedef struct hc_attn {
     int H, d, D, L;
     float rms_eps;
     const float *rope_cos, *rope_sin; /* [L, d/2] adjacent-pair RoPE, or NULL */
-    float *Q, *K, *S;                 /* [L, d], [L, d], [L, L] scratch */
+    float *Q, *K, *S;                 /* [H, L, d], [H, L, d], [L, L] scratch */
 } hc_attn;
 
-/* Floats of scratch an hc_attn needs for L positions of head dim d. */
-size_t hc_attn_scratch(int L, int d);
+/* Floats of scratch an hc_attn needs for L positions, H heads of dim d. */
+size_t hc_attn_scratch(int L, int H, int d);
 /* Point a->Q, K, S into scratch (hc_attn_scratch floats). */
 void hc_attn_bind(hc_attn *a, float *scratch);
 
