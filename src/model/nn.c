@@ -91,9 +91,15 @@ AVX2_FN static inline __m256 fexp8(__m256 x)
     return _mm256_mul_ps(p, sc);
 }
 
-/* sum8's ending: the nt tail values added to lane 0 in order, then its lane tree */
+/* sum8's ending: the nt tail values added to lane 0 in order, then its lane
+ * tree ((0+1)+(2+3))+((4+5)+(6+7)) (as two horizontal adds when no tail) */
 AVX2_FN static inline float hsum8(__m256 a, const float *tail, int nt)
 {
+    if (nt == 0) {
+        __m256 h = _mm256_hadd_ps(a, a);
+        h = _mm256_hadd_ps(h, h);
+        return _mm_cvtss_f32(_mm_add_ss(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+    }
     float l[8];
     _mm256_storeu_ps(l, a);
     for (int j = 0; j < nt; j++) l[0] += tail[j];
@@ -136,30 +142,33 @@ AVX2_FN static void softmax_avx2(float *s, int L, float mx)
     for (; j < L; j++) s[j] *= _mm256_cvtss_f32(inv);
 }
 
-/* qk_prep (below) for d a multiple of 8: RoPE pairs (x0, x1) -> (c x0 - s x1,
+/* qk_prep (below) of the H heads of one row u (heads d floats apart, d a
+ * multiple of 8) into dst + h hs; RoPE pairs (x0, x1) -> (c x0 - s x1,
  * s x0 + c x1) as addsub(c X, s swap(X)) */
-AVX2_FN static void qk_prep_avx2(int d, float rms_eps, const float *cs, const float *sn, const float *u,
-                                 const float *scale, float *dst)
+AVX2_FN static void qk_row_avx2(int H, int d, float rms_eps, const float *cs, const float *sn, const float *u,
+                                const float *scale, float *dst, size_t hs)
 {
-    float inv = 1.0f;
-    if (scale) {
-        __m256 a = _mm256_setzero_ps();
+    for (int hd = 0; hd < H; hd++, u += d, dst += hs) {
+        float inv = 1.0f;
+        if (scale) {
+            __m256 a = _mm256_setzero_ps();
+            for (int e = 0; e < d; e += 8) {
+                __m256 x = _mm256_loadu_ps(u + e);
+                a = _mm256_add_ps(a, _mm256_mul_ps(x, x));
+            }
+            inv = 1.0f / sqrtf(hsum8(a, NULL, 0) / (float)d + rms_eps);
+        }
+        __m256 vi = V8(inv);
         for (int e = 0; e < d; e += 8) {
-            __m256 x = _mm256_loadu_ps(u + e);
-            a = _mm256_add_ps(a, _mm256_mul_ps(x, x));
+            __m256 x = _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(u + e), vi), scale ? _mm256_loadu_ps(scale + e) : V8(1.0f));
+            if (cs) {
+                __m128 c4 = _mm_loadu_ps(cs + e / 2), s4 = _mm_loadu_ps(sn + e / 2);
+                __m256 c = _mm256_set_m128(_mm_unpackhi_ps(c4, c4), _mm_unpacklo_ps(c4, c4));
+                __m256 sv = _mm256_set_m128(_mm_unpackhi_ps(s4, s4), _mm_unpacklo_ps(s4, s4));
+                x = _mm256_addsub_ps(_mm256_mul_ps(c, x), _mm256_mul_ps(sv, _mm256_permute_ps(x, 0xB1)));
+            }
+            _mm256_storeu_ps(dst + e, x);
         }
-        inv = 1.0f / sqrtf(hsum8(a, NULL, 0) / (float)d + rms_eps);
-    }
-    __m256 vi = V8(inv);
-    for (int e = 0; e < d; e += 8) {
-        __m256 x = _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(u + e), vi), scale ? _mm256_loadu_ps(scale + e) : V8(1.0f));
-        if (cs) {
-            __m128 c4 = _mm_loadu_ps(cs + e / 2), s4 = _mm_loadu_ps(sn + e / 2);
-            __m256 c = _mm256_set_m128(_mm_unpackhi_ps(c4, c4), _mm_unpacklo_ps(c4, c4));
-            __m256 sv = _mm256_set_m128(_mm_unpackhi_ps(s4, s4), _mm_unpacklo_ps(s4, s4));
-            x = _mm256_addsub_ps(_mm256_mul_ps(c, x), _mm256_mul_ps(sv, _mm256_permute_ps(x, 0xB1)));
-        }
-        _mm256_storeu_ps(dst + e, x);
     }
 }
 #endif
@@ -237,13 +246,6 @@ void hc_attn_bind(hc_attn *a, float *scratch)
 static inline void qk_prep(const hc_attn *a, const float *u, const float *scale, int pos, float *dst)
 {
     const int d = a->d, h2 = d / 2;
-#ifdef HC_AVX2
-    if (d % 8 == 0 && has_avx2()) {
-        qk_prep_avx2(d, a->rms_eps, a->rope_cos ? a->rope_cos + (size_t)pos * h2 : NULL,
-                     a->rope_sin ? a->rope_sin + (size_t)pos * h2 : NULL, u, scale, dst);
-        return;
-    }
-#endif
     float inv = scale ? 1.0f / sqrtf(sum8(u, u, d) / (float)d + a->rms_eps) : 1.0f;
     if (!a->rope_cos) {
         for (int e = 0; e < d; e++) dst[e] = u[e] * inv * (scale ? scale[e] : 1.0f);
@@ -265,19 +267,28 @@ void hc_nn_attention(const hc_attn *a, int b, int n_parts, const hc_attn_part *p
     int L = 0;
     for (int p = 0; p < n_parts; p++) L += parts[p].rows;
     const size_t hs = (size_t)L * d; /* Q, K: [H, L, d] */
+#ifdef HC_AVX2
+    const int avx2 = has_avx2();
+#endif
     int pos = 0;
     for (int p = 0; p < n_parts; p++) /* gather Q, K of every head (normalised, rotated), row by row */
         for (int r = 0; r < parts[p].rows; r++, pos++) {
             const hc_attn_part *P = &parts[p];
             const float *row = P->qkv + ((size_t)b * P->per_b + P->off + (size_t)r) * P->ld;
+#ifdef HC_AVX2
+            if (avx2 && d % 8 == 0) {
+                const float *cs = a->rope_cos ? a->rope_cos + (size_t)pos * (d / 2) : NULL;
+                const float *sn = a->rope_sin ? a->rope_sin + (size_t)pos * (d / 2) : NULL;
+                qk_row_avx2(a->H, d, a->rms_eps, cs, sn, row, P->q_scale, a->Q + (size_t)pos * d, hs);
+                qk_row_avx2(a->H, d, a->rms_eps, cs, sn, row + D, P->k_scale, a->K + (size_t)pos * d, hs);
+                continue;
+            }
+#endif
             for (int hd = 0; hd < a->H; hd++) {
                 qk_prep(a, row + (size_t)hd * d, P->q_scale, pos, a->Q + hd * hs + (size_t)pos * d);
                 qk_prep(a, row + D + (size_t)hd * d, P->k_scale, pos, a->K + hd * hs + (size_t)pos * d);
             }
         }
-#ifdef HC_AVX2
-    const int avx2 = has_avx2();
-#endif
     for (int hd = 0; hd < a->H; hd++) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, d, (float)(1.0 / sqrt((double)d)), a->Q + hd * hs,
                     d, a->K + hd * hs, d, 0.0f, a->S, L);
