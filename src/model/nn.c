@@ -106,6 +106,15 @@ AVX2_FN static inline float hsum8(__m256 a, const float *tail, int nt)
     return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
 }
 
+AVX2_FN static inline __m256 gelu8(__m256 z)
+{
+    const float k2 = 2.0f * 0.7978845608028654f;
+    __m256 c = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(V8(0.044715f), z), z), z);
+    __m256 g = fexp8(_mm256_mul_ps(V8(-k2), _mm256_add_ps(z, c)));
+    return _mm256_div_ps(z, _mm256_add_ps(V8(1.0f), g));
+}
+
+/* four independent vectors per iteration: the exp's dependency chain is long */
 AVX2_FN static void gelu_avx2(float *dst, size_t ldd, const float *src, size_t lds, size_t rows, size_t n)
 {
     const float k2 = 2.0f * 0.7978845608028654f;
@@ -113,12 +122,15 @@ AVX2_FN static void gelu_avx2(float *dst, size_t ldd, const float *src, size_t l
         const float *x = src + r * lds;
         float *y = dst + r * ldd;
         size_t e = 0;
-        for (; e + 8 <= n; e += 8) {
-            __m256 z = _mm256_loadu_ps(x + e);
-            __m256 c = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(V8(0.044715f), z), z), z);
-            __m256 g = fexp8(_mm256_mul_ps(V8(-k2), _mm256_add_ps(z, c)));
-            _mm256_storeu_ps(y + e, _mm256_div_ps(z, _mm256_add_ps(V8(1.0f), g)));
+        for (; e + 32 <= n; e += 32) {
+            __m256 a = gelu8(_mm256_loadu_ps(x + e)), b = gelu8(_mm256_loadu_ps(x + e + 8));
+            __m256 c = gelu8(_mm256_loadu_ps(x + e + 16)), d = gelu8(_mm256_loadu_ps(x + e + 24));
+            _mm256_storeu_ps(y + e, a);
+            _mm256_storeu_ps(y + e + 8, b);
+            _mm256_storeu_ps(y + e + 16, c);
+            _mm256_storeu_ps(y + e + 24, d);
         }
+        for (; e + 8 <= n; e += 8) _mm256_storeu_ps(y + e, gelu8(_mm256_loadu_ps(x + e)));
         for (; e < n; e++) {
             float z = x[e];
             y[e] = z / (1.0f + fexp(-k2 * (z + 0.044715f * z * z * z)));
@@ -131,6 +143,17 @@ AVX2_FN static void softmax_avx2(float *s, int L, float mx)
 {
     __m256 a = _mm256_setzero_ps(), m = V8(mx);
     int j = 0;
+    for (; j + 32 <= L; j += 32) { /* four exponentials in flight, added in lane order */
+        __m256 e0 = fexp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), m));
+        __m256 e1 = fexp8(_mm256_sub_ps(_mm256_loadu_ps(s + j + 8), m));
+        __m256 e2 = fexp8(_mm256_sub_ps(_mm256_loadu_ps(s + j + 16), m));
+        __m256 e3 = fexp8(_mm256_sub_ps(_mm256_loadu_ps(s + j + 24), m));
+        _mm256_storeu_ps(s + j, e0);
+        _mm256_storeu_ps(s + j + 8, e1);
+        _mm256_storeu_ps(s + j + 16, e2);
+        _mm256_storeu_ps(s + j + 24, e3);
+        a = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a, e0), e1), e2), e3);
+    }
     for (; j + 8 <= L; j += 8) {
         __m256 e = fexp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), m));
         _mm256_storeu_ps(s + j, e);
