@@ -312,6 +312,7 @@ static hc_status alloc_workspace(hc_flux *m, int B)
         {&m->mlph, b * L * F}, {&m->cat, b * L * (D + F)}, {&m->fin, b * Ti * c->out_channels},
         {&m->rope_cos, L * d / 2}, {&m->rope_sin, L * d / 2}, {&m->attn_ws, (size_t)m->n_attn * hc_attn_scratch((int)L, c->H, (int)d)},
         {&m->fr_in, b * L * D}, {&m->fr_h, b * L * F}, {&m->sig_in, b * Ti * D}, {&m->sig, b * Ti * D},
+        {&m->gates, 3 * HC_FLUX_PEND * b * D},
     };
     size_t total = cp_total;
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) total += (bufs[i].n + 15) / 16 * 16;

@@ -222,6 +222,17 @@ void hc_nn_gated_add(float *x, const float *v, const float *gate, int rows, int 
         for (int i = 0; i < D; i++) x[(size_t)r * D + i] += gate[i] * v[(size_t)r * D + i];
 }
 
+void hc_nn_gated_add_n(float *x, int n, const float *const *v, const float *const *gate, int rows, int D)
+{
+    for (int r = 0; r < rows; r++) {
+        float *xr = x + (size_t)r * D;
+        for (int k = 0; k < n; k++) {
+            const float *vr = v[k] + (size_t)r * D, *g = gate[k];
+            for (int i = 0; i < D; i++) xr[i] += g[i] * vr[i];
+        }
+    }
+}
+
 /* 0.5 z (1 + tanh(a)) = z sigmoid(2a), a = sqrt(2/pi) (z + 0.044715 z^3) */
 HC_VECTOR_CLONES
 void hc_nn_gelu(float *dst, size_t ldd, const float *src, size_t lds, size_t rows, size_t n)
