@@ -368,6 +368,10 @@ static hc_status prologue(hc_flux *m, const float *x, const float *t, const int 
         memcpy(m->txt0 + (size_t)b * Tt * c->ctx_dim, m->label_txt + (size_t)labels[b] * Tt * c->ctx_dim,
                (size_t)Tt * c->ctx_dim * sizeof(float));
         memcpy(m->y + (size_t)b * c->vec_dim, m->label_vec + (size_t)labels[b] * c->vec_dim, (size_t)c->vec_dim * sizeof(float));
+        if (b > 0 && memcmp(&t[b], &t[b - 1], sizeof *t) == 0) { /* the same time (bits): the same embedding */
+            memcpy(m->temb + (size_t)b * c->time_dim, m->temb + (size_t)(b - 1) * c->time_dim, (size_t)c->time_dim * sizeof *m->temb);
+            continue;
+        }
         double tt = c->time_factor * (double)t[b];
         for (int k = 0; k < half; k++) {
             double a = tt * exp(-log(c->max_period) * k / half);
