@@ -3,7 +3,9 @@
  * with 1, 2 and 3 threads (OpenBLAS thread setting), full compute and with
  * some points forecast (hooks), on the tiny golden model and the trained
  * flux-mini; and the forecast kernel split over pool threads (pool width
- * 2 and 3) gives the bits of the unsplit kernel, every order. */
+ * 2 and 3) gives the bits of the unsplit kernel, every order; and the
+ * held-back residuals' one-pass add (hc_nn_gated_add_n) gives the bits of
+ * one hc_nn_gated_add per residual in turn. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +18,7 @@
 #include <cmocka.h>
 
 #include "flux.h"
+#include "nn.h"
 #include "pool.h"
 #include "predictor.h"
 #include "testutil.h"
@@ -133,10 +136,34 @@ static void test_forecast_split(void **state)
     gsl_rng_free(r);
 }
 
+static void test_gated_add_n(void **state)
+{
+    (void)state;
+    enum { R = 37, D = 24, N = 5 };
+    float x[R * D], ref[R * D], v[N][R * D], g[N][D];
+    gsl_rng *r = make_rng(11);
+    for (int i = 0; i < R * D; i++) x[i] = ref[i] = (float)(gsl_rng_uniform(r) - 0.5);
+    for (int k = 0; k < N; k++) {
+        for (int i = 0; i < R * D; i++) v[k][i] = (float)(gsl_rng_uniform(r) - 0.5) * (float)(k + 1);
+        for (int i = 0; i < D; i++) g[k][i] = (float)(gsl_rng_uniform(r) * 2.0);
+    }
+    const float *vp[N], *gp[N];
+    for (int k = 0; k < N; k++) {
+        hc_nn_gated_add(ref, v[k], g[k], R, D);
+        vp[k] = v[k];
+        gp[k] = g[k];
+    }
+    hc_nn_gated_add_n(x, N, vp, gp, R, D);
+    if (memcmp(x, ref, sizeof x)) fail_msg("one-pass gated adds differ from %d passes", N);
+    x[0] += 1.0f; /* the check can fail */
+    assert_true(memcmp(x, ref, sizeof x) != 0);
+    gsl_rng_free(r);
+}
+
 int main(void)
 {
     hc_init();
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_tiny), cmocka_unit_test(test_mini),
-                                       cmocka_unit_test(test_forecast_split)};
+                                       cmocka_unit_test(test_forecast_split), cmocka_unit_test(test_gated_add_n)};
     return HC_RUN_TESTS(tests, NULL, NULL);
 }

@@ -239,7 +239,7 @@ static hc_status alloc_workspace(dit *m, int B)
         {&m->xp, b * T * c->C * P}, {&m->x, b * T * D}, {&m->tf, b * c->freq_dim}, {&m->e1, b * D},
         {&m->cond, b * D}, {&m->sc, b * D}, {&m->mod, b * 6 * D}, {&m->h, b * T * D}, {&m->qkv, b * T * 3 * D},
         {&m->att, b * T * D}, {&m->mlph, tile * F}, {&m->fin, b * T * P * c->Cout},
-        {&m->attn_ws, hc_attn_scratch((int)T, c->head_dim)}, {&m->fr_in, b * T * D}, {&m->fr_h, tile * F},
+        {&m->attn_ws, hc_attn_scratch((int)T, c->H, c->head_dim)}, {&m->fr_in, b * T * D}, {&m->fr_h, tile * F},
         {&m->sig_in, b * T * D}, {&m->sig, b * T * D},
     };
     size_t total = 2 * (size_t)c->depth * b * T * D;

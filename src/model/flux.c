@@ -310,8 +310,9 @@ static hc_status alloc_workspace(hc_flux *m, int B)
         {&m->mod[1], b * 6 * D}, {&m->h, b * L * D}, {&m->qkv[0], b * Ti * 3 * D}, {&m->qkv[1], b * Tt * 3 * D},
         {&m->u, b * L * (3 * D + F)}, {&m->att[0], b * Ti * D}, {&m->att[1], b * Tt * D}, {&m->attj, b * L * D},
         {&m->mlph, b * L * F}, {&m->cat, b * L * (D + F)}, {&m->fin, b * Ti * c->out_channels},
-        {&m->rope_cos, L * d / 2}, {&m->rope_sin, L * d / 2}, {&m->attn_ws, (size_t)m->n_attn * hc_attn_scratch((int)L, (int)d)},
+        {&m->rope_cos, L * d / 2}, {&m->rope_sin, L * d / 2}, {&m->attn_ws, (size_t)m->n_attn * hc_attn_scratch((int)L, c->H, (int)d)},
         {&m->fr_in, b * L * D}, {&m->fr_h, b * L * F}, {&m->sig_in, b * Ti * D}, {&m->sig, b * Ti * D},
+        {&m->gates, 3 * HC_FLUX_PEND * b * D},
     };
     size_t total = cp_total;
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) total += (bufs[i].n + 15) / 16 * 16;
@@ -330,7 +331,7 @@ static hc_status alloc_workspace(hc_flux *m, int B)
     for (int t = 0; t < m->n_attn; t++) {
         m->attn[t] = (hc_attn){.H = c->H, .d = c->head_dim, .D = c->D, .L = c->L, .rms_eps = (float)c->rms_eps,
                                .rope_cos = m->rope_cos, .rope_sin = m->rope_sin};
-        hc_attn_bind(&m->attn[t], m->attn_ws + (size_t)t * hc_attn_scratch((int)L, (int)d));
+        hc_attn_bind(&m->attn[t], m->attn_ws + (size_t)t * hc_attn_scratch((int)L, c->H, (int)d));
     }
     /* RoPE tables in the joint order [txt ; img]: text ids 0, image (0, r, c) */
     for (size_t pos = 0; pos < L; pos++) {

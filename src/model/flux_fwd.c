@@ -10,7 +10,13 @@
  * order whatever the slicing (GEMM rows are independent), so the results do
  * not depend on the thread count (tests/test_flux_threads.c checks bit
  * equality).  Cache-point hooks run on the calling thread between stages,
- * with the pool width (pool.h) set to the thread count for their kernels. */
+ * with the pool width (pool.h) set to the thread count for their kernels.
+ *
+ * Gated residuals (x += gate * module output) are held back per stream until
+ * something reads the stream, then added in one pass, each element taking
+ * the same additions in the same order: a cached step, whose modules are all
+ * forecast, adds the residuals of the double blocks (four per stream) and of
+ * the single blocks (one each) in one pass per stream. */
 #include "flux.h"
 
 #include <math.h>
@@ -25,8 +31,12 @@
 
 /* ClusCa fresh tokens of a double-block MLP point: true MLP output of chosen
  * rows of the current stream (after the attention residual). */
+typedef struct fwd fwd;
+static void flush(fwd *f, int s);
+
 typedef struct fresh_ctx {
     hc_flux *m;
+    fwd *fw;
     const dblk *blk;
     int s;        /* 0 img, 1 txt */
     int T;        /* tokens per element */
@@ -37,6 +47,7 @@ static hc_status fresh_mlp(void *ud, const int *tok, int n, float *rows_out)
 {
     fresh_ctx *f = ud;
     hc_flux *m = f->m;
+    flush(f->fw, f->s); /* the stream after the attention residual */
     const int D = m->c.D;
     for (int i = 0; i < n; i++) {
         int b = tok[i] / f->T;
@@ -71,11 +82,13 @@ static hc_status point_value(hc_flux *m, int p, int computed, const hc_model_hoo
  * same tiling as in one GEMM over all rows. */
 #define HC_ROW_ALIGN 96
 
-typedef struct fwd fwd;
 typedef void (*stage_fn)(const fwd *f, int t);
 struct fwd {
     hc_flux *m;
     int B, nt;
+    int n_pend[3];               /* held-back residuals of img, txt, joint */
+    const float *pend[3][HC_FLUX_PEND]; /* their module outputs [B, T, D]; gates at gates_of */
+    int fs;                      /* the stream being flushed */
     const dblk *db; /* current double block, stream s, points pa (attn) and pm (mlp) */
     int s, pa, pm, comp_attn[2], comp_mlp[2];
     const sblk *sb; /* current single block, its point */
@@ -181,8 +194,8 @@ static void st_dbl_proj(const fwd *f, int t)
     lin_par(f, t, &f->db->proj[f->s], m->att[f->s], D, f->B * tokens_of(m, f->s), m->cp[f->pa], D);
 }
 
-/* gated attention residual of stream s, then (when computed) its MLP input */
-static void st_dbl_res_mod(const fwd *f, int t)
+/* the MLP input of stream s (after its attention residual) */
+static void st_dbl_mlp_mod(const fwd *f, int t)
 {
     hc_flux *m = f->m;
     const hc_flux_config *c = &m->c;
@@ -190,9 +203,6 @@ static void st_dbl_res_mod(const fwd *f, int t)
     float *x = stream_of(m, s);
     int b0, b1;
     bslice(f, t, &b0, &b1);
-    for (int b = b0; b < b1; b++)
-        hc_nn_gated_add(x + (size_t)b * T * D, m->cp[f->pa] + (size_t)b * T * D, m->mod[s] + (size_t)b * 6 * D + 2 * D, T, D);
-    if (!f->comp_mlp[s]) return;
     for (int b = b0; b < b1; b++) {
         const float *mod = m->mod[s] + (size_t)b * 6 * D;
         hc_nn_modulate(x + (size_t)b * T * D, T, D, mod + 3 * D, mod + 4 * D, (float)c->ln_eps, m->h + (size_t)b * T * D);
@@ -211,16 +221,46 @@ static void st_dbl_mlp(const fwd *f, int t)
                   m->cp[f->pm] + (size_t)r0 * D);
 }
 
-/* gated MLP residual of stream s */
-static void st_dbl_res(const fwd *f, int t)
+/* held-back residuals: stream k (0 img, 1 txt, 2 joint), its rows per
+ * element, the gates of its slot i ([B, D], copied: the mod buffers are
+ * reused block after block) */
+static float *stream_k(const hc_flux *m, int k) { return k == 2 ? m->joint : stream_of(m, k); }
+static int rows_k(const hc_flux *m, int k) { return k == 2 ? m->c.L : tokens_of(m, k); }
+static float *gates_of(const fwd *f, int k, int i) { return f->m->gates + ((size_t)k * HC_FLUX_PEND + (size_t)i) * f->B * f->m->c.D; }
+
+static void st_flush(const fwd *f, int t)
 {
     hc_flux *m = f->m;
-    const int D = m->c.D, s = f->s, T = tokens_of(m, s);
+    const int D = m->c.D, k = f->fs, T = rows_k(m, k), n = f->n_pend[k];
+    const float *v[HC_FLUX_PEND], *g[HC_FLUX_PEND];
     int b0, b1;
     bslice(f, t, &b0, &b1);
-    for (int b = b0; b < b1; b++)
-        hc_nn_gated_add(stream_of(m, s) + (size_t)b * T * D, m->cp[f->pm] + (size_t)b * T * D,
-                        m->mod[s] + (size_t)b * 6 * D + 5 * D, T, D);
+    for (int b = b0; b < b1; b++) {
+        for (int i = 0; i < n; i++) {
+            v[i] = f->pend[k][i] + (size_t)b * T * D;
+            g[i] = gates_of(f, k, i) + (size_t)b * D;
+        }
+        hc_nn_gated_add_n(stream_k(m, k) + (size_t)b * T * D, n, v, g, T, D);
+    }
+}
+
+/* add stream k's held-back residuals */
+static void flush(fwd *f, int k)
+{
+    if (f->n_pend[k] == 0) return;
+    f->fs = k;
+    run(f, st_flush);
+    f->n_pend[k] = 0;
+}
+
+/* hold back stream k += gate * v, v [B, T, D], gate of element b at gate + b stride */
+static void hold(fwd *f, int k, const float *v, const float *gate, size_t stride)
+{
+    if (f->n_pend[k] == HC_FLUX_PEND) flush(f, k);
+    const int D = f->m->c.D;
+    float *g = gates_of(f, k, f->n_pend[k]);
+    for (int b = 0; b < f->B; b++) memcpy(g + (size_t)b * D, gate + (size_t)b * stride, (size_t)D * sizeof *g);
+    f->pend[k][f->n_pend[k]++] = v;
 }
 
 /* 3.6 the joint sequence x = [txt ; img] */
@@ -283,16 +323,6 @@ static void st_sgl_lin2(const fwd *f, int t)
     }
 }
 
-static void st_sgl_res(const fwd *f, int t)
-{
-    hc_flux *m = f->m;
-    const int D = m->c.D, L = m->c.L;
-    int b0, b1;
-    bslice(f, t, &b0, &b1);
-    for (int b = b0; b < b1; b++)
-        hc_nn_gated_add(m->joint + (size_t)b * L * D, m->cp[f->pt] + (size_t)b * L * D, m->mod[0] + (size_t)b * 3 * D + 2 * D, L, D);
-}
-
 /* 3.7 final layer on the image rows */
 static void st_final_mod(const fwd *f, int t)
 {
@@ -338,6 +368,10 @@ static hc_status prologue(hc_flux *m, const float *x, const float *t, const int 
         memcpy(m->txt0 + (size_t)b * Tt * c->ctx_dim, m->label_txt + (size_t)labels[b] * Tt * c->ctx_dim,
                (size_t)Tt * c->ctx_dim * sizeof(float));
         memcpy(m->y + (size_t)b * c->vec_dim, m->label_vec + (size_t)labels[b] * c->vec_dim, (size_t)c->vec_dim * sizeof(float));
+        if (b > 0 && memcmp(&t[b], &t[b - 1], sizeof *t) == 0) { /* the same time (bits): the same embedding */
+            memcpy(m->temb + (size_t)b * c->time_dim, m->temb + (size_t)(b - 1) * c->time_dim, (size_t)c->time_dim * sizeof *m->temb);
+            continue;
+        }
         double tt = c->time_factor * (double)t[b];
         for (int k = 0; k < half; k++) {
             double a = tt * exp(-log(c->max_period) * k / half);
@@ -391,6 +425,8 @@ static hc_status double_block(fwd *f, int i, const hc_model_hooks *hooks)
         f->comp_mlp[s] = computes(hooks, pbase + 2 * s + 1);
     }
     if (f->comp_attn[0] || f->comp_attn[1]) {
+        flush(f, 0);
+        flush(f, 1);
         run(f, st_dbl_mod);
         run(f, st_dbl_qkv);
         run(f, st_dbl_attn);
@@ -402,13 +438,20 @@ static hc_status double_block(fwd *f, int i, const hc_model_hooks *hooks)
         f->pm = f->pa + 1;
         if (f->comp_attn[s]) run(f, st_dbl_proj);
         if ((st = point_value(m, f->pa, f->comp_attn[s], hooks, NULL, NULL)) != HC_OK) break;
-        run(f, st_dbl_res_mod);
-        if (f->comp_mlp[s]) run(f, st_dbl_mlp);
-        fresh_ctx fc = {m, f->db, s, tokens_of(m, s), stream_of(m, s)};
+        hold(f, s, m->cp[f->pa], m->mod[s] + 2 * D, 6 * (size_t)D);
+        if (f->comp_mlp[s]) {
+            flush(f, s);
+            run(f, st_dbl_mlp_mod);
+            run(f, st_dbl_mlp);
+        }
+        fresh_ctx fc = {m, f, f->db, s, tokens_of(m, s), stream_of(m, s)};
         if ((st = point_value(m, f->pm, f->comp_mlp[s], hooks, fresh_mlp, &fc)) != HC_OK) break;
-        run(f, st_dbl_res);
+        hold(f, s, m->cp[f->pm], m->mod[s] + 5 * D, 6 * (size_t)D);
     }
-    if (i == 0 && st == HC_OK) st = signal(m, hooks, HC_MSIG_HEAD_RESID, f->B, m->img, (size_t)m->c.T_img * D);
+    if (i == 0 && st == HC_OK && hooks && (hooks->signals & (1u << HC_MSIG_HEAD_RESID))) {
+        flush(f, 0);
+        st = signal(m, hooks, HC_MSIG_HEAD_RESID, f->B, m->img, (size_t)m->c.T_img * D);
+    }
     return st;
 }
 
@@ -421,6 +464,8 @@ static hc_status blocks(fwd *f, const hc_model_hooks *hooks)
     if (hooks && (hooks->signals & ~1u)) memcpy(m->sig_in, m->img, (size_t)f->B * c->T_img * c->D * sizeof *m->img);
     for (int i = 0; i < c->depth_double && st == HC_OK; i++) st = double_block(f, i, hooks);
     if (st != HC_OK) return st;
+    flush(f, 0);
+    flush(f, 1);
     /* the clustering inputs: img and txt streams after the last double block */
     if (hooks && hooks->cluster_input && c->depth_double > 0) {
         if ((st = hooks->cluster_input(hooks->ud, 0, m->img)) != HC_OK) return st;
@@ -433,14 +478,16 @@ static hc_status blocks(fwd *f, const hc_model_hooks *hooks)
         int comp = computes(hooks, f->pt);
         hc_nn_linear(&f->sb->mod, m->svec, c->D, f->B, m->mod[0], 3 * c->D);
         if (comp) {
+            flush(f, 2);
             run(f, st_sgl_mod);
             run(f, st_sgl_lin1);
             run(f, st_sgl_attn);
             run(f, st_sgl_lin2);
         }
         if ((st = point_value(m, f->pt, comp, hooks, NULL, NULL)) != HC_OK) break;
-        run(f, st_sgl_res);
+        hold(f, 2, m->cp[f->pt], m->mod[0] + 2 * (size_t)c->D, 3 * (size_t)c->D);
     }
+    flush(f, 2);
     if (st == HC_OK) st = signal(m, hooks, HC_MSIG_RESID, f->B, m->joint + (size_t)c->txt_tokens * c->D, (size_t)c->L * c->D);
     if (st != HC_OK) return st;
     hc_nn_linear(&m->fmod, m->svec, c->D, f->B, m->mod[1], 2 * c->D);

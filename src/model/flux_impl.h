@@ -8,6 +8,8 @@
 
 /* per-thread scratch slots of the batch split (attention Q, K, S) */
 #define HC_FLUX_THREADS 8
+/* gated residuals a stream may hold back before adding them in one pass */
+#define HC_FLUX_PEND 8
 
 typedef struct dblk {
     hc_linear mod[2], qkv[2], proj[2], fc1[2], fc2[2]; /* [0] img, [1] txt */
@@ -42,6 +44,7 @@ struct hc_flux {
     int n_attn; /* slots bound: min(max_B, HC_FLUX_THREADS) */
     float *fr_in, *fr_h;
     float *sig_in, *sig; /* signals: the image stream before the first block, a signal tensor */
+    float *gates;        /* [3 streams, HC_FLUX_PEND, B, D]: gates of the held-back residuals */
     float **cp;
 };
 

@@ -61,6 +61,141 @@ static inline float fexp(float x)
     return p * sc.f;
 }
 
+/* ---- AVX2 kernels: the same IEEE operations in the same order per element
+ * as the portable C above (no FMA, the same 8-lane sums), so results are
+ * bit-identical to it; picked at run time where the CPU has AVX2. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HC_AVX2 1
+#define AVX2_FN __attribute__((target("avx2")))
+static int has_avx2(void) { return __builtin_cpu_supports("avx2"); }
+
+#define V8(c) _mm256_set1_ps(c)
+/* fexp on 8 lanes; max/min return their second operand for NaN, as the
+ * clamp's comparisons do */
+AVX2_FN static inline __m256 fexp8(__m256 x)
+{
+    x = _mm256_min_ps(V8(88.0f), _mm256_max_ps(V8(-87.0f), x));
+    __m256 t = _mm256_mul_ps(x, V8(1.44269504088896341f));
+    __m256i n = _mm256_sub_epi32(_mm256_cvttps_epi32(_mm256_add_ps(t, V8(128.5f))), _mm256_set1_epi32(128));
+    __m256 fn = _mm256_cvtepi32_ps(n);
+    __m256 r = _mm256_add_ps(_mm256_sub_ps(x, _mm256_mul_ps(fn, V8(0.693359375f))), _mm256_mul_ps(fn, V8(2.12194440e-4f)));
+    __m256 p = V8(1.9875691500e-4f);
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), V8(1.3981999507e-3f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), V8(8.3334519073e-3f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), V8(4.1665795894e-2f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), V8(1.6666665459e-1f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, r), V8(5.0000001201e-1f));
+    p = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(p, r), r), r), V8(1.0f));
+    __m256 sc = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23));
+    return _mm256_mul_ps(p, sc);
+}
+
+/* sum8's ending: the nt tail values added to lane 0 in order, then its lane
+ * tree ((0+1)+(2+3))+((4+5)+(6+7)) (as two horizontal adds when no tail) */
+AVX2_FN static inline float hsum8(__m256 a, const float *tail, int nt)
+{
+    if (nt == 0) {
+        __m256 h = _mm256_hadd_ps(a, a);
+        h = _mm256_hadd_ps(h, h);
+        return _mm_cvtss_f32(_mm_add_ss(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+    }
+    float l[8];
+    _mm256_storeu_ps(l, a);
+    for (int j = 0; j < nt; j++) l[0] += tail[j];
+    return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+}
+
+AVX2_FN static inline __m256 gelu8(__m256 z)
+{
+    const float k2 = 2.0f * 0.7978845608028654f;
+    __m256 c = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(V8(0.044715f), z), z), z);
+    __m256 g = fexp8(_mm256_mul_ps(V8(-k2), _mm256_add_ps(z, c)));
+    return _mm256_div_ps(z, _mm256_add_ps(V8(1.0f), g));
+}
+
+/* four independent vectors per iteration: the exp's dependency chain is long */
+AVX2_FN static void gelu_avx2(float *dst, size_t ldd, const float *src, size_t lds, size_t rows, size_t n)
+{
+    const float k2 = 2.0f * 0.7978845608028654f;
+    for (size_t r = 0; r < rows; r++) {
+        const float *x = src + r * lds;
+        float *y = dst + r * ldd;
+        size_t e = 0;
+        for (; e + 32 <= n; e += 32) {
+            __m256 a = gelu8(_mm256_loadu_ps(x + e)), b = gelu8(_mm256_loadu_ps(x + e + 8));
+            __m256 c = gelu8(_mm256_loadu_ps(x + e + 16)), d = gelu8(_mm256_loadu_ps(x + e + 24));
+            _mm256_storeu_ps(y + e, a);
+            _mm256_storeu_ps(y + e + 8, b);
+            _mm256_storeu_ps(y + e + 16, c);
+            _mm256_storeu_ps(y + e + 24, d);
+        }
+        for (; e + 8 <= n; e += 8) _mm256_storeu_ps(y + e, gelu8(_mm256_loadu_ps(x + e)));
+        for (; e < n; e++) {
+            float z = x[e];
+            y[e] = z / (1.0f + fexp(-k2 * (z + 0.044715f * z * z * z)));
+        }
+    }
+}
+
+/* s[j] = exp(s[j] - max) / sum, the sum over the exponentials as sum8 adds them */
+AVX2_FN static void softmax_avx2(float *s, int L, float mx)
+{
+    __m256 a = _mm256_setzero_ps(), m = V8(mx);
+    int j = 0;
+    for (; j + 32 <= L; j += 32) { /* four exponentials in flight, added in lane order */
+        __m256 e0 = fexp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), m));
+        __m256 e1 = fexp8(_mm256_sub_ps(_mm256_loadu_ps(s + j + 8), m));
+        __m256 e2 = fexp8(_mm256_sub_ps(_mm256_loadu_ps(s + j + 16), m));
+        __m256 e3 = fexp8(_mm256_sub_ps(_mm256_loadu_ps(s + j + 24), m));
+        _mm256_storeu_ps(s + j, e0);
+        _mm256_storeu_ps(s + j + 8, e1);
+        _mm256_storeu_ps(s + j + 16, e2);
+        _mm256_storeu_ps(s + j + 24, e3);
+        a = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a, e0), e1), e2), e3);
+    }
+    for (; j + 8 <= L; j += 8) {
+        __m256 e = fexp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), m));
+        _mm256_storeu_ps(s + j, e);
+        a = _mm256_add_ps(a, e);
+    }
+    for (int k = j; k < L; k++) s[k] = fexp(s[k] - mx);
+    __m256 inv = V8(1.0f / hsum8(a, s + j, L - j));
+    for (j = 0; j + 8 <= L; j += 8) _mm256_storeu_ps(s + j, _mm256_mul_ps(_mm256_loadu_ps(s + j), inv));
+    for (; j < L; j++) s[j] *= _mm256_cvtss_f32(inv);
+}
+
+/* qk_prep (below) of the H heads of one row u (heads d floats apart, d a
+ * multiple of 8) into dst + h hs; RoPE pairs (x0, x1) -> (c x0 - s x1,
+ * s x0 + c x1) as addsub(c X, s swap(X)) */
+AVX2_FN static void qk_row_avx2(int H, int d, float rms_eps, const float *cs, const float *sn, const float *u,
+                                const float *scale, float *dst, size_t hs)
+{
+    for (int hd = 0; hd < H; hd++, u += d, dst += hs) {
+        float inv = 1.0f;
+        if (scale) {
+            __m256 a = _mm256_setzero_ps();
+            for (int e = 0; e < d; e += 8) {
+                __m256 x = _mm256_loadu_ps(u + e);
+                a = _mm256_add_ps(a, _mm256_mul_ps(x, x));
+            }
+            inv = 1.0f / sqrtf(hsum8(a, NULL, 0) / (float)d + rms_eps);
+        }
+        __m256 vi = V8(inv);
+        for (int e = 0; e < d; e += 8) {
+            __m256 x = _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(u + e), vi), scale ? _mm256_loadu_ps(scale + e) : V8(1.0f));
+            if (cs) {
+                __m128 c4 = _mm_loadu_ps(cs + e / 2), s4 = _mm_loadu_ps(sn + e / 2);
+                __m256 c = _mm256_set_m128(_mm_unpackhi_ps(c4, c4), _mm_unpacklo_ps(c4, c4));
+                __m256 sv = _mm256_set_m128(_mm_unpackhi_ps(s4, s4), _mm_unpacklo_ps(s4, s4));
+                x = _mm256_addsub_ps(_mm256_mul_ps(c, x), _mm256_mul_ps(sv, _mm256_permute_ps(x, 0xB1)));
+            }
+            _mm256_storeu_ps(dst + e, x);
+        }
+    }
+}
+#endif
+
 void hc_nn_linear(const hc_linear *l, const float *X, int ldx, int M, float *Y, int ldy)
 {
     if (M <= 0) return;
@@ -87,10 +222,27 @@ void hc_nn_gated_add(float *x, const float *v, const float *gate, int rows, int 
         for (int i = 0; i < D; i++) x[(size_t)r * D + i] += gate[i] * v[(size_t)r * D + i];
 }
 
+void hc_nn_gated_add_n(float *x, int n, const float *const *v, const float *const *gate, int rows, int D)
+{
+    for (int r = 0; r < rows; r++) {
+        float *xr = x + (size_t)r * D;
+        for (int k = 0; k < n; k++) {
+            const float *vr = v[k] + (size_t)r * D, *g = gate[k];
+            for (int i = 0; i < D; i++) xr[i] += g[i] * vr[i];
+        }
+    }
+}
+
 /* 0.5 z (1 + tanh(a)) = z sigmoid(2a), a = sqrt(2/pi) (z + 0.044715 z^3) */
 HC_VECTOR_CLONES
 void hc_nn_gelu(float *dst, size_t ldd, const float *src, size_t lds, size_t rows, size_t n)
 {
+#ifdef HC_AVX2
+    if (has_avx2()) {
+        gelu_avx2(dst, ldd, src, lds, rows, n);
+        return;
+    }
+#endif
     const float k2 = 2.0f * 0.7978845608028654f;
     for (size_t r = 0; r < rows; r++)
         for (size_t e = 0; e < n; e++) {
@@ -115,13 +267,13 @@ void hc_nn_silu(float *x, size_t n)
     for (size_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + fexp(-x[i]));
 }
 
-size_t hc_attn_scratch(int L, int d) { return 2 * (size_t)L * d + (size_t)L * L; }
+size_t hc_attn_scratch(int L, int H, int d) { return 2 * (size_t)H * L * d + (size_t)L * L; }
 
 void hc_attn_bind(hc_attn *a, float *scratch)
 {
     a->Q = scratch;
-    a->K = a->Q + (size_t)a->L * a->d;
-    a->S = a->K + (size_t)a->L * a->d;
+    a->K = a->Q + (size_t)a->H * a->L * a->d;
+    a->S = a->K + (size_t)a->H * a->L * a->d;
 }
 
 /* q or k of one head: optional RMS-norm with scale, optional RoPE at pos */
@@ -148,19 +300,40 @@ void hc_nn_attention(const hc_attn *a, int b, int n_parts, const hc_attn_part *p
     const int d = a->d, D = a->D;
     int L = 0;
     for (int p = 0; p < n_parts; p++) L += parts[p].rows;
-    for (int hd = 0; hd < a->H; hd++) {
-        int pos = 0;
-        for (int p = 0; p < n_parts; p++) /* gather Q, K (normalised, rotated) */
-            for (int r = 0; r < parts[p].rows; r++, pos++) {
-                const hc_attn_part *P = &parts[p];
-                const float *row = P->qkv + ((size_t)b * P->per_b + P->off + (size_t)r) * P->ld + (size_t)hd * d;
-                qk_prep(a, row, P->q_scale, pos, a->Q + (size_t)pos * d);
-                qk_prep(a, row + D, P->k_scale, pos, a->K + (size_t)pos * d);
+    const size_t hs = (size_t)L * d; /* Q, K: [H, L, d] */
+#ifdef HC_AVX2
+    const int avx2 = has_avx2();
+#endif
+    int pos = 0;
+    for (int p = 0; p < n_parts; p++) /* gather Q, K of every head (normalised, rotated), row by row */
+        for (int r = 0; r < parts[p].rows; r++, pos++) {
+            const hc_attn_part *P = &parts[p];
+            const float *row = P->qkv + ((size_t)b * P->per_b + P->off + (size_t)r) * P->ld;
+#ifdef HC_AVX2
+            if (avx2 && d % 8 == 0) {
+                const float *cs = a->rope_cos ? a->rope_cos + (size_t)pos * (d / 2) : NULL;
+                const float *sn = a->rope_sin ? a->rope_sin + (size_t)pos * (d / 2) : NULL;
+                qk_row_avx2(a->H, d, a->rms_eps, cs, sn, row, P->q_scale, a->Q + (size_t)pos * d, hs);
+                qk_row_avx2(a->H, d, a->rms_eps, cs, sn, row + D, P->k_scale, a->K + (size_t)pos * d, hs);
+                continue;
             }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, d, (float)(1.0 / sqrt((double)d)), a->Q, d, a->K,
-                    d, 0.0f, a->S, L);
+#endif
+            for (int hd = 0; hd < a->H; hd++) {
+                qk_prep(a, row + (size_t)hd * d, P->q_scale, pos, a->Q + hd * hs + (size_t)pos * d);
+                qk_prep(a, row + D + (size_t)hd * d, P->k_scale, pos, a->K + hd * hs + (size_t)pos * d);
+            }
+        }
+    for (int hd = 0; hd < a->H; hd++) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, L, L, d, (float)(1.0 / sqrt((double)d)), a->Q + hd * hs,
+                    d, a->K + hd * hs, d, 0.0f, a->S, L);
         for (int i = 0; i < L; i++) {
             float *s = a->S + (size_t)i * L, mx = max8(s, L);
+#ifdef HC_AVX2
+            if (avx2) {
+                softmax_avx2(s, L, mx);
+                continue;
+            }
+#endif
             for (int j = 0; j < L; j++) s[j] = fexp(s[j] - mx);
             float inv = 1.0f / sum8(s, NULL, L);
             for (int j = 0; j < L; j++) s[j] *= inv;

@@ -25,6 +25,10 @@ void hc_nn_modulate(const float *z, int rows, int D, const float *shift, const f
 /* x[r] += gate * v[r], rows of width D. */
 void hc_nn_gated_add(float *x, const float *v, const float *gate, int rows, int D);
 
+/* x[r] += gate_k * v_k[r] for k = 0..n-1 in turn, rows of width D: the
+ * additions of n hc_nn_gated_add calls, in the same order, in one pass. */
+void hc_nn_gated_add_n(float *x, int n, const float *const *v, const float *const *gate, int rows, int D);
+
 /* dst[r][e] = GELU_tanh(src[r][e]), e < n, r < rows (dst may equal src). */
 void hc_nn_gelu(float *dst, size_t ldd, const float *src, size_t lds, size_t rows, size_t n);
 
@@ -56,11 +60,11 @@ typedef struct hc_attn {
     int H, d, D, L;
     float rms_eps;
     const float *rope_cos, *rope_sin; /* [L, d/2] adjacent-pair RoPE, or NULL */
-    float *Q, *K, *S;                 /* [L, d], [L, d], [L, L] scratch */
+    float *Q, *K, *S;                 /* [H, L, d], [H, L, d], [L, L] scratch */
 } hc_attn;
 
-/* Floats of scratch an hc_attn needs for L positions of head dim d. */
-size_t hc_attn_scratch(int L, int d);
+/* Floats of scratch an hc_attn needs for L positions, H heads of dim d. */
+size_t hc_attn_scratch(int L, int H, int d);
 /* Point a->Q, K, S into scratch (hc_attn_scratch floats). */
 void hc_attn_bind(hc_attn *a, float *scratch);
 
