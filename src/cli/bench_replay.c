@@ -452,8 +452,9 @@ static hc_status scale_parse(int argc, char **argv, scale_opts *o)
         } else st = hc_fail(HC_EINVAL, "unknown or incomplete option '%s'", a);
     }
     if (o->nm == 0) o->specs[o->nm++] = default_methods[0];
-    for (int k = 0; o->np == 0 && k < (int)(sizeof default_grid / sizeof default_grid[0]); k++)
-        memcpy(o->pts[k], default_grid[k], sizeof default_grid[k]), o->np = k + 1;
+    if (o->np == 0)
+        for (size_t k = 0; k < sizeof default_grid / sizeof default_grid[0]; k++)
+            memcpy(o->pts[o->np++], default_grid[k], sizeof default_grid[k]);
     return st;
 }
 
