@@ -19,7 +19,8 @@ struct hc_rowq {
     size_t *ents, n;
     int steps, threaded;
     size_t total, next_read, next_give; /* row counters: k = entry * steps + step */
-    slot s[2];
+    slot s[HC_ROWQ_MAX_SLOTS];
+    int n_slots;        /* rows read ahead at most, threaded (1: serial) */
     int held;           /* the slot the caller holds (-1 none) */
     int stop, started;
     pthread_t th;
@@ -42,13 +43,13 @@ static void *reader(void *arg)
     hc_rowq *q = arg;
     hc_init_thread();
     for (size_t k = 0; k < q->total; k++) {
-        slot *sl = &q->s[k % 2];
+        slot *sl = &q->s[k % (size_t)q->n_slots];
         pthread_mutex_lock(&q->mu);
         while (sl->full && !q->stop) pthread_cond_wait(&q->cv, &q->mu);
         int stop = q->stop;
         pthread_mutex_unlock(&q->mu);
         if (stop) break;
-        read_into(q, k, sl); /* slot k % 2 is ours: the caller is done with it */
+        read_into(q, k, sl); /* slot k % n_slots is ours: the caller is done with it */
         pthread_mutex_lock(&q->mu);
         sl->full = 1;
         pthread_cond_broadcast(&q->cv);
@@ -71,11 +72,12 @@ hc_status hc_rowq_open(hc_traj *t, const size_t *entries, size_t n, int steps, s
     q->total = n * (size_t)steps;
     q->held = -1;
     q->ents = malloc((n + 1) * sizeof *q->ents);
-    q->s[0].row = malloc((row_max + 1) * sizeof(float));
-    q->s[1].row = threaded ? malloc((row_max + 1) * sizeof(float)) : NULL;
-    if (!q->ents || !q->s[0].row || (threaded && !q->s[1].row)) {
+    q->n_slots = threaded ? hc_rowq_slots() : 1;
+    int ok = q->ents != NULL;
+    for (int k = 0; k < q->n_slots; k++) ok = ok && (q->s[k].row = malloc((row_max + 1) * sizeof(float))) != NULL;
+    if (!ok) {
         hc_rowq_close(q);
-        return hc_fail(HC_ENOMEM, "out of memory for two rows of %zu floats", row_max);
+        return hc_fail(HC_ENOMEM, "out of memory for %d rows of %zu floats", q->n_slots, row_max);
     }
     if (n) memcpy(q->ents, entries, n * sizeof *entries);
     if (threaded) {
@@ -85,8 +87,6 @@ hc_status hc_rowq_open(hc_traj *t, const size_t *entries, size_t n, int steps, s
         if (pthread_create(&q->th, NULL, reader, q) != 0) {
             q->started = 0;
             q->threaded = 0; /* no thread: read in the caller's */
-            free(q->s[1].row);
-            q->s[1].row = NULL;
         }
     }
     *out = q;
@@ -109,9 +109,9 @@ hc_status hc_rowq_next(hc_rowq *q, const float **row, size_t *n_nonfinite)
             q->held = -1;
             pthread_cond_broadcast(&q->cv);
         }
-        sl = &q->s[q->next_give % 2];
+        sl = &q->s[q->next_give % (size_t)q->n_slots];
         while (!sl->full) pthread_cond_wait(&q->cv, &q->mu);
-        q->held = (int)(q->next_give % 2);
+        q->held = (int)(q->next_give % (size_t)q->n_slots);
         pthread_mutex_unlock(&q->mu);
     }
     q->next_give++;
@@ -137,9 +137,15 @@ void hc_rowq_close(hc_rowq *q)
         pthread_cond_destroy(&q->cv);
     }
     free(q->ents);
-    free(q->s[0].row);
-    free(q->s[1].row);
+    for (int k = 0; k < HC_ROWQ_MAX_SLOTS; k++) free(q->s[k].row);
     free(q);
+}
+
+int hc_rowq_slots(void)
+{
+    const char *e = getenv("HC_REPLAY_QUEUE");
+    long k = e && *e ? strtol(e, NULL, 10) : 2;
+    return k < 2 ? 2 : k > HC_ROWQ_MAX_SLOTS ? HC_ROWQ_MAX_SLOTS : (int)k;
 }
 
 int hc_rowq_default_threaded(void)
