@@ -8,6 +8,7 @@
 #include <cblas.h>
 #include <hdf5.h>
 
+#include "bench.h"
 #include "cli.h"
 #include "model.h"
 #include "predictor.h"
@@ -15,12 +16,7 @@
 #include "sampler.h"
 #include "traj.h"
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+static double now(void) { return hc_bench_now(); }
 
 static int bench_predict(int argc, char **argv)
 {
@@ -260,136 +256,34 @@ static int bench_forward(int argc, char **argv)
     return rc;
 }
 
-/* Every row of every feature dataset of trajectory t (file `path`) read
- * as stored: HDF5's read, decompression and checksums into buf (at least
- * the largest row's bytes), in the file's own type, so no conversion. */
-static hc_status raw_read(const char *path, const hc_traj *t, void *buf)
-{
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) return hc_fail(HC_EIO, "%s: cannot open as HDF5", path);
-    hc_status st = HC_OK;
-    for (size_t i = 0; i < hc_traj_num_entries(t) && st == HC_OK; i++) {
-        const hc_traj_entry *e = hc_traj_entry_at(t, i);
-        if (e->kind != HC_ENTRY_FEATURE) continue;
-        hid_t d = H5Dopen2(f, e->path, H5P_DEFAULT);
-        hid_t ty = d >= 0 ? H5Dget_type(d) : H5I_INVALID_HID, fs = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
-        hsize_t start[HC_TRAJ_MAX_RANK] = {0}, count[HC_TRAJ_MAX_RANK] = {1};
-        for (int k = 1; k < e->rank; k++) count[k] = (hsize_t)e->dims[k];
-        hid_t ms = H5Screate_simple(e->rank, count, NULL);
-        if (d < 0 || ty < 0 || fs < 0 || ms < 0) st = hc_fail(HC_EIO, "%s: cannot open dataset %s", path, e->path);
-        for (int64_t r = 0; r < e->dims[0] && st == HC_OK; r++) {
-            start[0] = (hsize_t)r;
-            if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-                H5Dread(d, ty, ms, fs, H5P_DEFAULT, buf) < 0)
-                st = hc_fail(HC_EIO, "%s: cannot read step %lld of %s", path, (long long)r, e->path);
-        }
-        if (ms >= 0) H5Sclose(ms);
-        if (fs >= 0) H5Sclose(fs);
-        if (ty >= 0) H5Tclose(ty);
-        if (d >= 0) H5Dclose(d);
-    }
-    H5Fclose(f);
-    return st;
-}
-
-/* hicache bench replay FILE [--method SPEC ...] [--reps R]: replay time
- * over the raw read of the same rows, interleaved, best of R each. */
-static int bench_replay(int argc, char **argv)
-{
-    const char *path = NULL, *specs[64];
-    int nm = 0;
-    long reps = 3;
-    hc_status st = HC_OK;
-    for (int i = 1; i < argc && st == HC_OK; i++) {
-        if (strcmp(argv[i], "--method") == 0 && i + 1 < argc) {
-            while (i + 1 < argc && argv[i + 1][0] != '-' && st == HC_OK) {
-                if (nm == 64) st = hc_fail(HC_EINVAL, "--method: at most 64 methods");
-                else specs[nm++] = argv[++i];
-            }
-        } else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
-            st = cli_int("--reps", argv[++i], 1, 1000, &reps);
-        } else if (argv[i][0] != '-' && !path) {
-            path = argv[i];
-        } else {
-            st = hc_fail(HC_EINVAL, "unknown or incomplete option '%s'", argv[i]);
-        }
-    }
-    if (st == HC_OK && !path) st = hc_fail(HC_EINVAL, "no trajectory FILE given");
-    if (nm == 0) specs[nm++] = "taylor:N=5,O=2";
-    hc_method methods[64];
-    for (int m = 0; m < nm && st == HC_OK; m++) st = hc_method_parse(specs[m], &methods[m]);
-    hc_traj *t = NULL;
-    if (st == HC_OK) st = hc_traj_open(path, &t);
-    if (st != HC_OK) return cli_error("bench replay", st);
-    size_t row_max = 0, n_feat = 0;
-    uint64_t stored = 0;
-    hc_dtype dt = HC_F32;
-    for (size_t i = 0; i < hc_traj_num_entries(t); i++) {
-        const hc_traj_entry *e = hc_traj_entry_at(t, i);
-        if (e->kind != HC_ENTRY_FEATURE) continue;
-        if (e->row_elems > row_max) row_max = e->row_elems;
-        if (e->dtype == HC_F16) dt = HC_F16;
-        stored += e->stored_bytes;
-        n_feat++;
-    }
-    void *buf = malloc(row_max * sizeof(float));
-    if (!buf) st = hc_fail(HC_ENOMEM, "out of memory for a row of %zu floats", row_max);
-    if (st == HC_OK) st = raw_read(path, t, buf); /* warm the page cache */
-    hc_replay_opts o = {.files = &path, .n_files = 1, .methods = methods, .n_methods = nm, .quiet = 1};
-    double best_raw = 1e30, best_rep = 1e30;
-    for (long r = 0; r < reps && st == HC_OK; r++) { /* interleaved: same machine load for both */
-        double t0 = now();
-        st = raw_read(path, t, buf);
-        double dt_raw = now() - t0;
-        hc_replay_result *res = NULL;
-        t0 = now();
-        if (st == HC_OK) st = hc_replay_compute(&o, &res);
-        double dt_rep = now() - t0;
-        hc_replay_result_free(res);
-        if (dt_raw < best_raw) best_raw = dt_raw;
-        if (dt_rep < best_rep) best_rep = dt_rep;
-    }
-    int rc = 0;
-    if (st == HC_OK) {
-        double target = 1.5 + 0.25 * (nm - 1); /* 1.5 with one method, 2.5 with five */
-        printf("replay of %s: %zu feature datasets, %s, %.1f MiB stored; best of %ld interleaved rounds\n", path,
-               n_feat, hc_dtype_name(dt), (double)stored / (1024.0 * 1024.0), reps);
-        printf("%-40s %8.3f s\n", "raw read (HDF5 read + decompression)", best_raw);
-        for (int m = 0; m < nm; m++) printf("%-40s %s\n", m ? "" : "methods", specs[m]);
-        printf("%-40s %8.3f s\n", "replay (open, read, forecast, score)", best_rep);
-        printf("%-40s %8.2f  (target <= %.2f)\n", "replay / raw read", best_rep / best_raw, target);
-    } else {
-        rc = cli_error("bench replay", st);
-    }
-    free(buf);
-    hc_traj_close(t);
-    return rc;
-}
-
 static const struct { const char *name; int (*fn)(int, char **); const char *summary; } benches[] = {
     {"predict", bench_predict, "forecast kernel bandwidth vs STREAM triad, O = 1..4"},
     {"forward", bench_forward, "model forward GFLOP/s vs sgemm on its shapes; cached sampling wall/FLOPs speedup"},
-    {"replay", bench_replay, "replay time / raw HDF5 read of the same rows, one or several methods"},
+    {"replay", hc_bench_replay, "replay time / raw HDF5 read of the same rows, one and several methods"},
+    {"replay-scale", hc_bench_replay_scale, "replay time and peak memory over a grid of recording sizes"},
 };
 
 static int run(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "hicache bench: name a benchmark (predict, forward, replay)\n");
+        fprintf(stderr, "hicache bench: name a benchmark (predict, forward, replay, replay-scale)\n");
         return 2;
     }
     for (size_t i = 0; i < sizeof benches / sizeof benches[0]; i++)
         if (strcmp(argv[1], benches[i].name) == 0) return benches[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "hicache bench: unknown benchmark '%s' (valid: predict, forward, replay)\n", argv[1]);
+    fprintf(stderr, "hicache bench: unknown benchmark '%s' (valid: predict, forward, replay, replay-scale)\n", argv[1]);
     return 2;
 }
 
 const hc_command hc_cmd_bench = {
-    "bench", "benchmarks that print measured ratios (predict, forward, replay)", run,
+    "bench", "benchmarks that print measured ratios (predict, forward, replay, replay-scale)", run,
     "usage: hicache bench predict [--mb M] [--reps R] [--max-order K]\n"
     "       hicache bench forward [--model M | --config CFG.json] [--images I] [--reps R]\n"
     "                             [--steps S] [--N N] [--no-sampling] [--torch-ms X]\n"
-    "       hicache bench replay FILE [--method SPEC...] [--reps R]\n"
+    "       hicache bench replay FILE... [--method SPEC...] [--reps R] [--serial]\n"
+    "       hicache bench replay-scale [--point TxDxM]... [--steps S] [--dtype T]\n"
+    "                             [--method SPEC...] [--reps R] [--dir D] [--out D]\n"
+    "                             [--keep] [--no-render]\n"
     "\n"
     "predict   bandwidth of the fused forecast kernel out = sum_k c_k D_k for\n"
     "          orders 1..K (default 4) on tensors of M MiB (default 64), beside a\n"
@@ -407,11 +301,29 @@ const hc_command hc_cmd_bench = {
     "          hicache:N=N (default 7): wall-clock speedup / FLOPs speedup\n"
     "          (target >= 0.95; --no-sampling skips it), and a cached step's time\n"
     "          and FLOPs as fractions of a full step's.  Threads: OPENBLAS_NUM_THREADS.\n"
-    "replay    in-memory replay of trajectory FILE (hicache replay without writing\n"
-    "          results) with the methods given (default taylor:N=5,O=2; repeat\n"
-    "          --method or list several after it) against reading every row of\n"
-    "          every feature dataset as stored (HDF5 read, decompression and\n"
-    "          checksums, no conversion), interleaved, best of R rounds (default\n"
-    "          3) each, and their ratio (target <= 1.5 with one method, 2.5 with\n"
-    "          five: 0.25 more per method).\n",
+    "replay    in-memory replay of each trajectory FILE (hicache replay without\n"
+    "          writing results) against reading every row of every feature\n"
+    "          dataset as stored (HDF5 read, decompression and checksums, no\n"
+    "          conversion), interleaved, best of R rounds (default 3) each: with\n"
+    "          the first method alone and with all methods given (repeat --method\n"
+    "          or list several after it; default five: taylor:N=5,O=2,\n"
+    "          hicache:N=5,O=2,sigma=0.5, reuse:N=5, lagrange:N=5,O=2,\n"
+    "          taylor:N=5,O=1), and their ratios (target <= 1.5 with one method,\n"
+    "          2.5 with five: 0.25 more per method).  Replay reads step s+1 on a\n"
+    "          reader thread while step s is scored; --serial reads on one thread.\n"
+    "replay-scale  replay time and peak memory as a recording grows: for each\n"
+    "          point TxDxM (--point, repeatable; default 7 points from\n"
+    "          256x256x2 to 2048x1024x4) writes a synthetic file of S steps\n"
+    "          (--steps, default 50; --dtype float16 (default) or float32) under\n"
+    "          --dir (default /tmp; free space checked first, one file at a time,\n"
+    "          removed after unless --keep), then in child processes the raw read\n"
+    "          and the replay (--method SPEC..., default taylor:N=5,O=2), best\n"
+    "          time and highest peak RSS (getrusage ru_maxrss) of --reps rounds\n"
+    "          (default 2), beside a child that only opens the file (baseline)\n"
+    "          and replay's own memory model (hc_replay_estimate: the read\n"
+    "          queue's two rows + a forecast per method + the caches, plus the\n"
+    "          reader's stored and half rows).  Prints a table and the fitted\n"
+    "          slopes; writes --out DIR (default out/bench_replay_scale)\n"
+    "          replay_scale.{csv,gp} and, with gnuplot, .png/.pdf (--no-render:\n"
+    "          not).\n",
 };

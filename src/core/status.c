@@ -49,3 +49,9 @@ void hc_init(void)
     H5open();
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
+
+void hc_init_thread(void)
+{
+    hc_init();
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}

@@ -42,6 +42,9 @@ void hc_errclear(void);
  * automatic error printing so that both report through hc_status.
  * Idempotent; call it from main() and from test set-up. */
 void hc_init(void);
+/* The per-thread part, for a thread (other than main's) that makes HDF5
+ * calls: a thread-safe HDF5 keeps the error-printing switch per thread. */
+void hc_init_thread(void);
 
 #define HC_ASSERT(cond)                                                        \
     do {                                                                       \

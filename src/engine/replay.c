@@ -16,6 +16,7 @@
 #include "cost.h"
 #include "driver.h"
 #include "memory.h"
+#include "rowq.h"
 #include "traj.h"
 
 /* ---- per-method accumulation ----------------------------------------------------- */
@@ -151,10 +152,56 @@ typedef struct filerun {
     hc_replay_result *r;
     macc *acc;
     int f;
+    int *scored;                 /* [methods] working set of replay_step */
+    const float **pf;            /* [methods] */
+    double (*v)[HC_N_METRICS];   /* [methods] */
 } filerun;
 
-/* Every selected module: read each step once, drive every method. */
-static hc_status replay_modules(filerun *fr, hc_traj *t, hc_driver **drv, const int *input_of, float *truth, float *fc)
+/* One step s of point p of module mi: every method computes (observes the
+ * truth) or forecasts into fc[m]; the forecasts scored in one pass over the
+ * truth (hc_metrics_multi: the same bits as one method at a time). */
+static hc_status replay_step(filerun *fr, hc_driver **drv, int p, int mi, int s, const float *truth, size_t bad,
+                             size_t n, float *const *fc, fresh_ud *fud)
+{
+    const hc_replay_opts *o = fr->o;
+    const int M = o->n_methods;
+    int *scored = fr->scored;
+    const float **pf = fr->pf;
+    int ns = 0;
+    for (int m = 0; m < M; m++) {
+        hc_replay_method *rm = &fr->r->methods[m];
+        if (hc_driver_compute(drv[m], p, s)) {
+            rm->zeroed_rows[fr->f] += bad > 0;
+            HC_TRY(hc_driver_observe(drv[m], p, s, truth));
+            continue;
+        }
+        /* forecast even where unscored: the predictor's state (ClusCa's
+         * random fresh tokens) moves on as it would */
+        HC_TRY(hc_driver_forecast(drv[m], p, s, fresh_from_truth, fud, fc[m]));
+        if (bad && o->nonfinite == HC_NONFINITE_SKIP) {
+            rm->skipped_rows[fr->f]++;
+            continue;
+        }
+        rm->zeroed_rows[fr->f] += bad > 0;
+        scored[ns] = m;
+        pf[ns++] = fc[m];
+    }
+    if (ns == 0) return HC_OK;
+    double (*v)[HC_N_METRICS] = fr->v;
+    hc_metrics_multi(pf, ns, truth, n, NULL, v);
+    for (int j = 0; j < ns; j++) {
+        const int m = scored[j];
+        hc_replay_record rec = {.file = fr->f, .module = mi, .step = s, .horizon = hc_driver_horizon(drv[m], s)};
+        memcpy(rec.v, v[j], sizeof rec.v);
+        HC_TRY(push_record(&fr->r->methods[m], &fr->acc[m], &rec));
+    }
+    return HC_OK;
+}
+
+/* Every selected module: each step read once (from the queue q, in this
+ * order), every method driven. */
+static hc_status replay_modules_q(filerun *fr, hc_traj *t, hc_driver **drv, const int *input_of, hc_rowq *q,
+                                  float *const *fc)
 {
     const hc_replay_opts *o = fr->o;
     hc_replay_file *rf = &fr->r->files[fr->f];
@@ -170,33 +217,35 @@ static hc_status replay_modules(filerun *fr, hc_traj *t, hc_driver **drv, const 
                               .cluster = input_of[i], .id = (unsigned long)i, .head = e->layer == 0};
         int p = -1;
         for (int m = 0; m < M; m++) HC_TRY(hc_driver_add_point(drv[m], &pt, &p));
-        fresh_ud fud = {truth, D};
         for (int s = 0; s < S; s++) {
+            const float *truth;
             size_t bad = 0; /* NaN/Inf values of the row, set to 0 by the reader (zero and skip) */
-            HC_TRY(hc_traj_read_row_counted(t, i, s, truth, &bad));
-            for (int m = 0; m < M; m++) {
-                hc_replay_method *rm = &fr->r->methods[m];
-                if (hc_driver_compute(drv[m], p, s)) {
-                    rm->zeroed_rows[fr->f] += bad > 0;
-                    HC_TRY(hc_driver_observe(drv[m], p, s, truth));
-                    continue;
-                }
-                /* forecast even where unscored: the predictor's state (ClusCa's
-                 * random fresh tokens) moves on as it would */
-                HC_TRY(hc_driver_forecast(drv[m], p, s, fresh_from_truth, &fud, fc));
-                if (bad && o->nonfinite == HC_NONFINITE_SKIP) {
-                    rm->skipped_rows[fr->f]++;
-                    continue;
-                }
-                rm->zeroed_rows[fr->f] += bad > 0;
-                hc_replay_record rec = {.file = fr->f, .module = mi, .step = s, .horizon = hc_driver_horizon(drv[m], s)};
-                hc_metrics_compute(fc, truth, T * D, rec.v);
-                HC_TRY(push_record(&fr->r->methods[m], &fr->acc[m], &rec));
-            }
+            HC_TRY(hc_rowq_next(q, &truth, &bad));
+            fresh_ud fud = {truth, D};
+            HC_TRY(replay_step(fr, drv, p, mi, s, truth, bad, T * D, fc, &fud));
         }
         for (int m = 0; m < M; m++) hc_driver_drop_point(drv[m], p);
     }
     return HC_OK;
+}
+
+/* The selected modules' rows through a row queue (a reader thread unless
+ * o->serial): no HDF5 call on this thread until the queue is closed. */
+static hc_status replay_modules(filerun *fr, hc_traj *t, hc_driver **drv, const int *input_of, size_t row_max,
+                                float *const *fc)
+{
+    const hc_replay_opts *o = fr->o;
+    size_t *ents = malloc((hc_traj_num_features(t) + 1) * sizeof *ents), n = 0;
+    if (!ents) return hc_fail(HC_ENOMEM, "out of memory");
+    for (size_t i = 0; i < hc_traj_num_features(t); i++)
+        if (selected(o, hc_traj_entry_at(t, i))) ents[n++] = i;
+    hc_rowq *q = NULL;
+    const int threaded = !o->serial && hc_rowq_default_threaded();
+    hc_status st = hc_rowq_open(t, ents, n, hc_traj_get_meta(t)->num_steps, row_max, threaded, &q);
+    if (st == HC_OK) st = replay_modules_q(fr, t, drv, input_of, q, fc);
+    hc_rowq_close(q);
+    free(ents);
+    return st;
 }
 
 /* Per-method outcome of one file: steps, cache, FLOPs, file means. */
@@ -246,17 +295,23 @@ static hc_status replay_file(filerun *fr, const char *path)
     hc_driver **drv = calloc((size_t)M, sizeof *drv);
     int *input_of = malloc((nf + 1) * sizeof *input_of);
     long *hidden_of = malloc((nf + 1) * sizeof *hidden_of);
-    float *truth = NULL, *fc = NULL;
+    float *truth = NULL, *fcs = NULL, **fc = calloc((size_t)M, sizeof *fc);
     hc_cost *cost = file_cost(path, t);
     size_t maxTD = 0;
     for (size_t i = 0; i < hc_traj_num_entries(t); i++)
         if (hc_traj_entry_at(t, i)->kind != HC_ENTRY_LATENT && hc_traj_entry_at(t, i)->row_elems > maxTD)
             maxTD = hc_traj_entry_at(t, i)->row_elems;
     truth = malloc(maxTD * sizeof *truth);
-    fc = malloc(maxTD * sizeof *fc);
+    /* one step of one module per method: the forecasts scored together */
+    fcs = malloc((size_t)M * maxTD * sizeof *fcs);
+    for (int m = 0; fc && fcs && m < M; m++) fc[m] = fcs + (size_t)m * maxTD;
+    fr->scored = malloc((size_t)M * sizeof *fr->scored);
+    fr->pf = malloc((size_t)M * sizeof *fr->pf);
+    fr->v = malloc((size_t)M * sizeof *fr->v);
     rf->modules = calloc(nf + 1, sizeof *rf->modules);
-    if (!(rf->path = strdup(path)) || !drv || !input_of || !hidden_of || !truth || !fc || !rf->modules)
-        st = hc_fail(HC_ENOMEM, "out of memory for one step of %zu floats", maxTD);
+    if (!(rf->path = strdup(path)) || !drv || !input_of || !hidden_of || !truth || !fc || !fcs || !rf->modules ||
+        !fr->scored || !fr->pf || !fr->v)
+        st = hc_fail(HC_ENOMEM, "out of memory for %d steps of %zu floats", M + 1, maxTD);
     const int n_in = st == HC_OK ? map_inputs(o, t, input_of, hidden_of) : 0;
     for (int m = 0; m < M && st == HC_OK; m++) {
         if ((st = hc_driver_alloc(&o->methods[m], S, 1, &drv[m])) != HC_OK) break;
@@ -268,7 +323,9 @@ static hc_status replay_file(filerun *fr, const char *path)
         if (st == HC_OK) st = hc_driver_begin(drv[m]);
         if (st == HC_OK) st = cluster_inputs(t, drv[m], hidden_of, n_in, truth, &fr->r->methods[m].zeroed_rows[fr->f]);
     }
-    if (st == HC_OK) st = replay_modules(fr, t, drv, input_of, truth, fc);
+    free(truth); /* the clustering inputs' scratch row; the queue has its own */
+    truth = NULL;
+    if (st == HC_OK) st = replay_modules(fr, t, drv, input_of, maxTD, fc);
     if (st == HC_OK && rf->n_modules == 0)
         st = hc_fail(HC_EINVAL, "%s: no feature module matches '%s'", path, o->modules_glob ? o->modules_glob : "*");
     if (st == HC_OK) st = finish_file(fr, drv, cost);
@@ -278,6 +335,10 @@ static hc_status replay_file(filerun *fr, const char *path)
     free(hidden_of);
     free(truth);
     free(fc);
+    free(fcs);
+    free(fr->scored);
+    free(fr->pf);
+    free(fr->v);
     hc_cost_free(cost);
     hc_traj_close(t);
     return st;
@@ -389,7 +450,8 @@ void hc_replay_estimate(const hc_replay_opts *o, const hc_traj *t, size_t record
             n->module = (long)i;
         }
     }
-    n->step_buffers = 2 * max_row * f;
+    /* the read queue's two rows, and a forecast per method (scored together) */
+    n->step_buffers = (2 + (size_t)o->n_methods) * max_row * f;
     n->results = records_before + S * selected_modules * (size_t)o->n_methods * (sizeof(hc_replay_record) + sizeof(double));
     n->total = n->step_buffers + n->caches + n->labels + n->results;
 }
@@ -470,7 +532,7 @@ hc_status hc_replay_compute(const hc_replay_opts *o, hc_replay_result **out)
     }
     for (int f = 0; f < o->n_files && st == HC_OK; f++) {
         if (!o->quiet) fprintf(stderr, "replay: [%d/%d] %s\n", f + 1, o->n_files, o->files[f]);
-        filerun fr = {o, r, acc, f};
+        filerun fr = {o, r, acc, f, NULL, NULL, NULL};
         st = replay_file(&fr, o->files[f]);
     }
     for (int m = 0; m < M && st == HC_OK; m++) st = method_stats(&r->methods[m], &acc[m], o->n_files);

@@ -42,6 +42,10 @@ typedef struct hc_replay_opts {
     /* the memory one file's replay may need, checked before allocating
      * (hc_replay_need); 0: half of physical memory */
     size_t max_memory;
+    /* read rows on the calling thread instead of a reader thread that reads
+     * step s+1 while step s is scored (the same results; also set by the
+     * environment variable HC_REPLAY_SERIAL=1) */
+    int serial;
 } hc_replay_opts;
 
 /* One scored forecast of one method. */
@@ -100,7 +104,8 @@ typedef struct hc_replay_result {
 
 /* The memory replay needs, estimated before allocating (erring high). */
 typedef struct hc_replay_need {
-    size_t step_buffers;          /* one step of the largest module or hidden state, twice (truth, forecast) */
+    size_t step_buffers;          /* one step of the largest module or hidden state, 2 + methods times
+                                     (the read queue's two rows, a forecast per method) */
     size_t caches;                /* every method's predictor for the module that needs most */
     size_t labels;                /* ClusCa: labels per full step and k-means working sets */
     size_t results;               /* the records of this file and those before it */

@@ -16,4 +16,16 @@ extern const char *const hc_metric_names[HC_N_METRICS];
 
 void hc_metrics_compute(const float *p, const float *y, size_t n, double out[HC_N_METRICS]);
 
+/* The truth's sums: ts = {sum |y|, sum y^2} in element order, in double. */
+void hc_metrics_truth(const float *y, size_t n, double ts[2]);
+/* M forecasts p[0..M) against one truth y, all n floats: out[m] is
+ * bit for bit hc_metrics_compute(p[m], y, n) (every sum in element order;
+ * AVX2 for the elementwise terms where the CPU has it).  ts: the truth's
+ * sums from hc_metrics_truth, or NULL to compute them here. */
+void hc_metrics_multi(const float *const *p, int M, const float *y, size_t n, const double ts[2],
+                      double (*out)[HC_N_METRICS]);
+/* The same with the AVX2 path off (simd = 0) for tests. */
+void hc_metrics_multi_with(int simd, const float *const *p, int M, const float *y, size_t n, const double ts[2],
+                           double (*out)[HC_N_METRICS]);
+
 #endif
