@@ -76,8 +76,9 @@ hc_status hc_rowq_open(hc_traj *t, const size_t *entries, size_t n, int steps, s
     int ok = q->ents != NULL;
     for (int k = 0; k < q->n_slots; k++) ok = ok && (q->s[k].row = malloc((row_max + 1) * sizeof(float))) != NULL;
     if (!ok) {
+        int slots = q->n_slots;
         hc_rowq_close(q);
-        return hc_fail(HC_ENOMEM, "out of memory for %d rows of %zu floats", q->n_slots, row_max);
+        return hc_fail(HC_ENOMEM, "out of memory for %d rows of %zu floats", slots, row_max);
     }
     if (n) memcpy(q->ents, entries, n * sizeof *entries);
     if (threaded) {

@@ -54,7 +54,7 @@ hc_status hc_fmnist_read(const char *dir, const char *split, int max, float **im
     char ip[1024], lp[1024];
     snprintf(ip, sizeof ip, "%s/%s-images-idx3-ubyte.gz", dir, split);
     snprintf(lp, sizeof lp, "%s/%s-labels-idx1-ubyte.gz", dir, split);
-    unsigned di[3], dl[1];
+    unsigned di[3] = {0}, dl[1] = {0};
     unsigned char *img = NULL, *lab = NULL;
     HC_TRY(read_idx(ip, 0x803, 3, di, &img, (size_t)max));
     hc_status s = read_idx(lp, 0x801, 1, dl, &lab, (size_t)max);

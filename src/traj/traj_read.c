@@ -353,7 +353,7 @@ static hc_status scan_tree(hc_traj *t, hc_entry_kind kind)
                 break;
             }
             if (kind == HC_ENTRY_HIDDEN) {
-                ent *e;
+                ent *e = NULL;
                 if ((st = push_ent(t, &e)) != HC_OK) break;
                 e->e.kind = kind;
                 snprintf(e->e.block_kind, sizeof e->e.block_kind, "%s", kinds.v[i]);
@@ -375,7 +375,7 @@ static hc_status scan_tree(hc_traj *t, hc_entry_kind kind)
                     st = hc_fail(HC_EFORMAT, "%s: %s: module name too long", t->path, p3);
                     break;
                 }
-                ent *e;
+                ent *e = NULL;
                 if ((st = push_ent(t, &e)) != HC_OK) break;
                 e->e.kind = kind;
                 snprintf(e->e.block_kind, sizeof e->e.block_kind, "%s", kinds.v[i]);
@@ -408,7 +408,7 @@ static hc_status scan_latents(hc_traj *t)
         char p[512];
         snprintf(p, sizeof p, "/latents/%s", names.v[i]);
         if (object_type(t->file, p) != H5I_DATASET) continue; /* compatible extension */
-        ent *e;
+        ent *e = NULL;
         if ((st = push_ent(t, &e)) != HC_OK) break;
         e->e.kind = HC_ENTRY_LATENT;
         e->e.layer = -1;
