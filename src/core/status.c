@@ -55,3 +55,8 @@ void hc_init_thread(void)
     hc_init();
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
+
+void hc_end_thread(void)
+{
+    H5Eclear2(H5E_DEFAULT);
+}

@@ -45,6 +45,9 @@ void hc_init(void);
 /* The per-thread part, for a thread (other than main's) that makes HDF5
  * calls: a thread-safe HDF5 keeps the error-printing switch per thread. */
 void hc_init_thread(void);
+/* Before a thread started with hc_init_thread returns: clears its HDF5
+ * error stack (HDF5 keeps one per thread; its messages would leak). */
+void hc_end_thread(void);
 
 #define HC_ASSERT(cond)                                                        \
     do {                                                                       \

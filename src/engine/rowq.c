@@ -56,6 +56,7 @@ static void *reader(void *arg)
         pthread_mutex_unlock(&q->mu);
         if (sl->st != HC_OK) break;
     }
+    hc_end_thread();
     return NULL;
 }
 
