@@ -221,13 +221,26 @@ static void print_nonfinite(const cJSON *summary, FILE *f)
                "%.0f step times set to 0 (over all methods and files; per file in summary.json)\n", pol, z, k, t);
 }
 
+/* Characters of a UTF-8 string (bytes less continuation bytes). */
+static int display_width(const char *s)
+{
+    int w = 0;
+    for (; s && *s; s++) w += ((unsigned char)*s & 0xC0) != 0x80;
+    return w;
+}
+
 void hc_replay_print_table(const cJSON *summary, FILE *f)
 {
     const cJSON *methods = cJSON_GetObjectItemCaseSensitive(summary, "methods");
-    int nf = (int)num(summary, "n_files");
-    fprintf(f, "%-36s %9s %7s %10s %10s %10s %9s %10s%s\n", "method", "full/S", "speedup", "rel_l2", "median",
-            "p95", "cosine", "max_abs", nf >= 2 ? "   rel_l2 95% CI over files" : "");
+    int nf = (int)num(summary, "n_files"), col = 36; /* the label column: 36 or the longest label */
     const cJSON *m;
+    cJSON_ArrayForEach(m, methods)
+    {
+        int w = display_width(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "label")));
+        if (w > col) col = w;
+    }
+    fprintf(f, "%-*s %9s %7s %10s %10s %10s %9s %10s%s\n", col, "method", "full/S", "speedup", "rel_l2", "median",
+            "p95", "cosine", "max_abs", nf >= 2 ? "   rel_l2 95% CI over files" : "");
     cJSON_ArrayForEach(m, methods)
     {
         const cJSON *mets = cJSON_GetObjectItemCaseSensitive(m, "metrics");
@@ -237,8 +250,7 @@ void hc_replay_print_table(const cJSON *summary, FILE *f)
         char fs[32];
         snprintf(fs, sizeof fs, "%d/%d", (int)num(m, "full_steps"), (int)num(m, "steps"));
         const char *label = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "label"));
-        int w = 36; /* printf pads bytes: widen by the UTF-8 continuation bytes (σ) */
-        for (const char *c = label; *c; c++) w += ((unsigned char)*c & 0xC0) == 0x80;
+        int w = col + (int)strlen(label) - display_width(label); /* printf pads bytes, not characters (σ) */
         if (num(l2, "n") == 0) {
             fprintf(f, "%-*s %9s %6.2fx %10s %10s %10s %9s %10s\n", w, label, fs, num(m, "flops_speedup"),
                     "0", "-", "-", "1", "0");
