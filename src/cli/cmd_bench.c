@@ -152,15 +152,16 @@ static void forward_vs_sgemm(hc_model *m, const hc_model_info *info, const float
  * hicache:N=N,O=2, best of two rounds; prints the wall-clock speedup over
  * the FLOPs speedup. */
 static hc_status cached_sampling(hc_model *m, const float *x, const int *lab, size_t img, long images, long steps,
-                                 long N)
+                                 long N, const char *cache)
 {
+    hc_method full, meth;
+    char spec[96];
+    snprintf(spec, sizeof spec, "hicache:N=%ld,O=2%s%s", N, strcmp(cache, "f32") ? ",cache=" : "",
+             strcmp(cache, "f32") ? cache : "");
+    hc_method_parse("full", &full);
+    HC_TRY(hc_method_parse(spec, &meth)); /* a bad --cache: the method's one-line error */
     hc_sampler *smp;
     HC_TRY(hc_sampler_alloc(m, (int)images, &smp));
-    hc_method full, meth;
-    char spec[64];
-    snprintf(spec, sizeof spec, "hicache:N=%ld,O=2", N);
-    hc_method_parse("full", &full);
-    hc_method_parse(spec, &meth);
     hc_sample_opts so = {(int)steps, 2.5, 1};
     hc_sample_stats sf, sc;
     float *xs = malloc((size_t)images * img * sizeof *xs);
@@ -216,7 +217,7 @@ static hc_status open_synthetic(const char *path, int max_batch, hc_model **out)
 
 static int bench_forward(int argc, char **argv)
 {
-    const char *model = "data/models/flux_mini.safetensors", *synthetic = NULL;
+    const char *model = "data/models/flux_mini.safetensors", *synthetic = NULL, *cache = "f32";
     long images = 16, reps = 5, steps = 50, N = 7, sampling = 1;
     double torch_ms = 0;
     hc_status st = HC_OK;
@@ -224,6 +225,7 @@ static int bench_forward(int argc, char **argv)
         if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) model = argv[++i];
         else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) synthetic = argv[++i];
         else if (strcmp(argv[i], "--no-sampling") == 0) sampling = 0;
+        else if (strcmp(argv[i], "--cache") == 0 && i + 1 < argc) cache = argv[++i];
         else if (strcmp(argv[i], "--images") == 0 && i + 1 < argc) st = cli_int("--images", argv[++i], 1, 1024, &images);
         else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) st = cli_int("--reps", argv[++i], 1, 1000, &reps);
         else if (strcmp(argv[i], "--steps") == 0 && i + 1 < argc) st = cli_int("--steps", argv[++i], 2, 1000, &steps);
@@ -231,6 +233,8 @@ static int bench_forward(int argc, char **argv)
         else if (strcmp(argv[i], "--torch-ms") == 0 && i + 1 < argc) st = cli_double("--torch-ms", argv[++i], 0, 1e9, &torch_ms);
         else st = hc_fail(HC_EINVAL, "unknown or incomplete option '%s'", argv[i]);
     }
+    if (st == HC_OK && strcmp(cache, "f32") && strcmp(cache, "f16") && strcmp(cache, "bf16"))
+        st = hc_fail(HC_EINVAL, "--cache %s (valid: f32, f16, bf16)", cache);
     hc_model *m = NULL;
     if (st == HC_OK && synthetic) st = open_synthetic(synthetic, 2 * (int)images, &m);
     else if (st == HC_OK) st = hc_model_open(model, 2 * (int)images, &m);
@@ -249,7 +253,7 @@ static int bench_forward(int argc, char **argv)
         lab[b] = b < B / 2 ? b % info.num_classes : info.null_class;
     }
     forward_vs_sgemm(m, &info, x, t, lab, B, v, images, reps, torch_ms);
-    if (sampling) st = cached_sampling(m, x, lab, img, images, steps, N);
+    if (sampling) st = cached_sampling(m, x, lab, img, images, steps, N, cache);
     int rc = st == HC_OK ? 0 : cli_error("bench forward", st);
     hc_model_close(m);
     free(x); free(v); free(t); free(lab);
@@ -279,7 +283,8 @@ const hc_command hc_cmd_bench = {
     "bench", "benchmarks that print measured ratios (predict, forward, replay, replay-scale)", run,
     "usage: hicache bench predict [--mb M] [--reps R] [--max-order K]\n"
     "       hicache bench forward [--model M | --config CFG.json] [--images I] [--reps R]\n"
-    "                             [--steps S] [--N N] [--no-sampling] [--torch-ms X]\n"
+    "                             [--steps S] [--N N] [--cache f32|f16|bf16]\n"
+    "                             [--no-sampling] [--torch-ms X]\n"
     "       hicache bench replay FILE... [--method SPEC...] [--reps R] [--serial]\n"
     "       hicache bench replay-scale [--point TxDxM]... [--steps S] [--dtype T]\n"
     "                             [--method SPEC...] [--reps R] [--dir D] [--out D]\n"
@@ -298,7 +303,8 @@ const hc_command hc_cmd_bench = {
     "          >= 0.8).  --torch-ms X: PyTorch's time for the same forward\n"
     "          (tools/bench_torch.py --threads T) and its ratio to ours; then\n"
     "          I images x S steps (default 50) sampled with full compute and with\n"
-    "          hicache:N=N (default 7): wall-clock speedup / FLOPs speedup\n"
+    "          hicache:N=N,O=2 (default N 7; --cache f16|bf16: its cache in 16\n"
+    "          bits): wall-clock speedup / FLOPs speedup\n"
     "          (target >= 0.95; --no-sampling skips it), and a cached step's time\n"
     "          and FLOPs as fractions of a full step's.  Threads: OPENBLAS_NUM_THREADS.\n"
     "replay    in-memory replay of each trajectory FILE (hicache replay without\n"
