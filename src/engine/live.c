@@ -302,25 +302,38 @@ static hc_status fd_kid(hc_live_result *r, const float *feat, const float *rf, i
     return s;
 }
 
-/* Load the classifier and read one real test image (the FD set's file is
- * there and readable). */
-static hc_status open_classifier(const hc_live_opts *o, hc_classifier **cls)
+/* The classifier and the real test images FD and KID are measured against,
+ * loaded before sampling, so a bad path fails at once (and before --record
+ * writes anything). */
+typedef struct scorer {
+    hc_classifier *cls;
+    float *real; /* [nr, 1, 28, 28] float32 in [-1, 1] */
+    int *real_lab, nr;
+} scorer;
+
+static void scorer_free(scorer *sc)
 {
-    float *real = NULL;
-    int *lab = NULL, nr = 0;
-    hc_status s = hc_classifier_load(o->classifier_path, cls);
-    if (s == HC_OK) s = hc_fmnist_read(o->data_dir, "t10k", 1, &real, &lab, &nr);
-    free(real);
-    free(lab);
+    hc_classifier_free(sc->cls);
+    free(sc->real);
+    free(sc->real_lab);
+    *sc = (scorer){0};
+}
+
+static hc_status scorer_open(const hc_live_opts *o, scorer *sc)
+{
+    hc_status s = hc_classifier_load(o->classifier_path, &sc->cls);
+    if (s == HC_OK) s = hc_fmnist_read(o->data_dir, "t10k", o->n_real, &sc->real, &sc->real_lab, &sc->nr);
+    if (s != HC_OK) scorer_free(sc);
     return s;
 }
 
 /* Class accuracy of samples and reference; FD of the samples against real
  * held-out images. */
-static hc_status classify(const hc_live_opts *o, hc_classifier *cls, hc_live_result *r)
+static hc_status classify(const scorer *sc, hc_live_result *r)
 {
-    float *feat = NULL, *real = NULL, *rf = NULL;
-    int *pred = NULL, *real_lab = NULL, nr = 0;
+    hc_classifier *cls = sc->cls;
+    float *feat = NULL, *rf = NULL;
+    int *pred = NULL, nr = sc->nr;
     double *mu = NULL, *cov = NULL, *mur = NULL, *covr = NULL;
     hc_status s = HC_OK;
     feat = malloc((size_t)r->n * HC_CLS_FEATURES * sizeof *feat);
@@ -337,10 +350,9 @@ static hc_status classify(const hc_live_opts *o, hc_classifier *cls, hc_live_res
         correct += pred[i] == r->images[i].label;
     }
     r->class_acc = (double)correct / r->n;
-    if (s == HC_OK) s = hc_fmnist_read(o->data_dir, "t10k", o->n_real, &real, &real_lab, &nr);
     if (s == HC_OK && !(rf = malloc((size_t)nr * HC_CLS_FEATURES * sizeof *rf))) s = hc_fail(HC_ENOMEM, "out of memory");
     if (s == HC_OK) {
-        hc_classifier_run(cls, real, nr, rf, NULL);
+        hc_classifier_run(cls, sc->real, nr, rf, NULL);
         s = hc_feature_stats(rf, nr, HC_CLS_FEATURES, mur, covr);
     }
     r->fd = r->fd_lo = r->fd_hi = r->kid = r->kid_se = NAN;
@@ -357,8 +369,6 @@ static hc_status classify(const hc_live_opts *o, hc_classifier *cls, hc_live_res
     }
     free(feat);
     free(pred);
-    free(real);
-    free(real_lab);
     free(rf);
     free(mu);
     free(cov);
@@ -456,7 +466,7 @@ hc_status hc_live_compute(const hc_live_opts *o, const hc_method *method, hc_liv
         return hc_fail(HC_EINVAL, "n, batch and steps must be >= 1 (got %d, %d, %d)", o->n, o->batch, o->steps);
     hc_model *m = NULL;
     hc_sampler *smp = NULL;
-    hc_classifier *cls = NULL;
+    scorer sc = {0};
     float *noise = NULL;
     char *prov_s = NULL;
     hc_live_result *r = calloc(1, sizeof *r);
@@ -473,9 +483,7 @@ hc_status hc_live_compute(const hc_live_opts *o, const hc_method *method, hc_liv
                     info.image_size);
         goto done;
     }
-    /* the classifier and the real test images are checked before sampling, so a
-     * bad path fails at once, not after the run (and before --record writes) */
-    if (o->classifier_path && o->classifier_path[0] && (s = open_classifier(o, &cls)) != HC_OK) goto done;
+    if (o->classifier_path && o->classifier_path[0] && (s = scorer_open(o, &sc)) != HC_OK) goto done;
     if ((s = hc_sampler_alloc(m, batch, &smp)) != HC_OK) goto done;
     r->method = *method;
     r->n = o->n;
@@ -521,9 +529,9 @@ hc_status hc_live_compute(const hc_live_opts *o, const hc_method *method, hc_liv
     r->seconds = ms.seconds;
     r->threads = openblas_get_num_threads();
     score(r);
-    if (cls) s = classify(o, cls, r);
+    if (sc.cls) s = classify(&sc, r);
 done:
-    hc_classifier_free(cls);
+    scorer_free(&sc);
     hc_sampler_free(smp);
     hc_model_close(m);
     free(noise);
