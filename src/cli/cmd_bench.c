@@ -149,17 +149,13 @@ static void forward_vs_sgemm(hc_model *m, const hc_model_info *info, const float
 
 /* Cached sampling at N: `images` images (each img floats, starting from
  * the first images rows of x) x `steps` steps, full compute and
- * hicache:N=N,O=2, best of two rounds; prints the wall-clock speedup over
+ * `spec` (meth), best of two rounds; prints the wall-clock speedup over
  * the FLOPs speedup. */
 static hc_status cached_sampling(hc_model *m, const float *x, const int *lab, size_t img, long images, long steps,
-                                 long N, const char *cache)
+                                 const char *spec, const hc_method *meth)
 {
-    hc_method full, meth;
-    char spec[96];
-    snprintf(spec, sizeof spec, "hicache:N=%ld,O=2%s%s", N, strcmp(cache, "f32") ? ",cache=" : "",
-             strcmp(cache, "f32") ? cache : "");
+    hc_method full;
     hc_method_parse("full", &full);
-    HC_TRY(hc_method_parse(spec, &meth)); /* a bad --cache: the method's one-line error */
     hc_sampler *smp;
     HC_TRY(hc_sampler_alloc(m, (int)images, &smp));
     hc_sample_opts so = {(int)steps, 2.5, 1};
@@ -170,7 +166,7 @@ static hc_status cached_sampling(hc_model *m, const float *x, const int *lab, si
         memcpy(xs, x, (size_t)images * img * sizeof *xs);
         hc_sampler_run(smp, &full, &so, lab, (int)images, xs, &sf);
         memcpy(xs, x, (size_t)images * img * sizeof *xs);
-        hc_sampler_run(smp, &meth, &so, lab, (int)images, xs, &sc);
+        hc_sampler_run(smp, meth, &so, lab, (int)images, xs, &sc);
         if (sf.seconds < wall_f) wall_f = sf.seconds;
         if (sc.seconds < wall_c) {
             wall_c = sc.seconds;
@@ -233,8 +229,12 @@ static int bench_forward(int argc, char **argv)
         else if (strcmp(argv[i], "--torch-ms") == 0 && i + 1 < argc) st = cli_double("--torch-ms", argv[++i], 0, 1e9, &torch_ms);
         else st = hc_fail(HC_EINVAL, "unknown or incomplete option '%s'", argv[i]);
     }
-    if (st == HC_OK && strcmp(cache, "f32") && strcmp(cache, "f16") && strcmp(cache, "bf16"))
-        st = hc_fail(HC_EINVAL, "--cache %s (valid: f32, f16, bf16)", cache);
+    /* the sampled method, parsed before anything runs: a bad --cache gets the method's one-line error */
+    char spec[96];
+    snprintf(spec, sizeof spec, "hicache:N=%ld,O=2%s%s", N, strcmp(cache, "f32") ? ",cache=" : "",
+             strcmp(cache, "f32") ? cache : "");
+    hc_method meth;
+    if (st == HC_OK) st = hc_method_parse(spec, &meth);
     hc_model *m = NULL;
     if (st == HC_OK && synthetic) st = open_synthetic(synthetic, 2 * (int)images, &m);
     else if (st == HC_OK) st = hc_model_open(model, 2 * (int)images, &m);
@@ -253,7 +253,7 @@ static int bench_forward(int argc, char **argv)
         lab[b] = b < B / 2 ? b % info.num_classes : info.null_class;
     }
     forward_vs_sgemm(m, &info, x, t, lab, B, v, images, reps, torch_ms);
-    if (sampling) st = cached_sampling(m, x, lab, img, images, steps, N, cache);
+    if (sampling) st = cached_sampling(m, x, lab, img, images, steps, spec, &meth);
     int rc = st == HC_OK ? 0 : cli_error("bench forward", st);
     hc_model_close(m);
     free(x); free(v); free(t); free(lab);
