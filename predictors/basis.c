@@ -29,3 +29,9 @@ void hc_basis_monomial(double x, double scale, int p, double *c)
         xk *= scale * x;
     }
 }
+
+void hc_coef_taylor(const hc_method *m, double x, int p, double *c)
+{
+    (void)m;
+    hc_basis_monomial(x, 1.0, p, c);
+}

@@ -74,12 +74,6 @@ typedef struct dmd {
     gsl_matrix_complex *evec[DMD_MAX_R + 1];
 } dmd;
 
-static void taylor_coef(const hc_method *m, double x, int p, double *c)
-{
-    (void)m;
-    hc_basis_monomial(x, 1.0, p, c);
-}
-
 static void free_state(void *state)
 {
     dmd *d = state;
@@ -113,7 +107,7 @@ static hc_status alloc(const hc_method *m, size_t T, size_t D, unsigned long str
     d->groups = m->groups >= 1 && T % (size_t)m->groups == 0 ? m->groups : 1;
     d->gn = T / (size_t)d->groups * D;
     hc_status st = hc_snapring_init(&d->ring, d->m, T * D, m->cache);
-    if (st == HC_OK) st = hc_dcache_alloc(m, T * D, taylor_coef, &d->taylor);
+    if (st == HC_OK) st = hc_dcache_alloc(m, T * D, hc_coef_taylor, &d->taylor);
     if (st != HC_OK) {
         free_state(d);
         return st;

@@ -38,12 +38,6 @@ typedef struct analytic {
     double q2, sigma;
 } analytic;
 
-static void unused_coef(const hc_method *m, double x, int p, double *c)
-{
-    (void)m;
-    hc_basis_monomial(x, 1.0, p, c);
-}
-
 static void reset(void *state)
 {
     analytic *a = state;
@@ -58,7 +52,7 @@ static hc_status alloc(const hc_method *m, size_t T, size_t D, unsigned long str
     (void)stream;
     analytic *a = calloc(1, sizeof *a);
     if (!a) return hc_fail(HC_ENOMEM, "out of memory");
-    hc_status st = hc_dcache_alloc(m, T * D, unused_coef, &a->c);
+    hc_status st = hc_dcache_alloc(m, T * D, hc_coef_taylor, &a->c);
     a->row = st == HC_OK ? malloc(D * sizeof *a->row) : NULL;
     if (st == HC_OK && !a->row) st = hc_fail(HC_ENOMEM, "out of memory");
     if (st != HC_OK) {

@@ -240,6 +240,8 @@ void hc_dcache_apply(const hc_dcache *c, const double *coef, int p, float *out);
 void hc_basis_hermite(double arg, double scale, int p, double *c);
 /* c_k = scale^k * x^k / k!, k = 0..p */
 void hc_basis_monomial(double x, double scale, int p, double *c);
+/* TaylorSeer's coefficients as an hc_coef_fn: c_k = x^k / k! (the method unused) */
+void hc_coef_taylor(const hc_method *m, double x, int p, double *c);
 
 /* ---- a ring of full-step snapshots (adams, spectrum, foca, dmd) ----------------------- */
 
