@@ -28,6 +28,8 @@ struct hc_dcache {
     int valid;                       /* orders D_0..D_{valid-1} hold data */
     int n_full;                      /* full steps seen since the reset */
     int last, prev;                  /* last two full steps */
+    double fc[HC_MAX_ORDER + 1];     /* the prepared forecast: coefficients c_0..c_fp */
+    int fp;
 };
 
 /* elements per conversion chunk of a 16-bit cache (stack buffers) */
@@ -144,16 +146,33 @@ void hc_dcache_observe(void *state, const hc_step_ctx *ctx, const float *feat)
     c->valid = k + 1;
 }
 
-hc_status hc_dcache_predict(void *state, const hc_step_ctx *ctx, float *out)
+hc_status hc_dcache_prepare(void *state, const hc_step_ctx *ctx)
 {
     hc_dcache *c = state;
     HC_ASSERT(c->valid >= 1 && ctx->step > c->last);
-    double coef[HC_MAX_ORDER + 1] = {1.0};
+    memset(c->fc, 0, sizeof c->fc);
     int p = c->valid - 1 < c->m.order ? c->valid - 1 : c->m.order;
-    if (p >= 1) c->coef(&c->m, (double)(ctx->step - c->last), p, coef);
-    coef[0] = 1.0;
-    hc_dcache_apply(c, coef, p, out);
+    if (p >= 1) c->coef(&c->m, (double)(ctx->step - c->last), p, c->fc);
+    c->fc[0] = 1.0;
+    c->fp = p;
     return HC_OK;
+}
+
+hc_status hc_dcache_predict(void *state, const hc_step_ctx *ctx, float *out)
+{
+    hc_dcache *c = state;
+    HC_TRY(hc_dcache_prepare(c, ctx));
+    hc_dcache_apply(c, c->fc, c->fp, out);
+    return HC_OK;
+}
+
+void hc_dcache_predict_range(const void *state, size_t e0, size_t n, float *out)
+{
+    const hc_dcache *c = state;
+    HC_ASSERT(e0 + n <= c->n);
+    const void *D[HC_MAX_ORDER + 1];
+    for (int k = 0; k <= c->fp; k++) D[k] = c->dt == HC_CACHE_F32 ? (const void *)c->D[k] : (const void *)c->H[k];
+    hc_forecast_apply_span(out, D, c->dt, c->fc, c->fp, e0, n);
 }
 
 void hc_dcache_apply(const hc_dcache *c, const double *coef, int p, float *out)
@@ -266,23 +285,23 @@ void hc_cache_load(hc_cache_dtype t, float *dst, const void *src, size_t n)
     }
 }
 
-/* elements [e0, e1) of the forecast: float32 streams directly, 16-bit ones
- * through stack chunks of converted floats */
-static void forecast_range(float *out, const void *const *D, hc_cache_dtype t, const double *c, int p, size_t e0,
-                           size_t e1)
+/* elements [e0, e0 + n) of the forecast into out[0..n): float32 streams
+ * directly, 16-bit ones through stack chunks of converted floats */
+void hc_forecast_apply_span(float *restrict out, const void *const *D, hc_cache_dtype t, const double *c, int p,
+                            size_t e0, size_t n)
 {
     if (t == HC_CACHE_F32) {
         const float *Dt[HC_MAX_ORDER + 1];
         for (int k = 0; k <= p; k++) Dt[k] = (const float *)D[k] + e0;
-        forecast_kernel(out + e0, Dt, c, p, e1 - e0);
+        forecast_kernel(out, Dt, c, p, n);
         return;
     }
     float buf[HC_MAX_ORDER + 1][HC_CHUNK];
     const float *Bt[HC_MAX_ORDER + 1];
     for (int k = 0; k <= p; k++) Bt[k] = buf[k];
-    for (size_t a = e0; a < e1; a += HC_CHUNK) {
-        size_t len = e1 - a < HC_CHUNK ? e1 - a : HC_CHUNK;
-        for (int k = 0; k <= p; k++) hc_cache_load(t, buf[k], (const uint16_t *)D[k] + a, len);
+    for (size_t a = 0; a < n; a += HC_CHUNK) {
+        size_t len = n - a < HC_CHUNK ? n - a : HC_CHUNK;
+        for (int k = 0; k <= p; k++) hc_cache_load(t, buf[k], (const uint16_t *)D[k] + e0 + a, len);
         forecast_kernel(out + a, Bt, c, p, len);
     }
 }
@@ -305,7 +324,7 @@ static void forecast_chunk(void *ud, int t)
     size_t e0 = blocks * (size_t)t / (size_t)j->w * 64, e1 = blocks * (size_t)(t + 1) / (size_t)j->w * 64;
     if (e1 > j->n) e1 = j->n;
     if (e1 <= e0) return;
-    forecast_range(j->out, j->D, j->t, j->c, j->p, e0, e1);
+    hc_forecast_apply_span(j->out + e0, j->D, j->t, j->c, j->p, e0, e1 - e0);
 }
 
 void hc_forecast_apply_typed(float *restrict out, const void *const *D, hc_cache_dtype dtype, const double *c, int p,
@@ -313,7 +332,7 @@ void hc_forecast_apply_typed(float *restrict out, const void *const *D, hc_cache
 {
     int w = hc_pool_width();
     if (w <= 1 || n < ((size_t)1 << 16)) {
-        forecast_range(out, D, dtype, c, p, 0, n);
+        hc_forecast_apply_span(out, D, dtype, c, p, 0, n);
         return;
     }
     fc_job j = {out, D, dtype, c, p, w, n};

@@ -16,6 +16,8 @@ typedef struct lagrange {
     void *block;
     void *snap[HC_MAX_ORDER + 1];
     int step[HC_MAX_ORDER + 1];
+    const void *fD[HC_MAX_ORDER + 1];  /* the prepared forecast: newest first */
+    double fw[HC_MAX_ORDER + 1];
 } lagrange;
 
 static hc_status alloc(const hc_method *m, size_t T, size_t D, unsigned long stream, void **state)
@@ -54,12 +56,12 @@ static void observe(void *state, const hc_step_ctx *ctx, const float *feat)
     if (l->count < l->O + 1) l->count++;
 }
 
-static hc_status predict(void *state, const hc_step_ctx *ctx, float *out)
+static hc_status prepare(void *state, const hc_step_ctx *ctx)
 {
     lagrange *l = state;
     HC_ASSERT(l->count >= 1);
-    const void *D[HC_MAX_ORDER + 1];
-    double w[HC_MAX_ORDER + 1];
+    const void **D = l->fD;
+    double *w = l->fw;
     double s = ctx->step;
     for (int j = 0; j < l->count; j++) {
         int sj = (l->head - j + l->O + 1) % (l->O + 1);
@@ -71,8 +73,21 @@ static hc_status predict(void *state, const hc_step_ctx *ctx, float *out)
             w[j] *= (s - l->step[si]) / (double)(l->step[sj] - l->step[si]);
         }
     }
-    hc_forecast_apply_typed(out, D, l->dt, w, l->count - 1, l->n);
     return HC_OK;
+}
+
+static hc_status predict(void *state, const hc_step_ctx *ctx, float *out)
+{
+    lagrange *l = state;
+    HC_TRY(prepare(l, ctx));
+    hc_forecast_apply_typed(out, l->fD, l->dt, l->fw, l->count - 1, l->n);
+    return HC_OK;
+}
+
+static void predict_range(const void *state, size_t e0, size_t n, float *out)
+{
+    const lagrange *l = state;
+    hc_forecast_apply_span(out, l->fD, l->dt, l->fw, l->count - 1, e0, n);
 }
 
 static size_t cache_bytes(const void *state)
@@ -95,7 +110,7 @@ const hc_pred_type hc_pred_lagrange = {
     .summary = "exact polynomial extrapolation through the last O+1 full-step snapshots",
     .keys = "O",
     .defaults = "O=2",
-    .caps = HC_PRED_LINEAR | HC_PRED_HALF,
+    .caps = HC_PRED_LINEAR | HC_PRED_HALF | HC_PRED_RANGE,
     .alloc = alloc,
     .observe = observe,
     .predict = predict,
@@ -103,4 +118,6 @@ const hc_pred_type hc_pred_lagrange = {
     .cache_bytes = cache_bytes,
     .order0 = NULL,
     .free = free_state,
+    .prepare = prepare,
+    .predict_range = predict_range,
 };

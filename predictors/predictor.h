@@ -135,7 +135,8 @@ enum hc_pred_caps {
     HC_PRED_WRAPS_BASE = 1u << 4, /* wraps the base= type (hc_method.base) and edits its D_0 */
     HC_PRED_LINEAR = 1u << 5,     /* the forecast is a fixed linear combination of past full-step
                                      features (hc_weights_compute applies) */
-    HC_PRED_HALF = 1u << 6        /* keeps its cache in hc_method.cache's dtype (cache=f16|bf16) */
+    HC_PRED_HALF = 1u << 6,       /* keeps its cache in hc_method.cache's dtype (cache=f16|bf16) */
+    HC_PRED_RANGE = 1u << 7       /* forecasts in pieces: prepare() + predict_range() */
 };
 
 struct hc_pred_type {
@@ -169,6 +170,15 @@ struct hc_pred_type {
     /* Basis coefficients c_0..c_p at horizon x for divided-difference
      * types (NULL otherwise): the forecast is sum_k c_k D_k. */
     void (*coef)(const hc_method *m, double x, int p, double *c);
+    /* Forecast in pieces (types with HC_PRED_RANGE; NULL otherwise):
+     * prepare() does what predict() decides once per step (coefficients,
+     * weights), then predict_range(state, e0, n, out) writes elements
+     * [e0, e0 + n) of that forecast to out[0..n): bit for bit predict()'s
+     * out[e0..e0+n).  predict_range only reads the state, so ranges may come
+     * in any order and from several threads at once, until the next
+     * observe, prepare or predict.  Such a type never asks for fresh rows. */
+    hc_status (*prepare)(void *state, const hc_step_ctx *ctx);
+    void (*predict_range)(const void *state, size_t e0, size_t n, float *out);
 };
 
 /* NULL-terminated registry. */
@@ -214,12 +224,15 @@ hc_status hc_dcache_type_alloc(const hc_method *m, size_t T, size_t D, hc_coef_f
         (void)stream;                                                                      \
         return hc_dcache_type_alloc(m, T, D, coef, state);                                 \
     }
-#define HC_DCACHE_CAPS (HC_PRED_ORDER0 | HC_PRED_LINEAR | HC_PRED_HALF)
+#define HC_DCACHE_CAPS (HC_PRED_ORDER0 | HC_PRED_LINEAR | HC_PRED_HALF | HC_PRED_RANGE)
 #define HC_DCACHE_CALLBACKS                                                                \
     .observe = hc_dcache_observe, .predict = hc_dcache_predict, .reset = hc_dcache_reset,  \
-    .cache_bytes = hc_dcache_bytes, .order0 = hc_dcache_order0, .free = hc_dcache_free_state
+    .cache_bytes = hc_dcache_bytes, .order0 = hc_dcache_order0, .free = hc_dcache_free_state, \
+    .prepare = hc_dcache_prepare, .predict_range = hc_dcache_predict_range
 void hc_dcache_observe(void *state, const hc_step_ctx *ctx, const float *feat);
 hc_status hc_dcache_predict(void *state, const hc_step_ctx *ctx, float *out);
+hc_status hc_dcache_prepare(void *state, const hc_step_ctx *ctx);
+void hc_dcache_predict_range(const void *state, size_t e0, size_t n, float *out);
 void hc_dcache_reset(void *state);
 size_t hc_dcache_bytes(const void *state);
 void *hc_dcache_order0(void *state, hc_cache_dtype *dtype);
@@ -299,6 +312,10 @@ void hc_forecast_apply(float *restrict out, const float *const *D, const double 
  * hc_forecast_apply. */
 void hc_forecast_apply_typed(float *restrict out, const void *const *D, hc_cache_dtype dtype, const double *c, int p,
                              size_t n);
+/* Elements [e0, e0 + n) of that forecast into out[0..n), on this thread
+ * (what predict_range implementations call): the same bits. */
+void hc_forecast_apply_span(float *restrict out, const void *const *D, hc_cache_dtype dtype, const double *c, int p,
+                            size_t e0, size_t n);
 
 /* Bytes per cache entry (4 or 2), and the key's value ("f32", "f16", "bf16"). */
 size_t hc_cache_dtype_size(hc_cache_dtype t);

@@ -8,6 +8,9 @@
  *   4. cache_bytes matches the heap that alloc() really takes (mallinfo2,
  *      or ASan's allocator in a sanitized build);
  *   5. HC_PRED_LINEAR types: hc_weights_compute reproduces the forecasts;
+ *   6. HC_PRED_RANGE types: prepare + predict_range over ranges cut at
+ *      random, written in reverse order, give predict()'s bits (f32 and
+ *      16-bit caches);
  * and, at every forecast, the output is finite, covers all of [T*D] and
  * nothing outside it is written.  Wrapping types (HC_PRED_WRAPS_BASE) run
  * over every valid base.  Only predictor.h / weights.h APIs are used. */
@@ -250,6 +253,11 @@ static void capabilities_coherent(void **state)
         if (!(t->caps & HC_PRED_ORDER0) != !t->order0)
             fail_msg("%s: HC_PRED_ORDER0 is %s but order0 is %s", t->name, t->caps & HC_PRED_ORDER0 ? "set" : "clear",
                      t->order0 ? "given" : "NULL");
+        if (!(t->caps & HC_PRED_RANGE) != !(t->prepare && t->predict_range))
+            fail_msg("%s: HC_PRED_RANGE is %s but prepare/predict_range are %s", t->name,
+                     t->caps & HC_PRED_RANGE ? "set" : "clear", t->prepare ? "given" : "NULL");
+        if ((t->caps & HC_PRED_RANGE) && (t->caps & HC_PRED_FRESH))
+            fail_msg("%s: HC_PRED_RANGE with HC_PRED_FRESH (ranges never ask for fresh rows)", t->name);
         if (!(t->caps & HC_PRED_WRAPS_BASE) != !in_list(t->keys, "base"))
             fail_msg("%s: HC_PRED_WRAPS_BASE disagrees with keys '%s'", t->name, t->keys);
         /* defaults parse, bare and spelled out */
@@ -474,6 +482,73 @@ static void weights_reproduce(void **state)
     free(out);
 }
 
+/* ---- 6. range forecasts ------------------------------------------------------------------- */
+
+/* Method m over traj_a: at every cached step predict() and, on the same
+ * state, prepare() + predict_range() over ranges cut at random points and
+ * written last range first; the two must be the same bits. */
+static int ranges_of(const hc_method *m, uint64_t *seed)
+{
+    unsigned char full[S];
+    hc_schedule_mask(&m->sched, S, full);
+    hc_predictor *p = alloc_pred(m);
+    float *whole = malloc(TD * sizeof *whole), *parts = malloc(TD * sizeof *parts);
+    hc_step_ctx ctx = {0};
+    int checked = 0;
+    for (int s = 0; s < S; s++) {
+        ctx.step = s;
+        if (full[s]) {
+            p->type->observe(p->state, &ctx, traj_a + (size_t)s * TD);
+            continue;
+        }
+        if (p->type->predict(p->state, &ctx, whole) != HC_OK) fail_msg("%s: %s", m->spec, hc_errmsg());
+        if (p->type->prepare(p->state, &ctx) != HC_OK) fail_msg("%s: %s", m->spec, hc_errmsg());
+        size_t cut[9] = {0};
+        int nc = 1 + (int)(splitmix(seed) % 7);
+        for (int k = 1; k < nc; k++) cut[k] = splitmix(seed) % TD;
+        cut[nc] = TD;
+        for (int k = 1; k < nc; k++) /* sort the cuts (insertion) */
+            for (int j = k; j > 1 && cut[j] < cut[j - 1]; j--) {
+                size_t t = cut[j];
+                cut[j] = cut[j - 1];
+                cut[j - 1] = t;
+            }
+        memset(parts, 0xff, TD * sizeof *parts);
+        for (int k = nc - 1; k >= 0; k--) p->type->predict_range(p->state, cut[k], cut[k + 1] - cut[k], parts + cut[k]);
+        if (memcmp(whole, parts, TD * sizeof *whole))
+            fail_msg("%s step %d: predict_range over %d ranges differs from predict", m->spec, s, nc);
+        checked++;
+    }
+    free(whole);
+    free(parts);
+    hc_predictor_free(p);
+    return checked;
+}
+
+static void ranges_match_predict(void **state)
+{
+    (void)state;
+    uint64_t seed = 77;
+    int checked = 0, types = 0;
+    static const char *const caches[] = {"", ",cache=f16", ",cache=bf16"};
+    for (int i = 0; i < n_methods; i++) {
+        if (!(methods[i].type->caps & HC_PRED_RANGE)) continue;
+        types++;
+        for (size_t j = 0; j < N_SETTINGS; j++)
+            for (int c = 0; c < ((methods[i].type->caps & HC_PRED_HALF) ? 3 : 1); c++) {
+                const setting *st = &settings[j];
+                hc_method m = method_at(&methods[i], st->N, st->W, st->O, st->sched);
+                if (m.type->caps & HC_PRED_NO_CACHE) continue;
+                char spec[HC_SPEC_MAX + 16];
+                snprintf(spec, sizeof spec, "%s%s", m.spec, caches[c]);
+                if (hc_method_parse(spec, &m) != HC_OK) fail_msg("%s: %s", spec, hc_errmsg());
+                checked += ranges_of(&m, &seed);
+            }
+    }
+    printf("range forecasts: %d types, %d cached steps checked\n", types, checked);
+    assert_true(types >= 2 && checked > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -482,6 +557,7 @@ int main(void)
         cmocka_unit_test(reset_restores),
         cmocka_unit_test(cache_bytes_measured),
         cmocka_unit_test(weights_reproduce),
+        cmocka_unit_test(ranges_match_predict),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -340,6 +340,21 @@ hc_status hc_driver_forecast(hc_driver *d, int p, int step, hc_fresh_fn fresh, v
     return q->pred->type->predict(q->pred->state, &ctx, out);
 }
 
+hc_status hc_driver_forecast_prepare(hc_driver *d, int p, int step, int *ranged)
+{
+    point *q = &d->pts[p];
+    *ranged = q->pred && (q->pred->type->caps & HC_PRED_RANGE);
+    if (!*ranged) return HC_OK;
+    hc_step_ctx ctx = step_ctx(d, q, step, NULL, NULL);
+    return q->pred->type->prepare(q->pred->state, &ctx);
+}
+
+void hc_driver_forecast_range(const hc_driver *d, int p, size_t e0, size_t n, float *out)
+{
+    const hc_predictor *pr = d->pts[p].pred;
+    pr->type->predict_range(pr->state, e0, n, out);
+}
+
 size_t hc_driver_cache_bytes(const hc_driver *d)
 {
     if (d->n_full == d->S) return 0;

@@ -111,6 +111,14 @@ hc_status hc_driver_observe(hc_driver *d, int p, int step, const float *val);
 /* Forecast point p at step s into out; fresh (may be NULL where the point
  * cannot supply rows) computes true rows of chosen tokens. */
 hc_status hc_driver_forecast(hc_driver *d, int p, int step, hc_fresh_fn fresh, void *fresh_ud, float *out);
+/* The same forecast in pieces, where the point's type forecasts in ranges
+ * (HC_PRED_RANGE): *ranged = 1 and the step's forecast is prepared, then
+ * hc_driver_forecast_range writes elements [e0, e0 + n) of it (of the
+ * point's [groups * tokens * channels]) into out[0..n) -- bit for bit
+ * hc_driver_forecast's -- from any thread, until the point's next call.
+ * *ranged = 0: nothing done, use hc_driver_forecast. */
+hc_status hc_driver_forecast_prepare(hc_driver *d, int p, int step, int *ranged);
+void hc_driver_forecast_range(const hc_driver *d, int p, size_t e0, size_t n, float *out);
 
 /* Bytes of feature cache over all points (dropped ones included); 0 when
  * every step is full. */
