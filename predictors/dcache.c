@@ -35,21 +35,40 @@ struct hc_dcache {
 /* elements per conversion chunk of a 16-bit cache (stack buffers) */
 #define HC_CHUNK 256
 
-/* The update of a 16-bit cache: the recursion of hc_dcache_observe in
- * float32 on the converted entries, results stored rounded. */
-static void update_16(hc_dcache *c, const float *feat, int k)
+/* The update of elements [e0, e1) at a full step with k orders recomputed
+ * (official `derivative_approximation`): k = 0 copies F into D_0.  A
+ * 16-bit cache runs the same float32 recursion on converted entries and
+ * stores the results rounded.  Elementwise: any split gives the same bits. */
+static void update_range(hc_dcache *c, const float *feat, int k, size_t e0, size_t e1)
 {
     const float d = (float)(c->last - c->prev);
-    float buf[HC_MAX_ORDER + 1][HC_CHUNK];
-    for (size_t e0 = 0; e0 < c->n; e0 += HC_CHUNK) {
-        size_t len = c->n - e0 < HC_CHUNK ? c->n - e0 : HC_CHUNK;
+    if (c->dt == HC_CACHE_F32) {
         if (k == 0) {
-            hc_cache_store(c->dt, c->H[0] + e0, feat + e0, len);
+            memcpy(c->D[0] + e0, feat + e0, (e1 - e0) * sizeof *feat);
+            return;
+        }
+        float *const *D = c->D;
+        for (size_t e = e0; e < e1; e++) {
+            float cur = feat[e];
+            for (int i = 0; i < k; i++) {
+                float next = (cur - D[i][e]) / d;
+                D[i][e] = cur;
+                cur = next;
+            }
+            D[k][e] = cur;
+        }
+        return;
+    }
+    float buf[HC_MAX_ORDER + 1][HC_CHUNK];
+    for (size_t a = e0; a < e1; a += HC_CHUNK) {
+        size_t len = e1 - a < HC_CHUNK ? e1 - a : HC_CHUNK;
+        if (k == 0) {
+            hc_cache_store(c->dt, c->H[0] + a, feat + a, len);
             continue;
         }
-        for (int i = 0; i < k; i++) hc_cache_load(c->dt, buf[i], c->H[i] + e0, len);
+        for (int i = 0; i < k; i++) hc_cache_load(c->dt, buf[i], c->H[i] + a, len);
         for (size_t e = 0; e < len; e++) {
-            float cur = feat[e0 + e];
+            float cur = feat[a + e];
             for (int i = 0; i < k; i++) {
                 float next = (cur - buf[i][e]) / d;
                 buf[i][e] = cur;
@@ -57,8 +76,35 @@ static void update_16(hc_dcache *c, const float *feat, int k)
             }
             buf[k][e] = cur;
         }
-        for (int i = 0; i <= k; i++) hc_cache_store(c->dt, c->H[i] + e0, buf[i], len);
+        for (int i = 0; i <= k; i++) hc_cache_store(c->dt, c->H[i] + a, buf[i], len);
     }
+}
+
+/* the update on ranges of whole 64-element blocks, one per pool thread */
+typedef struct up_job {
+    hc_dcache *c;
+    const float *feat;
+    int k, w;
+} up_job;
+
+static void update_chunk(void *ud, int t)
+{
+    const up_job *j = ud;
+    size_t blocks = (j->c->n + 63) / 64;
+    size_t e0 = blocks * (size_t)t / (size_t)j->w * 64, e1 = blocks * (size_t)(t + 1) / (size_t)j->w * 64;
+    if (e1 > j->c->n) e1 = j->c->n;
+    if (e1 > e0) update_range(j->c, j->feat, j->k, e0, e1);
+}
+
+static void update(hc_dcache *c, const float *feat, int k)
+{
+    int w = hc_pool_width();
+    if (w <= 1 || c->n < ((size_t)1 << 16)) {
+        update_range(c, feat, k, 0, c->n);
+        return;
+    }
+    up_job j = {c, feat, k, w};
+    hc_pool_run(w, update_chunk, &j);
 }
 
 hc_status hc_dcache_alloc(const hc_method *m, size_t n_elem, hc_coef_fn coef, hc_dcache **out)
@@ -122,26 +168,10 @@ void hc_dcache_observe(void *state, const hc_step_ctx *ctx, const float *feat)
     int k = c->n_full < 2 ? 0
             : hc_schedule_updates_derivatives(&c->m.sched, ctx->step) ? (c->m.order < c->valid ? c->m.order : c->valid)
                                                                        : 0;
-    if (c->dt != HC_CACHE_F32) {
-        update_16(c, feat, k);
-    } else if (c->n_full < 2) {
-        memcpy(c->D[0], feat, c->n * sizeof *feat);
+    update(c, feat, k);
+    if (c->n_full < 2 && c->dt == HC_CACHE_F32) { /* D_0 = F; the valid orders stay */
         if (c->valid < 1) c->valid = 1;
         return;
-    } else if (k == 0) {
-        memcpy(c->D[0], feat, c->n * sizeof *feat);
-    } else {
-        const float d = (float)(c->last - c->prev);
-        float *const *D = c->D;
-        for (size_t e = 0; e < c->n; e++) {
-            float cur = feat[e];
-            for (int i = 0; i < k; i++) {
-                float next = (cur - D[i][e]) / d;
-                D[i][e] = cur;
-                cur = next;
-            }
-            D[k][e] = cur;
-        }
     }
     c->valid = k + 1;
 }

@@ -16,6 +16,7 @@
 #include "cost.h"
 #include "driver.h"
 #include "memory.h"
+#include "pool.h"
 #include "rowq.h"
 #include "traj.h"
 
@@ -152,21 +153,63 @@ typedef struct filerun {
     hc_replay_result *r;
     macc *acc;
     int f;
-    int *scored;                 /* [methods] working set of replay_step */
-    const float **pf;            /* [methods] */
-    double (*v)[HC_N_METRICS];   /* [methods] */
+    int threads;                 /* scoring threads (pool width) */
+    /* working set of replay_step, allocated per file */
+    int *scored, *ranged;        /* [methods] */
+    const float **pf;            /* [methods]: whole-row forecasts */
+    const float **pb;            /* [threads][methods]: a block's forecasts */
+    float *blk;                  /* [threads][methods][HC_METRIC_BLOCK] */
+    hc_msum *bs;                 /* [blocks][methods] */
+    double (*bt)[2];             /* [blocks] */
+    hc_msum *sum;                /* [methods]: a row's sums */
 } filerun;
 
+/* The scoring pass of one row: blocks of HC_METRIC_BLOCK elements, a
+ * contiguous range of them per pool thread.  In a block every scored
+ * method's forecast comes from its range forecast (into the thread's
+ * block buffer, in cache) or from its whole-row forecast, and the block is
+ * scored against the truth; block values are kept per block and added in
+ * order by the caller, so the bits do not depend on the thread count. */
+typedef struct score_job {
+    filerun *fr;
+    hc_driver **drv;
+    int p, ns, w;
+    const float *truth;
+    size_t n;
+} score_job;
+
+static void score_blocks(void *ud, int t)
+{
+    const score_job *j = ud;
+    const filerun *fr = j->fr;
+    const int M = fr->o->n_methods, ns = j->ns;
+    const size_t B = HC_METRIC_BLOCK, nb = (j->n + B - 1) / B;
+    const size_t b0 = nb * (size_t)t / (size_t)j->w, b1 = nb * (size_t)(t + 1) / (size_t)j->w;
+    float *buf = fr->blk + (size_t)t * (size_t)M * B;
+    const float **pb = fr->pb + (size_t)t * (size_t)M;
+    for (size_t b = b0; b < b1; b++) {
+        const size_t e0 = b * B, len = j->n - e0 < B ? j->n - e0 : B;
+        for (int k = 0; k < ns; k++) {
+            if (fr->ranged[k]) {
+                hc_driver_forecast_range(j->drv[fr->scored[k]], j->p, e0, len, buf + (size_t)k * B);
+                pb[k] = buf + (size_t)k * B;
+            } else {
+                pb[k] = fr->pf[k] + e0;
+            }
+        }
+        hc_metrics_block(pb, ns, j->truth + e0, len, fr->bs + b * (size_t)M, fr->bt[b]);
+    }
+}
+
 /* One step s of point p of module mi: every method computes (observes the
- * truth) or forecasts into fc[m]; the forecasts scored in one pass over the
- * truth (hc_metrics_multi: the same bits as one method at a time). */
+ * truth) or forecasts -- in ranges where its type can (scored block by
+ * block, the forecast never written whole), else whole into fc[m] -- and
+ * every forecast is scored in one pass over the truth. */
 static hc_status replay_step(filerun *fr, hc_driver **drv, int p, int mi, int s, const float *truth, size_t bad,
                              size_t n, float *const *fc, fresh_ud *fud)
 {
     const hc_replay_opts *o = fr->o;
     const int M = o->n_methods;
-    int *scored = fr->scored;
-    const float **pf = fr->pf;
     int ns = 0;
     for (int m = 0; m < M; m++) {
         hc_replay_method *rm = &fr->r->methods[m];
@@ -177,22 +220,35 @@ static hc_status replay_step(filerun *fr, hc_driver **drv, int p, int mi, int s,
         }
         /* forecast even where unscored: the predictor's state (ClusCa's
          * random fresh tokens) moves on as it would */
-        HC_TRY(hc_driver_forecast(drv[m], p, s, fresh_from_truth, fud, fc[m]));
+        int ranged = 0;
+        HC_TRY(hc_driver_forecast_prepare(drv[m], p, s, &ranged));
+        if (!ranged) HC_TRY(hc_driver_forecast(drv[m], p, s, fresh_from_truth, fud, fc[m]));
         if (bad && o->nonfinite == HC_NONFINITE_SKIP) {
             rm->skipped_rows[fr->f]++;
             continue;
         }
         rm->zeroed_rows[fr->f] += bad > 0;
-        scored[ns] = m;
-        pf[ns++] = fc[m];
+        fr->ranged[ns] = ranged;
+        fr->pf[ns] = fc[m];
+        fr->scored[ns++] = m;
     }
     if (ns == 0) return HC_OK;
-    double (*v)[HC_N_METRICS] = fr->v;
-    hc_metrics_multi(pf, ns, truth, n, NULL, v);
-    for (int j = 0; j < ns; j++) {
-        const int m = scored[j];
+    const size_t B = HC_METRIC_BLOCK, nb = (n + B - 1) / B;
+    score_job job = {fr, drv, p, ns, fr->threads, truth, n};
+    if ((size_t)job.w > nb) job.w = nb > 0 ? (int)nb : 1;
+    hc_pool_run(job.w, score_blocks, &job);
+    hc_msum *acc = fr->sum;
+    double ts[2] = {0, 0};
+    memset(acc, 0, (size_t)ns * sizeof *acc);
+    for (size_t b = 0; b < nb; b++) {
+        for (int k = 0; k < ns; k++) hc_msum_add(&acc[k], &fr->bs[b * (size_t)M + (size_t)k]);
+        ts[0] += fr->bt[b][0];
+        ts[1] += fr->bt[b][1];
+    }
+    for (int k = 0; k < ns; k++) {
+        const int m = fr->scored[k];
         hc_replay_record rec = {.file = fr->f, .module = mi, .step = s, .horizon = hc_driver_horizon(drv[m], s)};
-        memcpy(rec.v, v[j], sizeof rec.v);
+        hc_metrics_finish(&acc[k], ts, rec.v);
         HC_TRY(push_record(&fr->r->methods[m], &fr->acc[m], &rec));
     }
     return HC_OK;
@@ -305,12 +361,18 @@ static hc_status replay_file(filerun *fr, const char *path)
     /* one step of one module per method: the forecasts scored together */
     fcs = malloc((size_t)M * maxTD * sizeof *fcs);
     for (int m = 0; fc && fcs && m < M; m++) fc[m] = fcs + (size_t)m * maxTD;
+    const size_t W = (size_t)fr->threads, nb = (maxTD + HC_METRIC_BLOCK - 1) / HC_METRIC_BLOCK + 1;
     fr->scored = malloc((size_t)M * sizeof *fr->scored);
+    fr->ranged = malloc((size_t)M * sizeof *fr->ranged);
     fr->pf = malloc((size_t)M * sizeof *fr->pf);
-    fr->v = malloc((size_t)M * sizeof *fr->v);
+    fr->pb = malloc(W * (size_t)M * sizeof *fr->pb);
+    fr->blk = malloc(W * (size_t)M * HC_METRIC_BLOCK * sizeof *fr->blk);
+    fr->bs = malloc(nb * (size_t)M * sizeof *fr->bs);
+    fr->bt = malloc(nb * sizeof *fr->bt);
+    fr->sum = malloc((size_t)M * sizeof *fr->sum);
     rf->modules = calloc(nf + 1, sizeof *rf->modules);
     if (!(rf->path = strdup(path)) || !drv || !input_of || !hidden_of || !truth || !fc || !fcs || !rf->modules ||
-        !fr->scored || !fr->pf || !fr->v)
+        !fr->scored || !fr->ranged || !fr->pf || !fr->pb || !fr->blk || !fr->bs || !fr->bt || !fr->sum)
         st = hc_fail(HC_ENOMEM, "out of memory for %d steps of %zu floats", M + 1, maxTD);
     const int n_in = st == HC_OK ? map_inputs(o, t, input_of, hidden_of) : 0;
     for (int m = 0; m < M && st == HC_OK; m++) {
@@ -337,8 +399,13 @@ static hc_status replay_file(filerun *fr, const char *path)
     free(fc);
     free(fcs);
     free(fr->scored);
+    free(fr->ranged);
     free(fr->pf);
-    free(fr->v);
+    free(fr->pb);
+    free(fr->blk);
+    free(fr->bs);
+    free(fr->bt);
+    free(fr->sum);
     hc_cost_free(cost);
     hc_traj_close(t);
     return st;
@@ -530,11 +597,17 @@ hc_status hc_replay_compute(const hc_replay_opts *o, hc_replay_result **out)
         if (!r->methods[m].zeroed_rows || !r->methods[m].skipped_rows) acc[m].hn = NULL;
         if (!acc[m].hsum || !acc[m].hn) st = hc_fail(HC_ENOMEM, "out of memory");
     }
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int threads = o->threads > 0 ? o->threads : cpus > 0 ? (int)cpus : 1;
+    if (threads > HC_POOL_MAX) threads = HC_POOL_MAX;
+    const int width = hc_pool_width();
+    hc_pool_set_width(threads); /* a whole-row forecast or an update splits its rows too */
     for (int f = 0; f < o->n_files && st == HC_OK; f++) {
         if (!o->quiet) fprintf(stderr, "replay: [%d/%d] %s\n", f + 1, o->n_files, o->files[f]);
-        filerun fr = {o, r, acc, f, NULL, NULL, NULL};
+        filerun fr = {.o = o, .r = r, .acc = acc, .f = f, .threads = threads};
         st = replay_file(&fr, o->files[f]);
     }
+    hc_pool_set_width(width);
     for (int m = 0; m < M && st == HC_OK; m++) st = method_stats(&r->methods[m], &acc[m], o->n_files);
     for (int m = 0; acc && m < M; m++) {
         free(acc[m].hsum);

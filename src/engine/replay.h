@@ -46,6 +46,10 @@ typedef struct hc_replay_opts {
      * step s+1 while step s is scored (the same results; also set by the
      * environment variable HC_REPLAY_SERIAL=1) */
     int serial;
+    /* threads that forecast and score a row, each a range of its blocks
+     * (pool.h): 0 = the machine's online CPUs (at most HC_POOL_MAX), 1 = the
+     * calling thread; the same results at any count (metrics.h's order) */
+    int threads;
 } hc_replay_opts;
 
 /* One scored forecast of one method. */

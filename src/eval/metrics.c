@@ -80,6 +80,9 @@ __attribute__((target("avx2"))) static void block_avx2(const float *const *p, in
 {
     const __m256d absm = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffLL));
     const size_t n8 = n & ~(size_t)7;
+    /* the truth in double, once for all forecasts (a block: 32 KiB) */
+    _Alignas(32) double yd[HC_METRIC_BLOCK];
+    for (size_t i = 0; i < n8; i += 4) _mm256_store_pd(yd + i, _mm256_cvtps_pd(_mm_loadu_ps(y + i)));
     for (int m = 0; m < M; m++) {
         const float *pm = p[m];
         __m256d a[4][2], mx[2];
@@ -87,14 +90,15 @@ __attribute__((target("avx2"))) static void block_avx2(const float *const *p, in
         mx[0] = mx[1] = _mm256_setzero_pd();
         for (size_t i = 0; i < n8; i += 8)
             for (int h = 0; h < 2; h++) {
-                __m256d yv = _mm256_cvtps_pd(_mm_loadu_ps(y + i + 4 * h));
+                __m256d yv = _mm256_load_pd(yd + i + 4 * h);
                 __m256d pv = _mm256_cvtps_pd(_mm_loadu_ps(pm + i + 4 * h));
                 __m256d d = _mm256_sub_pd(pv, yv), ad = _mm256_and_pd(d, absm);
                 a[0][h] = _mm256_add_pd(a[0][h], ad);
                 a[1][h] = _mm256_add_pd(a[1][h], _mm256_mul_pd(d, d));
                 a[2][h] = _mm256_add_pd(a[2][h], _mm256_mul_pd(pv, pv));
                 a[3][h] = _mm256_add_pd(a[3][h], _mm256_mul_pd(pv, yv));
-                mx[h] = _mm256_blendv_pd(mx[h], ad, _mm256_cmp_pd(ad, mx[h], _CMP_GT_OQ));
+                /* max(ad, mx) keeps mx where ad is NaN, as `if (ad > mx)` does */
+                mx[h] = _mm256_max_pd(ad, mx[h]);
             }
         double s[4][8], m8[8], mxs = 0;
         for (int k = 0; k < 4; k++) store_lanes(s[k], a[k][0], a[k][1]);
@@ -110,7 +114,7 @@ __attribute__((target("avx2"))) static void block_avx2(const float *const *p, in
         for (int k = 0; k < 2; k++) a[k][0] = a[k][1] = _mm256_setzero_pd();
         for (size_t i = 0; i < n8; i += 8)
             for (int h = 0; h < 2; h++) {
-                __m256d yv = _mm256_cvtps_pd(_mm_loadu_ps(y + i + 4 * h));
+                __m256d yv = _mm256_load_pd(yd + i + 4 * h);
                 a[0][h] = _mm256_add_pd(a[0][h], _mm256_and_pd(yv, absm));
                 a[1][h] = _mm256_add_pd(a[1][h], _mm256_mul_pd(yv, yv));
             }
