@@ -4,7 +4,9 @@
  * zeroed rows; the row queue hands out the rows of hc_traj_read_row in
  * order, in both modes; a read error on the reader thread (a flipped byte
  * under a Fletcher-32 checksum) ends replay with the same one-line message
- * as on one thread; closing a queue early stops its reader. */
+ * as on one thread; closing a queue early stops its reader; and 1, 2 or 3
+ * scoring threads (rows split by blocks, range forecasts, split updates)
+ * give the same bits, on rows long enough that every split happens. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,34 +20,39 @@
 #include "synth.h"
 #include "testutil.h"
 
-static void make(const char *path, hc_dtype dt, int hidden)
+static void make_sized(const char *path, hc_dtype dt, int hidden, int steps, int tokens, int channels, int modules)
 {
     hc_synth_opts o;
     hc_synth_defaults(&o);
     o.kind = HC_SYNTH_GP;
-    o.steps = 24;
-    o.tokens = 40;
-    o.channels = 17;
-    o.modules = 6;
+    o.steps = steps;
+    o.tokens = tokens;
+    o.channels = channels;
+    o.modules = modules;
     o.hidden = hidden;
     o.seed = 5;
     o.write.dtype = dt;
     assert_int_equal(hc_synth_write(path, &o), HC_OK);
 }
 
+static void make(const char *path, hc_dtype dt, int hidden) { make_sized(path, dt, hidden, 24, 40, 17, 6); }
+
 static const char *const specs[] = {"taylor:N=4,O=2", "hicache:N=3,O=1,sigma=0.5", "reuse:N=5", "lagrange:N=4,O=3",
                                     "clusca:base=taylor,N=4,O=2,K=4", "full"};
 #define NM 6
 
-static hc_replay_result *run(const char *path, int serial, hc_status want)
+static hc_replay_result *run_threads(const char *path, int serial, int threads, hc_status want)
 {
     hc_method m[NM];
     for (int i = 0; i < NM; i++) assert_int_equal(hc_method_parse(specs[i], &m[i]), HC_OK);
-    hc_replay_opts o = {.files = &path, .n_files = 1, .methods = m, .n_methods = NM, .quiet = 1, .serial = serial};
+    hc_replay_opts o = {.files = &path, .n_files = 1, .methods = m, .n_methods = NM, .quiet = 1, .serial = serial,
+                        .threads = threads};
     hc_replay_result *r = NULL;
     assert_int_equal(hc_replay_compute(&o, &r), want);
     return r;
 }
+
+static hc_replay_result *run(const char *path, int serial, hc_status want) { return run_threads(path, serial, 0, want); }
 
 static void same_results(const hc_replay_result *a, const hc_replay_result *b)
 {
@@ -80,6 +87,25 @@ static void threaded_equals_serial(void **state)
         hc_replay_result_free(b);
     }
     remove("thr.h5");
+}
+
+/* 1024 tokens x 70 channels = 71,680 elements a row: 18 scoring blocks,
+ * and above the size where forecasts and updates split across threads */
+static void scoring_threads_agree(void **state)
+{
+    (void)state;
+    const hc_dtype dts[] = {HC_F16, HC_F32};
+    for (int k = 0; k < 2; k++) {
+        make_sized("sc.h5", dts[k], 1, 12, 1024, 70, 2);
+        hc_replay_result *a = run_threads("sc.h5", 0, 1, HC_OK);
+        for (int w = 2; w <= 3; w++) {
+            hc_replay_result *b = run_threads("sc.h5", 0, w, HC_OK);
+            same_results(a, b);
+            hc_replay_result_free(b);
+        }
+        hc_replay_result_free(a);
+    }
+    remove("sc.h5");
 }
 
 /* the queue's rows are hc_traj_read_row's, in order, threaded or not */
@@ -160,6 +186,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(threaded_equals_serial),
+        cmocka_unit_test(scoring_threads_agree),
         cmocka_unit_test(queue_order),
         cmocka_unit_test(reader_error_carried),
     };

@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "outfile.h"
 #include "plot.h"
+#include "pool.h"
 #include "predictor.h"
 #include "replay.h"
 #include "synth.h"
@@ -91,10 +92,73 @@ static void file_info(const hc_traj *t, finfo *fi)
 static const char *const default_methods[] = {"taylor:N=5,O=2", "hicache:N=5,O=2,sigma=0.5", "reuse:N=5",
                                               "lagrange:N=5,O=2", "taylor:N=5,O=1"};
 
+/* ---- the memory floor ----------------------------------------------------------------
+ * Replay in step order streams every method's predictor state through
+ * memory: a forecast reads the cache, an update reads and rewrites it.
+ * When the caches of one module do not fit in the last-level cache, that
+ * traffic at the machine's read bandwidth is a floor under replay time
+ * that no kernel can beat; bench replay prints it next to the targets. */
+
+typedef struct bw_job {
+    const double *a;
+    size_t n;
+    int w;
+    double sum[HC_POOL_MAX];
+} bw_job;
+
+static void bw_part(void *ud, int t)
+{
+    bw_job *j = ud;
+    size_t e0 = j->n * (size_t)t / (size_t)j->w, e1 = j->n * (size_t)(t + 1) / (size_t)j->w;
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (size_t i = e0; i + 4 <= e1; i += 4) {
+        s0 += j->a[i];
+        s1 += j->a[i + 1];
+        s2 += j->a[i + 2];
+        s3 += j->a[i + 3];
+    }
+    j->sum[t] = (s0 + s1) + (s2 + s3);
+}
+
+/* Read bandwidth (bytes/s) of `threads` threads over a 256 MiB buffer,
+ * best of 3; 0 when it cannot be allocated. */
+static double read_bandwidth(int threads)
+{
+    const size_t n = ((size_t)256 << 20) / sizeof(double);
+    double *a = malloc(n * sizeof *a), best = 1e30;
+    if (!a) return 0;
+    for (size_t i = 0; i < n; i++) a[i] = (double)(i & 1023);
+    bw_job j = {a, n, threads < 1 ? 1 : threads, {0}};
+    for (int r = 0; r < 3; r++) {
+        double t0 = hc_bench_now();
+        hc_pool_run(j.w, bw_part, &j);
+        double dt = hc_bench_now() - t0;
+        if (dt < best) best = dt;
+    }
+    volatile double sink = j.sum[0]; /* keep the loads */
+    (void)sink;
+    free(a);
+    return (double)(n * sizeof *a) / best;
+}
+
+/* Predictor-state bytes a replay streams: per method, its caches (all
+ * modules) read at each cached step and read and written at each full
+ * step.  An estimate (early steps hold fewer orders). */
+static double state_traffic(const hc_replay_result *r)
+{
+    double b = 0;
+    for (int m = 0; m < r->n_methods; m++) {
+        const hc_replay_method *x = &r->methods[m];
+        b += (double)x->cache_bytes * ((x->steps - x->full_steps) + 2.0 * x->full_steps);
+    }
+    return b;
+}
+
 /* One file: raw read, replay with methods[0] alone and with all nm,
- * interleaved over reps rounds, best of each; prints the ratios. */
+ * interleaved over reps rounds, best of each; prints the ratios, and the
+ * memory floor of each replay (state_traffic at the read bandwidth). */
 static hc_status bench_file(const char *path, const hc_method *methods, const char *const *specs, int nm, long reps,
-                            int serial)
+                            int serial, int threads, double bw)
 {
     hc_traj *t = NULL;
     HC_TRY(hc_traj_open(path, &t));
@@ -104,9 +168,10 @@ static hc_status bench_file(const char *path, const hc_method *methods, const ch
     void *buf = malloc(fi.row_max * sizeof(float) + 1);
     if (!buf) st = hc_fail(HC_ENOMEM, "out of memory for a row of %zu floats", fi.row_max);
     if (st == HC_OK) st = raw_read(path, t, buf); /* warm the page cache */
-    hc_replay_opts o = {.files = &path, .n_files = 1, .methods = methods, .quiet = 1, .serial = serial};
+    hc_replay_opts o = {.files = &path, .n_files = 1, .methods = methods, .quiet = 1, .serial = serial,
+                        .threads = threads};
     const int runs = nm > 1 ? 2 : 1, counts[2] = {1, nm};
-    double best_raw = 1e30, best[2] = {1e30, 1e30};
+    double best_raw = 1e30, best[2] = {1e30, 1e30}, traffic[2] = {0, 0};
     for (long r = 0; r < reps && st == HC_OK; r++) { /* interleaved: the same machine load for all */
         double t0 = hc_bench_now();
         st = raw_read(path, t, buf);
@@ -118,13 +183,15 @@ static hc_status bench_file(const char *path, const hc_method *methods, const ch
             t0 = hc_bench_now();
             st = hc_replay_compute(&o, &res);
             dt = hc_bench_now() - t0;
+            if (res) traffic[k] = state_traffic(res);
             hc_replay_result_free(res);
             if (dt < best[k]) best[k] = dt;
         }
     }
     if (st == HC_OK) {
-        printf("replay of %s: %zu feature datasets, %s, %.1f MiB stored; best of %ld interleaved rounds%s\n", path,
-               fi.n_feat, hc_dtype_name(fi.dt), (double)fi.stored / (1024.0 * 1024.0), reps,
+        printf("replay of %s: %zu feature datasets, %s, %.1f MiB stored; best of %ld interleaved rounds, %d "
+               "thread(s)%s\n",
+               path, fi.n_feat, hc_dtype_name(fi.dt), (double)fi.stored / (1024.0 * 1024.0), reps, threads,
                serial ? ", serial reads" : "");
         printf("%-40s %8.3f s\n", "raw read (HDF5 read + decompression)", best_raw);
         for (int k = 0; k < runs; k++) {
@@ -132,6 +199,10 @@ static hc_status bench_file(const char *path, const hc_method *methods, const ch
             for (int m = 0; m < counts[k]; m++) printf("%-40s %s\n", m ? "" : "methods", specs[m]);
             printf("%-40s %8.3f s\n", "replay (open, read, forecast, score)", best[k]);
             printf("%-40s %8.2f  (target <= %.2f)\n", "replay / raw read", best[k] / best_raw, target);
+            if (bw > 0)
+                printf("%-40s %8.3f s  (%.2f GB of caches at %.1f GB/s; / raw read %.2f)\n",
+                       "memory floor: predictor state traffic", traffic[k] / bw, traffic[k] / 1e9, bw / 1e9,
+                       traffic[k] / bw / best_raw);
         }
     }
     free(buf);
@@ -139,12 +210,12 @@ static hc_status bench_file(const char *path, const hc_method *methods, const ch
     return st;
 }
 
-/* hicache bench replay FILE... [--method SPEC ...] [--reps R] [--serial] */
+/* hicache bench replay FILE... [--method SPEC ...] [--reps R] [--serial] [--threads N] */
 int hc_bench_replay(int argc, char **argv)
 {
     const char *files[64], *specs[64];
     int nf = 0, nm = 0, serial = 0;
-    long reps = 3;
+    long reps = 3, threads = 0;
     hc_status st = HC_OK;
     for (int i = 1; i < argc && st == HC_OK; i++) {
         if (strcmp(argv[i], "--method") == 0 && i + 1 < argc) {
@@ -156,6 +227,8 @@ int hc_bench_replay(int argc, char **argv)
             st = cli_int("--reps", argv[++i], 1, 1000, &reps);
         } else if (strcmp(argv[i], "--serial") == 0) {
             serial = 1;
+        } else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+            st = cli_int("--threads", argv[++i], 1, HC_POOL_MAX, &threads);
         } else if (argv[i][0] != '-') {
             if (nf == 64) st = hc_fail(HC_EINVAL, "at most 64 files");
             else files[nf++] = argv[i];
@@ -168,9 +241,14 @@ int hc_bench_replay(int argc, char **argv)
         for (int k = 0; k < 5; k++) specs[nm++] = default_methods[k];
     hc_method methods[64];
     for (int m = 0; m < nm && st == HC_OK; m++) st = hc_method_parse(specs[m], &methods[m]);
+    if (threads == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cpus < 1 ? 1 : cpus > HC_POOL_MAX ? HC_POOL_MAX : cpus;
+    }
+    const double bw = st == HC_OK ? read_bandwidth((int)threads) : 0;
     for (int f = 0; f < nf && st == HC_OK; f++) {
         if (f) printf("\n");
-        st = bench_file(files[f], methods, specs, nm, reps, serial);
+        st = bench_file(files[f], methods, specs, nm, reps, serial, (int)threads, bw);
     }
     return st == HC_OK ? 0 : cli_error("bench replay", st);
 }

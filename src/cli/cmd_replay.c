@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "pool.h"
 #include "replay.h"
 
 /* Collect the values after a list option ("--traj a.h5 b.h5 ..."). */
@@ -41,6 +42,10 @@ static int run(int argc, char **argv)
             if (st != HC_OK) st = hc_fail(HC_EINVAL, "--nonfinite: '%s' (valid: refuse, zero, skip)", argv[i]);
         } else if (strcmp(a, "--max-memory") == 0 && i + 1 < argc) {
             st = cli_size("--max-memory", argv[++i], &o.max_memory);
+        } else if (strcmp(a, "--threads") == 0 && i + 1 < argc) {
+            long w = 0;
+            st = cli_int("--threads", argv[++i], 1, HC_POOL_MAX, &w);
+            o.threads = (int)w;
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             o.quiet = 1;
         } else {
@@ -74,7 +79,7 @@ done:
 const hc_command hc_cmd_replay = {
     "replay", "open-loop forecast error of methods on recorded trajectories", run,
     "usage: hicache replay --traj FILE... --method SPEC... [-o DIR] [--modules GLOB]\n"
-    "                      [--nonfinite refuse|zero|skip] [--max-memory SIZE] [--quiet]\n"
+    "        [--nonfinite refuse|zero|skip] [--max-memory SIZE] [--threads N] [-q]\n"
     "\n"
     "Walk each trajectory's steps in sampling order.  At a full step (per each\n"
     "method's schedule) the predictor observes the true module output; at a\n"
@@ -93,7 +98,8 @@ const hc_command hc_cmd_replay = {
     "                     observed, cached steps left out of the scores); zero\n"
     "                     and skip are counted per file and method in\n"
     "                     summary.json and on the table\n"
-    "  --max-memory SIZE  memory one file may need (2G, 512M; default: half of RAM)\n"
+    "  --max-memory SIZE  memory one file may use (2G, 512M; default: half of RAM)\n"
+    "  --threads N        threads per row (default: the cores; same bits at any N)\n"
     "  -q, --quiet        no progress lines\n"
     "\n"
     "Methods (keys N, W, sched, cache=f32|f16|bf16 are common; defaults in brackets):\n"
@@ -125,13 +131,13 @@ const hc_command hc_cmd_replay = {
     "D_k are divided differences in step-index units over the last full steps\n"
     "(the official recursion); x = steps since the last full step.\n"
     "\n"
-    "Outputs (written atomically):\n"
+    "Outputs (atomic):\n"
     "  DIR/results.csv    method,file,module,step,horizon,metric,value  with metric\n"
     "                     rel_l1 = |p-y|_1/|y|_1, rel_l2 = |p-y|_2/|y|_2,\n"
     "                     cosine = <p,y>/(|p||y|), max_abs = max|p-y|, per cached step\n"
     "  DIR/summary.json   per method: mean, median, p95 of each metric, per-file\n"
     "                     means and their 95% CI, mean by horizon, full steps,\n"
-    "                     FLOPs speedup (the recording's model config priced by\n"
-    "                     the model registry; else steps / full steps), cache\n"
-    "                     bytes, the ClusCa clustering source; provenance\n",
+    "                     FLOPs speedup (the file's model config priced; else\n"
+    "                     steps / full steps), cache bytes, ClusCa's clustering\n"
+    "                     source; provenance\n",
 };
