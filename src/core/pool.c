@@ -12,6 +12,8 @@ static hc_pool_fn job_fn;
 static void *job_ud;
 
 static int width = 1;
+/* set while this thread runs a task: a nested hc_pool_run runs serially */
+static _Thread_local int in_task;
 
 int hc_pool_width(void) { return width; }
 void hc_pool_set_width(int n) { width = n < 1 ? 1 : n > HC_POOL_MAX ? HC_POOL_MAX : n; }
@@ -28,7 +30,9 @@ static void *worker(void *arg)
         hc_pool_fn fn = job_fn;
         void *ud = job_ud;
         pthread_mutex_unlock(&mu);
+        in_task = 1;
         fn(ud, t);
+        in_task = 0;
         pthread_mutex_lock(&mu);
         if (--pending == 0) pthread_cond_signal(&done);
     }
@@ -40,6 +44,10 @@ void hc_pool_run(int n, hc_pool_fn fn, void *ud)
     if (n > HC_POOL_MAX) n = HC_POOL_MAX;
     if (n <= 1) {
         fn(ud, 0);
+        return;
+    }
+    if (in_task) { /* called from a task: the workers are busy with the outer job */
+        for (int t = 0; t < n; t++) fn(ud, t);
         return;
     }
     pthread_mutex_lock(&mu);
@@ -65,7 +73,9 @@ void hc_pool_run(int n, hc_pool_fn fn, void *ud)
     gen++;
     pthread_cond_broadcast(&go);
     pthread_mutex_unlock(&mu);
+    in_task = 1;
     fn(ud, 0);
+    in_task = 0;
     pthread_mutex_lock(&mu);
     while (pending > 0) pthread_cond_wait(&done, &mu);
     pthread_mutex_unlock(&mu);

@@ -2,8 +2,9 @@
  * model's batch split).  hc_pool_run(n, fn, ud) calls fn(ud, t) for
  * t = 0..n-1, t = 0 on the calling thread and t >= 1 each on its own
  * persistent worker, and returns when all have returned.  Workers start on
- * first use and live until exit.  Not reentrant: one hc_pool_run at a time
- * (fn must not call it). */
+ * first use and live until exit.  One hc_pool_run at a time; one called
+ * from inside a task (a kernel that splits its rows, called by a stage)
+ * runs its n tasks serially on that thread, in order. */
 #ifndef HC_POOL_H
 #define HC_POOL_H
 
