@@ -87,12 +87,20 @@ typedef struct up_job {
     int k, w;
 } up_job;
 
+/* thread t of w's share of n elements: [*e0, *e1), whole 64-element blocks */
+static void split64(size_t n, int t, int w, size_t *e0, size_t *e1)
+{
+    size_t blocks = (n + 63) / 64;
+    *e0 = blocks * (size_t)t / (size_t)w * 64;
+    *e1 = blocks * (size_t)(t + 1) / (size_t)w * 64;
+    if (*e1 > n) *e1 = n;
+}
+
 static void update_chunk(void *ud, int t)
 {
     const up_job *j = ud;
-    size_t blocks = (j->c->n + 63) / 64;
-    size_t e0 = blocks * (size_t)t / (size_t)j->w * 64, e1 = blocks * (size_t)(t + 1) / (size_t)j->w * 64;
-    if (e1 > j->c->n) e1 = j->c->n;
+    size_t e0, e1;
+    split64(j->c->n, t, j->w, &e0, &e1);
     if (e1 > e0) update_range(j->c, j->feat, j->k, e0, e1);
 }
 
@@ -350,9 +358,8 @@ typedef struct fc_job {
 static void forecast_chunk(void *ud, int t)
 {
     const fc_job *j = ud;
-    size_t blocks = (j->n + 63) / 64;
-    size_t e0 = blocks * (size_t)t / (size_t)j->w * 64, e1 = blocks * (size_t)(t + 1) / (size_t)j->w * 64;
-    if (e1 > j->n) e1 = j->n;
+    size_t e0, e1;
+    split64(j->n, t, j->w, &e0, &e1);
     if (e1 <= e0) return;
     hc_forecast_apply_span(j->out + e0, j->D, j->t, j->c, j->p, e0, e1 - e0);
 }

@@ -241,10 +241,7 @@ int hc_bench_replay(int argc, char **argv)
         for (int k = 0; k < 5; k++) specs[nm++] = default_methods[k];
     hc_method methods[64];
     for (int m = 0; m < nm && st == HC_OK; m++) st = hc_method_parse(specs[m], &methods[m]);
-    if (threads == 0) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = cpus < 1 ? 1 : cpus > HC_POOL_MAX ? HC_POOL_MAX : cpus;
-    }
+    if (threads == 0) threads = hc_pool_cores();
     const double bw = st == HC_OK ? read_bandwidth((int)threads) : 0;
     for (int f = 0; f < nf && st == HC_OK; f++) {
         if (f) printf("\n");

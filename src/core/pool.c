@@ -2,6 +2,7 @@
 #include "pool.h"
 
 #include <pthread.h>
+#include <unistd.h>
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t go = PTHREAD_COND_INITIALIZER, done = PTHREAD_COND_INITIALIZER;
@@ -17,6 +18,12 @@ static _Thread_local int in_task;
 
 int hc_pool_width(void) { return width; }
 void hc_pool_set_width(int n) { width = n < 1 ? 1 : n > HC_POOL_MAX ? HC_POOL_MAX : n; }
+
+int hc_pool_cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > HC_POOL_MAX ? HC_POOL_MAX : (int)n;
+}
 
 static void *worker(void *arg)
 {

@@ -21,5 +21,8 @@ void hc_pool_run(int n, hc_pool_fn fn, void *ud);
  * caller set it (the forward sets its thread count and restores it). */
 int hc_pool_width(void);
 void hc_pool_set_width(int n);
+/* The machine's online CPUs, in [1, HC_POOL_MAX]: the default width of a
+ * caller that splits its own work (replay's scoring). */
+int hc_pool_cores(void);
 
 #endif

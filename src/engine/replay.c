@@ -597,8 +597,7 @@ hc_status hc_replay_compute(const hc_replay_opts *o, hc_replay_result **out)
         if (!r->methods[m].zeroed_rows || !r->methods[m].skipped_rows) acc[m].hn = NULL;
         if (!acc[m].hsum || !acc[m].hn) st = hc_fail(HC_ENOMEM, "out of memory");
     }
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int threads = o->threads > 0 ? o->threads : cpus > 0 ? (int)cpus : 1;
+    int threads = o->threads > 0 ? o->threads : hc_pool_cores();
     if (threads > HC_POOL_MAX) threads = HC_POOL_MAX;
     const int width = hc_pool_width();
     hc_pool_set_width(threads); /* a whole-row forecast or an update splits its rows too */
