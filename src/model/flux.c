@@ -296,6 +296,7 @@ static hc_status alloc_workspace(hc_flux *m, int B)
     size_t D = (size_t)c->D, F = (size_t)c->F, L = (size_t)c->L, Ti = (size_t)c->T_img, Tt = (size_t)c->txt_tokens;
     size_t d = (size_t)c->head_dim, b = (size_t)B;
     m->n_attn = B < HC_FLUX_THREADS ? B : HC_FLUX_THREADS;
+    m->chunk_rows = c->D < HC_FLUX_CHUNK ? HC_FLUX_CHUNK / c->D : 1;
     m->n_points = flux_points(c, NULL, 0);
     m->points = calloc((size_t)m->n_points, sizeof *m->points);
     m->cp = calloc((size_t)m->n_points, sizeof *m->cp);
@@ -313,6 +314,7 @@ static hc_status alloc_workspace(hc_flux *m, int B)
         {&m->rope_cos, L * d / 2}, {&m->rope_sin, L * d / 2}, {&m->attn_ws, (size_t)m->n_attn * hc_attn_scratch((int)L, c->H, (int)d)},
         {&m->fr_in, b * L * D}, {&m->fr_h, b * L * F}, {&m->sig_in, b * Ti * D}, {&m->sig, b * Ti * D},
         {&m->gates, 3 * HC_FLUX_PEND * b * D},
+        {&m->fbuf, (size_t)m->n_attn * HC_FLUX_PEND * (size_t)m->chunk_rows * D},
     };
     size_t total = cp_total;
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) total += (bufs[i].n + 15) / 16 * 16;

@@ -64,9 +64,17 @@ static int computes(const hc_model_hooks *hooks, int p)
     return !hooks || !hooks->compute || hooks->compute(hooks->ud, p);
 }
 
-/* After point p: hand a computed value to the caller, or have it forecast. */
-static hc_status point_value(hc_flux *m, int p, int computed, const hc_model_hooks *hooks, hc_rows_fn fresh, void *fud)
+/* After point p: hand a computed value to the caller, or have it forecast:
+ * in pieces where the caller can (*ranged = 1: held back as point p and
+ * forecast chunk by chunk when its stream is flushed), else into cp[p]. */
+static hc_status point_value(hc_flux *m, int p, int computed, const hc_model_hooks *hooks, hc_rows_fn fresh, void *fud,
+                             int *ranged)
 {
+    *ranged = 0;
+    if (!computed && hooks->forecast_prepare && hooks->forecast_range) {
+        HC_TRY(hooks->forecast_prepare(hooks->ud, p, ranged));
+        if (*ranged) return HC_OK;
+    }
     if (!computed) return hooks->forecast(hooks->ud, p, m->cp[p], fresh, fud);
     if (hooks && hooks->observe) return hooks->observe(hooks->ud, p, m->cp[p]);
     return HC_OK;
@@ -88,6 +96,8 @@ struct fwd {
     int B, nt;
     int n_pend[3];               /* held-back residuals of img, txt, joint */
     const float *pend[3][HC_FLUX_PEND]; /* their module outputs [B, T, D]; gates at gates_of */
+    int pend_pt[3][HC_FLUX_PEND];       /* or, where pend is NULL, the point forecast in pieces */
+    const hc_model_hooks *hooks;
     int fs;                      /* the stream being flushed */
     const dblk *db; /* current double block, stream s, points pa (attn) and pm (mlp) */
     int s, pa, pm, comp_attn[2], comp_mlp[2];
@@ -228,20 +238,37 @@ static float *stream_k(const hc_flux *m, int k) { return k == 2 ? m->joint : str
 static int rows_k(const hc_flux *m, int k) { return k == 2 ? m->c.L : tokens_of(m, k); }
 static float *gates_of(const fwd *f, int k, int i) { return f->m->gates + ((size_t)k * HC_FLUX_PEND + (size_t)i) * f->B * f->m->c.D; }
 
+/* stream k += its held-back residuals over thread t's batch elements, in
+ * chunks of rows where some are forecast in pieces (those pieces go through
+ * the thread's scratch and never reach memory) */
 static void st_flush(const fwd *f, int t)
 {
     hc_flux *m = f->m;
     const int D = m->c.D, k = f->fs, T = rows_k(m, k), n = f->n_pend[k];
+    const hc_model_hooks *h = f->hooks;
+    int lazy = 0;
+    for (int i = 0; i < n; i++) lazy |= f->pend[k][i] == NULL;
+    const int ch = lazy ? m->chunk_rows : T;
+    float *buf = m->fbuf + (size_t)t * HC_FLUX_PEND * m->chunk_rows * D;
     const float *v[HC_FLUX_PEND], *g[HC_FLUX_PEND];
     int b0, b1;
     bslice(f, t, &b0, &b1);
-    for (int b = b0; b < b1; b++) {
-        for (int i = 0; i < n; i++) {
-            v[i] = f->pend[k][i] + (size_t)b * T * D;
-            g[i] = gates_of(f, k, i) + (size_t)b * D;
+    for (int b = b0; b < b1; b++)
+        for (int r0 = 0; r0 < T; r0 += ch) {
+            const int rows = T - r0 < ch ? T - r0 : ch;
+            const size_t e0 = ((size_t)b * T + r0) * D;
+            for (int i = 0; i < n; i++) {
+                g[i] = gates_of(f, k, i) + (size_t)b * D;
+                if (f->pend[k][i]) {
+                    v[i] = f->pend[k][i] + e0;
+                    continue;
+                }
+                float *o = buf + (size_t)i * m->chunk_rows * D;
+                h->forecast_range(h->ud, f->pend_pt[k][i], e0, (size_t)rows * D, o);
+                v[i] = o;
+            }
+            hc_nn_gated_add_n(stream_k(m, k) + e0, n, v, g, rows, D);
         }
-        hc_nn_gated_add_n(stream_k(m, k) + (size_t)b * T * D, n, v, g, T, D);
-    }
 }
 
 /* add stream k's held-back residuals */
@@ -253,13 +280,15 @@ static void flush(fwd *f, int k)
     f->n_pend[k] = 0;
 }
 
-/* hold back stream k += gate * v, v [B, T, D], gate of element b at gate + b stride */
-static void hold(fwd *f, int k, const float *v, const float *gate, size_t stride)
+/* hold back stream k += gate * v, v [B, T, D] (NULL: point pt forecast in
+ * pieces), gate of element b at gate + b stride */
+static void hold(fwd *f, int k, const float *v, int pt, const float *gate, size_t stride)
 {
     if (f->n_pend[k] == HC_FLUX_PEND) flush(f, k);
     const int D = f->m->c.D;
     float *g = gates_of(f, k, f->n_pend[k]);
     for (int b = 0; b < f->B; b++) memcpy(g + (size_t)b * D, gate + (size_t)b * stride, (size_t)D * sizeof *g);
+    f->pend_pt[k][f->n_pend[k]] = pt;
     f->pend[k][f->n_pend[k]++] = v;
 }
 
@@ -436,17 +465,18 @@ static hc_status double_block(fwd *f, int i, const hc_model_hooks *hooks)
         f->s = s;
         f->pa = pbase + 2 * s; /* img_attn, img_mlp, txt_attn, txt_mlp */
         f->pm = f->pa + 1;
+        int ranged;
         if (f->comp_attn[s]) run(f, st_dbl_proj);
-        if ((st = point_value(m, f->pa, f->comp_attn[s], hooks, NULL, NULL)) != HC_OK) break;
-        hold(f, s, m->cp[f->pa], m->mod[s] + 2 * D, 6 * (size_t)D);
+        if ((st = point_value(m, f->pa, f->comp_attn[s], hooks, NULL, NULL, &ranged)) != HC_OK) break;
+        hold(f, s, ranged ? NULL : m->cp[f->pa], f->pa, m->mod[s] + 2 * D, 6 * (size_t)D);
         if (f->comp_mlp[s]) {
             flush(f, s);
             run(f, st_dbl_mlp_mod);
             run(f, st_dbl_mlp);
         }
         fresh_ctx fc = {m, f, f->db, s, tokens_of(m, s), stream_of(m, s)};
-        if ((st = point_value(m, f->pm, f->comp_mlp[s], hooks, fresh_mlp, &fc)) != HC_OK) break;
-        hold(f, s, m->cp[f->pm], m->mod[s] + 5 * D, 6 * (size_t)D);
+        if ((st = point_value(m, f->pm, f->comp_mlp[s], hooks, fresh_mlp, &fc, &ranged)) != HC_OK) break;
+        hold(f, s, ranged ? NULL : m->cp[f->pm], f->pm, m->mod[s] + 5 * D, 6 * (size_t)D);
     }
     if (i == 0 && st == HC_OK && hooks && (hooks->signals & (1u << HC_MSIG_HEAD_RESID))) {
         flush(f, 0);
@@ -484,8 +514,9 @@ static hc_status blocks(fwd *f, const hc_model_hooks *hooks)
             run(f, st_sgl_attn);
             run(f, st_sgl_lin2);
         }
-        if ((st = point_value(m, f->pt, comp, hooks, NULL, NULL)) != HC_OK) break;
-        hold(f, 2, m->cp[f->pt], m->mod[0] + 2 * (size_t)c->D, 3 * (size_t)c->D);
+        int ranged;
+        if ((st = point_value(m, f->pt, comp, hooks, NULL, NULL, &ranged)) != HC_OK) break;
+        hold(f, 2, ranged ? NULL : m->cp[f->pt], f->pt, m->mod[0] + 2 * (size_t)c->D, 3 * (size_t)c->D);
     }
     flush(f, 2);
     if (st == HC_OK) st = signal(m, hooks, HC_MSIG_RESID, f->B, m->joint + (size_t)c->txt_tokens * c->D, (size_t)c->L * c->D);
@@ -503,7 +534,7 @@ hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int 
     HC_ASSERT(B >= 1 && B <= m->max_B);
     HC_TRY(prologue(m, x, t, labels, B));
     int blas = openblas_get_num_threads();
-    fwd f = {.m = m, .B = B, .nt = blas < B ? blas : B};
+    fwd f = {.m = m, .B = B, .nt = blas < B ? blas : B, .hooks = hooks};
     if (f.nt > m->n_attn) f.nt = m->n_attn;
     if (f.nt < 1) f.nt = 1;
     int width = hc_pool_width();

@@ -10,6 +10,8 @@
 #define HC_FLUX_THREADS 8
 /* gated residuals a stream may hold back before adding them in one pass */
 #define HC_FLUX_PEND 8
+/* floats per piece of a forecast added into a stream (a few stay in L1) */
+#define HC_FLUX_CHUNK 1024
 
 typedef struct dblk {
     hc_linear mod[2], qkv[2], proj[2], fc1[2], fc2[2]; /* [0] img, [1] txt */
@@ -45,6 +47,8 @@ struct hc_flux {
     float *fr_in, *fr_h;
     float *sig_in, *sig; /* signals: the image stream before the first block, a signal tensor */
     float *gates;        /* [3 streams, HC_FLUX_PEND, B, D]: gates of the held-back residuals */
+    float *fbuf;         /* [n_attn threads, HC_FLUX_PEND, chunk_rows, D]: pieces of forecasts */
+    int chunk_rows;      /* rows per piece: HC_FLUX_CHUNK floats */
     float **cp;
 };
 
