@@ -11,7 +11,7 @@
 /* gated residuals a stream may hold back before adding them in one pass */
 #define HC_FLUX_PEND 8
 /* floats per piece of a forecast added into a stream (a few stay in L1) */
-#define HC_FLUX_CHUNK 1024
+#define HC_FLUX_CHUNK 4096
 
 typedef struct dblk {
     hc_linear mod[2], qkv[2], proj[2], fc1[2], fc2[2]; /* [0] img, [1] txt */

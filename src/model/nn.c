@@ -71,6 +71,8 @@ static inline float fexp(float x)
 static int has_avx2(void) { return __builtin_cpu_supports("avx2"); }
 
 #define V8(c) _mm256_set1_ps(c)
+/* rows ahead whose q, k columns the attention gather prefetches */
+#define HC_QK_AHEAD 4
 /* fexp on 8 lanes; max/min return their second operand for NaN, as the
  * clamp's comparisons do */
 AVX2_FN static inline __m256 fexp8(__m256 x)
@@ -311,6 +313,8 @@ void hc_nn_attention(const hc_attn *a, int b, int n_parts, const hc_attn_part *p
             const float *row = P->qkv + ((size_t)b * P->per_b + P->off + (size_t)r) * P->ld;
 #ifdef HC_AVX2
             if (avx2 && d % 8 == 0) {
+                if (r + HC_QK_AHEAD < P->rows) /* the q and k columns of a row ahead (a hint: no effect on values) */
+                    for (int o = 0; o < 2 * D; o += 16) __builtin_prefetch(row + HC_QK_AHEAD * P->ld + o);
                 const float *cs = a->rope_cos ? a->rope_cos + (size_t)pos * (d / 2) : NULL;
                 const float *sn = a->rope_sin ? a->rope_sin + (size_t)pos * (d / 2) : NULL;
                 qk_row_avx2(a->H, d, a->rms_eps, cs, sn, row, P->q_scale, a->Q + (size_t)pos * d, hs);
