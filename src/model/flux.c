@@ -307,8 +307,8 @@ static hc_status alloc_workspace(hc_flux *m, int B)
     struct { float **dst; size_t n; } bufs[] = {
         {&m->temb, b * c->time_dim}, {&m->vec, b * D}, {&m->svec, b * D}, {&m->e1, b * D}, {&m->e2, b * D},
         {&m->y, b * c->vec_dim}, {&m->img0, b * Ti * c->in_channels}, {&m->txt0, b * Tt * c->ctx_dim},
-        {&m->img, b * Ti * D}, {&m->txt, b * Tt * D}, {&m->joint, b * L * D}, {&m->mod[0], b * 6 * D},
-        {&m->mod[1], b * 6 * D}, {&m->h, b * L * D}, {&m->qkv[0], b * Ti * 3 * D}, {&m->qkv[1], b * Tt * 3 * D},
+        {&m->img, b * Ti * D}, {&m->txt, b * Tt * D}, {&m->joint, b * L * D}, {&m->mods, b * D * (12 * (size_t)c->depth_double + 3 * (size_t)c->depth_single + 2)},
+        {&m->h, b * L * D}, {&m->qkv[0], b * Ti * 3 * D}, {&m->qkv[1], b * Tt * 3 * D},
         {&m->u, b * L * (3 * D + F)}, {&m->att[0], b * Ti * D}, {&m->att[1], b * Tt * D}, {&m->attj, b * L * D},
         {&m->mlph, b * L * F}, {&m->cat, b * L * (D + F)}, {&m->fin, b * Ti * c->out_channels},
         {&m->rope_cos, L * d / 2}, {&m->rope_sin, L * d / 2}, {&m->attn_ws, (size_t)m->n_attn * hc_attn_scratch((int)L, c->H, (int)d)},

@@ -98,6 +98,8 @@ struct fwd {
     const float *pend[3][HC_FLUX_PEND]; /* their module outputs [B, T, D]; gates at gates_of */
     int pend_pt[3][HC_FLUX_PEND];       /* or, where pend is NULL, the point forecast in pieces */
     const hc_model_hooks *hooks;
+    int assemble;                /* the joint stream is still to be copied from txt and img (3.6) */
+    int final;                   /* this flush of the joint also modulates the final layer's rows */
     int fs;                      /* the stream being flushed */
     const dblk *db; /* current double block, stream s, points pa (attn) and pm (mlp) */
     int s, pa, pm, comp_attn[2], comp_mlp[2];
@@ -146,6 +148,27 @@ static float *stream_of(const hc_flux *m, int s) { return s ? m->txt : m->img; }
 static int tokens_of(const hc_flux *m, int s) { return s ? m->c.txt_tokens : m->c.T_img; }
 /* modulated rows of stream s: img at h, txt after all img rows */
 static float *h_of(const fwd *f, int s) { return f->m->h + (s ? (size_t)f->B * f->m->c.T_img * f->m->c.D : 0); }
+
+/* every adaLN GEMV of the forward (they read only svec), g = 2 i + s for
+ * double block i's stream s, then the single blocks', then the final
+ * layer's, each whole on one thread, into its own slot of mods */
+static int n_mods(const hc_flux *m) { return 2 * m->c.depth_double + m->c.depth_single + 1; }
+static float *mods_of(const fwd *f, int g)
+{
+    const int nd = 2 * f->m->c.depth_double;
+    const size_t BD = (size_t)f->B * f->m->c.D;
+    return f->m->mods + (g < nd ? (size_t)g * 6 * BD : (size_t)nd * 6 * BD + (size_t)(g - nd) * 3 * BD);
+}
+
+static void st_mods(const fwd *f, int t)
+{
+    hc_flux *m = f->m;
+    const int nd = 2 * m->c.depth_double, n = n_mods(m);
+    for (int g = t; g < n; g += f->nt) {
+        const hc_linear *l = g < nd ? &m->db[g / 2].mod[g % 2] : g < n - 1 ? &m->sb[g - nd].mod : &m->fmod;
+        hc_nn_linear(l, m->svec, m->c.D, f->B, mods_of(f, g), l->out);
+    }
+}
 
 /* 3.2 the image and text embedders */
 static void st_embed(const fwd *f, int t)
@@ -238,15 +261,37 @@ static float *stream_k(const hc_flux *m, int k) { return k == 2 ? m->joint : str
 static int rows_k(const hc_flux *m, int k) { return k == 2 ? m->c.L : tokens_of(m, k); }
 static float *gates_of(const fwd *f, int k, int i) { return f->m->gates + ((size_t)k * HC_FLUX_PEND + (size_t)i) * f->B * f->m->c.D; }
 
+/* 3.6 rows [r0, r0 + n) of element b of the joint sequence x = [txt ; img] */
+static void joint_rows(const hc_flux *m, int b, int r0, int n, float *x)
+{
+    const int D = m->c.D, Tt = m->c.txt_tokens, Ti = m->c.T_img;
+    for (int r = r0; r < r0 + n; r++)
+        memcpy(x + (size_t)(r - r0) * D, r < Tt ? m->txt + ((size_t)b * Tt + r) * D : m->img + ((size_t)b * Ti + r - Tt) * D,
+               (size_t)D * sizeof *x);
+}
+
+/* 3.7 the final layer's modulated rows of element b's joint rows [r0, r0 + n) (image rows only) */
+static void final_rows(hc_flux *m, int b, int r0, int n)
+{
+    const int D = m->c.D, Tt = m->c.txt_tokens, Ti = m->c.T_img, L = m->c.L;
+    const int a = r0 > Tt ? r0 : Tt, e = r0 + n;
+    const float *mod = m->mod[1] + (size_t)b * 2 * D;
+    if (e > a)
+        hc_nn_modulate(m->joint + ((size_t)b * L + a) * D, e - a, D, mod, mod + D, (float)m->c.ln_eps,
+                       m->h + ((size_t)b * Ti + a - Tt) * D);
+}
+
 /* stream k += its held-back residuals over thread t's batch elements, in
  * chunks of rows where some are forecast in pieces (those pieces go through
- * the thread's scratch and never reach memory) */
+ * the thread's scratch and never reach memory) or where the joint is also
+ * assembled or modulated for the final layer on the way (one pass) */
 static void st_flush(const fwd *f, int t)
 {
     hc_flux *m = f->m;
     const int D = m->c.D, k = f->fs, T = rows_k(m, k), n = f->n_pend[k];
+    const int assemble = k == 2 && f->assemble, fin = k == 2 && f->final;
     const hc_model_hooks *h = f->hooks;
-    int lazy = 0;
+    int lazy = assemble || fin;
     for (int i = 0; i < n; i++) lazy |= f->pend[k][i] == NULL;
     const int ch = lazy ? m->chunk_rows : T;
     float *buf = m->fbuf + (size_t)t * HC_FLUX_PEND * m->chunk_rows * D;
@@ -267,17 +312,21 @@ static void st_flush(const fwd *f, int t)
                 h->forecast_range(h->ud, f->pend_pt[k][i], e0, (size_t)rows * D, o);
                 v[i] = o;
             }
+            if (assemble) joint_rows(m, b, r0, rows, stream_k(m, k) + e0);
             hc_nn_gated_add_n(stream_k(m, k) + e0, n, v, g, rows, D);
+            if (fin) final_rows(m, b, r0, rows);
         }
 }
 
-/* add stream k's held-back residuals */
+/* add stream k's held-back residuals (the joint: and assemble it, or
+ * modulate its final rows, if due) */
 static void flush(fwd *f, int k)
 {
-    if (f->n_pend[k] == 0) return;
+    if (f->n_pend[k] == 0 && !(k == 2 && (f->assemble || f->final))) return;
     f->fs = k;
     run(f, st_flush);
     f->n_pend[k] = 0;
+    if (k == 2) f->assemble = 0;
 }
 
 /* hold back stream k += gate * v, v [B, T, D] (NULL: point pt forecast in
@@ -290,19 +339,6 @@ static void hold(fwd *f, int k, const float *v, int pt, const float *gate, size_
     for (int b = 0; b < f->B; b++) memcpy(g + (size_t)b * D, gate + (size_t)b * stride, (size_t)D * sizeof *g);
     f->pend_pt[k][f->n_pend[k]] = pt;
     f->pend[k][f->n_pend[k]++] = v;
-}
-
-/* 3.6 the joint sequence x = [txt ; img] */
-static void st_joint(const fwd *f, int t)
-{
-    hc_flux *m = f->m;
-    const size_t D = (size_t)m->c.D, L = (size_t)m->c.L, Tt = (size_t)m->c.txt_tokens, Ti = (size_t)m->c.T_img;
-    int b0, b1;
-    bslice(f, t, &b0, &b1);
-    for (int b = b0; b < b1; b++) {
-        memcpy(m->joint + (size_t)b * L * D, m->txt + (size_t)b * Tt * D, Tt * D * sizeof(float));
-        memcpy(m->joint + ((size_t)b * L + Tt) * D, m->img + (size_t)b * Ti * D, Ti * D * sizeof(float));
-    }
 }
 
 /* single block: modulate the joint rows */
@@ -352,20 +388,7 @@ static void st_sgl_lin2(const fwd *f, int t)
     }
 }
 
-/* 3.7 final layer on the image rows */
-static void st_final_mod(const fwd *f, int t)
-{
-    hc_flux *m = f->m;
-    const hc_flux_config *c = &m->c;
-    const int D = c->D, Ti = c->T_img, Tt = c->txt_tokens, L = c->L;
-    int b0, b1;
-    bslice(f, t, &b0, &b1);
-    for (int b = b0; b < b1; b++) {
-        const float *mod = m->mod[1] + (size_t)b * 2 * D;
-        hc_nn_modulate(m->joint + ((size_t)b * L + Tt) * D, Ti, D, mod, mod + D, (float)c->ln_eps, m->h + (size_t)b * Ti * D);
-    }
-}
-
+/* 3.7 final layer on the image rows (modulated as the last flush of the joint passes them) */
 static void st_final_lin(const fwd *f, int t)
 {
     hc_flux *m = f->m;
@@ -445,9 +468,9 @@ static hc_status double_block(fwd *f, int i, const hc_model_hooks *hooks)
     hc_flux *m = f->m;
     const int D = m->c.D, pbase = 4 * i;
     f->db = &m->db[i];
-    /* the adaLN GEMVs come first: a policy may decide from the first block's
-     * modulated input before any point is asked for */
-    for (int s = 0; s < 2; s++) hc_nn_linear(&f->db->mod[s], m->svec, D, f->B, m->mod[s], 6 * D);
+    /* the adaLN GEMVs came first (st_mods): a policy may decide from the
+     * first block's modulated input before any point is asked for */
+    for (int s = 0; s < 2; s++) m->mod[s] = mods_of(f, 2 * i + s);
     if (i == 0) HC_TRY(signal(m, hooks, HC_MSIG_MOD_IN, f->B, m->mod[0], 0));
     for (int s = 0; s < 2; s++) {
         f->comp_attn[s] = computes(hooks, pbase + 2 * s);
@@ -490,6 +513,7 @@ static hc_status blocks(fwd *f, const hc_model_hooks *hooks)
     hc_flux *m = f->m;
     const hc_flux_config *c = &m->c;
     hc_status st = HC_OK;
+    run(f, st_mods);
     run(f, st_embed);
     if (hooks && (hooks->signals & ~1u)) memcpy(m->sig_in, m->img, (size_t)f->B * c->T_img * c->D * sizeof *m->img);
     for (int i = 0; i < c->depth_double && st == HC_OK; i++) st = double_block(f, i, hooks);
@@ -501,12 +525,12 @@ static hc_status blocks(fwd *f, const hc_model_hooks *hooks)
         if ((st = hooks->cluster_input(hooks->ud, 0, m->img)) != HC_OK) return st;
         if ((st = hooks->cluster_input(hooks->ud, 1, m->txt)) != HC_OK) return st;
     }
-    run(f, st_joint);
+    f->assemble = 1; /* at the joint's first flush */
     for (int j = 0; j < c->depth_single && st == HC_OK; j++) {
         f->sb = &m->sb[j];
         f->pt = 4 * c->depth_double + j;
         int comp = computes(hooks, f->pt);
-        hc_nn_linear(&f->sb->mod, m->svec, c->D, f->B, m->mod[0], 3 * c->D);
+        m->mod[0] = mods_of(f, 2 * c->depth_double + j);
         if (comp) {
             flush(f, 2);
             run(f, st_sgl_mod);
@@ -518,11 +542,15 @@ static hc_status blocks(fwd *f, const hc_model_hooks *hooks)
         if ((st = point_value(m, f->pt, comp, hooks, NULL, NULL, &ranged)) != HC_OK) break;
         hold(f, 2, ranged ? NULL : m->cp[f->pt], f->pt, m->mod[0] + 2 * (size_t)c->D, 3 * (size_t)c->D);
     }
-    flush(f, 2);
-    if (st == HC_OK) st = signal(m, hooks, HC_MSIG_RESID, f->B, m->joint + (size_t)c->txt_tokens * c->D, (size_t)c->L * c->D);
     if (st != HC_OK) return st;
-    hc_nn_linear(&m->fmod, m->svec, c->D, f->B, m->mod[1], 2 * c->D);
-    run(f, st_final_mod);
+    /* the final layer's adaLN; the joint's last flush modulates its image
+     * rows on the way */
+    m->mod[1] = mods_of(f, n_mods(m) - 1);
+    f->final = 1;
+    flush(f, 2);
+    f->final = 0;
+    if ((st = signal(m, hooks, HC_MSIG_RESID, f->B, m->joint + (size_t)c->txt_tokens * c->D, (size_t)c->L * c->D)) != HC_OK)
+        return st;
     run(f, st_final_lin);
     return HC_OK;
 }

@@ -39,7 +39,9 @@ struct hc_flux {
     float *ws;
     float *temb, *vec, *svec, *e1, *e2, *y;
     float *img0, *txt0, *img, *txt, *joint;
-    float *mod[2], *h, *qkv[2], *u, *att[2], *attj, *mlph, *cat, *fin;
+    float *mods;         /* every adaLN output of a forward (flux_fwd.c mods_of) */
+    float *mod[2];       /* the current block's adaLN outputs: pointers into mods */
+    float *h, *qkv[2], *u, *att[2], *attj, *mlph, *cat, *fin;
     float *rope_cos, *rope_sin;
     float *attn_ws;
     hc_attn attn[HC_FLUX_THREADS];
