@@ -560,15 +560,18 @@ hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int 
 {
     const hc_flux_config *c = &m->c;
     HC_ASSERT(B >= 1 && B <= m->max_B);
-    HC_TRY(prologue(m, x, t, labels, B));
     int blas = openblas_get_num_threads();
     fwd f = {.m = m, .B = B, .nt = blas < B ? blas : B, .hooks = hooks};
     if (f.nt > m->n_attn) f.nt = m->n_attn;
     if (f.nt < 1) f.nt = 1;
     int width = hc_pool_width();
+    /* one OpenBLAS thread from the prologue on: its small GEMMs then give
+     * the bits they give on one thread, and no OpenBLAS worker is left
+     * spinning beside the pool's */
     if (f.nt > 1) openblas_set_num_threads(1);
+    hc_status st = prologue(m, x, t, labels, B);
     hc_pool_set_width(f.nt); /* the hooks' forecasts split their rows too */
-    hc_status st = blocks(&f, hooks);
+    if (st == HC_OK) st = blocks(&f, hooks);
     hc_pool_set_width(width);
     if (f.nt > 1) openblas_set_num_threads(blas);
     if (st != HC_OK) return st;
