@@ -98,6 +98,7 @@ struct fwd {
     const float *pend[3][HC_FLUX_PEND]; /* their module outputs [B, T, D]; gates at gates_of */
     int pend_pt[3][HC_FLUX_PEND];       /* or, where pend is NULL, the point forecast in pieces */
     const hc_model_hooks *hooks;
+    int embed;                   /* the image stream is still to be embedded (3.2) */
     int assemble;                /* the joint stream is still to be copied from txt and img (3.6) */
     int final;                   /* this flush of the joint also modulates the final layer's rows */
     int fs;                      /* the stream being flushed */
@@ -170,12 +171,11 @@ static void st_mods(const fwd *f, int t)
     }
 }
 
-/* 3.2 the image and text embedders */
-static void st_embed(const fwd *f, int t)
+/* 3.2 the text embedder (the image's runs in the image stream's first flush) */
+static void st_embed_txt(const fwd *f, int t)
 {
     hc_flux *m = f->m;
     const hc_flux_config *c = &m->c;
-    lin_par(f, t, &m->img_in, m->img0, c->in_channels, f->B * c->T_img, m->img, c->D);
     lin_par(f, t, &m->txt_in, m->txt0, c->ctx_dim, f->B * c->txt_tokens, m->txt, c->D);
 }
 
@@ -281,52 +281,85 @@ static void final_rows(hc_flux *m, int b, int r0, int n)
                        m->h + ((size_t)b * Ti + a - Tt) * D);
 }
 
-/* stream k += its held-back residuals over thread t's batch elements, in
- * chunks of rows where some are forecast in pieces (those pieces go through
- * the thread's scratch and never reach memory) or where the joint is also
- * assembled or modulated for the final layer on the way (one pass) */
+/* rows [r0, r0 + rows) of element b of stream k += its held-back residuals
+ * (those forecast in pieces through the thread's scratch buf, never
+ * reaching memory), the joint's rows assembled first and its final rows
+ * modulated after where due: one pass */
+static void flush_rows(const fwd *f, int k, int b, int r0, int rows, float *buf)
+{
+    hc_flux *m = f->m;
+    const int D = m->c.D, T = rows_k(m, k), n = f->n_pend[k];
+    const hc_model_hooks *h = f->hooks;
+    const size_t e0 = ((size_t)b * T + r0) * D;
+    const float *v[HC_FLUX_PEND], *g[HC_FLUX_PEND];
+    for (int i = 0; i < n; i++) {
+        g[i] = gates_of(f, k, i) + (size_t)b * D;
+        if (f->pend[k][i]) {
+            v[i] = f->pend[k][i] + e0;
+            continue;
+        }
+        float *o = buf + (size_t)i * m->chunk_rows * D;
+        h->forecast_range(h->ud, f->pend_pt[k][i], e0, (size_t)rows * D, o);
+        v[i] = o;
+    }
+    if (k == 2 && f->assemble) joint_rows(m, b, r0, rows, stream_k(m, k) + e0);
+    hc_nn_gated_add_n(stream_k(m, k) + e0, n, v, g, rows, D);
+    if (k == 2 && f->final) final_rows(m, b, r0, rows);
+}
+
+/* the image stream's first flush: the embedder on thread t's share in runs
+ * of HC_ROW_ALIGN rows (cut as lin_par cuts), each run's residuals added
+ * while it is in cache, in pieces of at most ch rows within an element */
+static void flush_embed(const fwd *f, int t, int ch, float *buf)
+{
+    hc_flux *m = f->m;
+    const int D = m->c.D, Ti = m->c.T_img, in = m->c.in_channels;
+    int r0, r1;
+    rslice(f, t, f->B * Ti, HC_ROW_ALIGN, &r0, &r1);
+    for (int a = r0; a < r1; a += HC_ROW_ALIGN) {
+        const int e = r1 - a < HC_ROW_ALIGN ? r1 : a + HC_ROW_ALIGN;
+        hc_nn_linear(&m->img_in, m->img0 + (size_t)a * in, in, e - a, m->img + (size_t)a * D, D);
+        for (int r = a; r < e;) {
+            const int b = r / Ti;
+            int stop = e < (b + 1) * Ti ? e : (b + 1) * Ti;
+            if (stop - r > ch) stop = r + ch;
+            flush_rows(f, 0, b, r - b * Ti, stop - r, buf);
+            r = stop;
+        }
+    }
+}
+
+/* stream k += its held-back residuals over thread t's share, whole elements
+ * at a time, or in pieces of chunk_rows rows where some are forecast in
+ * pieces or the joint is assembled or modulated on the way */
 static void st_flush(const fwd *f, int t)
 {
     hc_flux *m = f->m;
-    const int D = m->c.D, k = f->fs, T = rows_k(m, k), n = f->n_pend[k];
-    const int assemble = k == 2 && f->assemble, fin = k == 2 && f->final;
-    const hc_model_hooks *h = f->hooks;
-    int lazy = assemble || fin;
-    for (int i = 0; i < n; i++) lazy |= f->pend[k][i] == NULL;
+    const int k = f->fs, T = rows_k(m, k);
+    int lazy = k == 2 && (f->assemble || f->final);
+    for (int i = 0; i < f->n_pend[k]; i++) lazy |= f->pend[k][i] == NULL;
     const int ch = lazy ? m->chunk_rows : T;
-    float *buf = m->fbuf + (size_t)t * HC_FLUX_PEND * m->chunk_rows * D;
-    const float *v[HC_FLUX_PEND], *g[HC_FLUX_PEND];
+    float *buf = m->fbuf + (size_t)t * HC_FLUX_PEND * m->chunk_rows * m->c.D;
+    if (k == 0 && f->embed) {
+        flush_embed(f, t, ch, buf);
+        return;
+    }
     int b0, b1;
     bslice(f, t, &b0, &b1);
     for (int b = b0; b < b1; b++)
-        for (int r0 = 0; r0 < T; r0 += ch) {
-            const int rows = T - r0 < ch ? T - r0 : ch;
-            const size_t e0 = ((size_t)b * T + r0) * D;
-            for (int i = 0; i < n; i++) {
-                g[i] = gates_of(f, k, i) + (size_t)b * D;
-                if (f->pend[k][i]) {
-                    v[i] = f->pend[k][i] + e0;
-                    continue;
-                }
-                float *o = buf + (size_t)i * m->chunk_rows * D;
-                h->forecast_range(h->ud, f->pend_pt[k][i], e0, (size_t)rows * D, o);
-                v[i] = o;
-            }
-            if (assemble) joint_rows(m, b, r0, rows, stream_k(m, k) + e0);
-            hc_nn_gated_add_n(stream_k(m, k) + e0, n, v, g, rows, D);
-            if (fin) final_rows(m, b, r0, rows);
-        }
+        for (int r0 = 0; r0 < T; r0 += ch) flush_rows(f, k, b, r0, T - r0 < ch ? T - r0 : ch, buf);
 }
 
-/* add stream k's held-back residuals (the joint: and assemble it, or
- * modulate its final rows, if due) */
+/* add stream k's held-back residuals (the image: and embed it first, the
+ * joint: and assemble it, or modulate its final rows, if due) */
 static void flush(fwd *f, int k)
 {
-    if (f->n_pend[k] == 0 && !(k == 2 && (f->assemble || f->final))) return;
+    if (f->n_pend[k] == 0 && !(k == 2 && (f->assemble || f->final)) && !(k == 0 && f->embed)) return;
     f->fs = k;
     run(f, st_flush);
     f->n_pend[k] = 0;
     if (k == 2) f->assemble = 0;
+    if (k == 0) f->embed = 0;
 }
 
 /* hold back stream k += gate * v, v [B, T, D] (NULL: point pt forecast in
@@ -471,7 +504,10 @@ static hc_status double_block(fwd *f, int i, const hc_model_hooks *hooks)
     /* the adaLN GEMVs came first (st_mods): a policy may decide from the
      * first block's modulated input before any point is asked for */
     for (int s = 0; s < 2; s++) m->mod[s] = mods_of(f, 2 * i + s);
-    if (i == 0) HC_TRY(signal(m, hooks, HC_MSIG_MOD_IN, f->B, m->mod[0], 0));
+    if (i == 0 && hooks && (hooks->signals & (1u << HC_MSIG_MOD_IN))) {
+        flush(f, 0); /* the embedded image stream */
+        HC_TRY(signal(m, hooks, HC_MSIG_MOD_IN, f->B, m->mod[0], 0));
+    }
     for (int s = 0; s < 2; s++) {
         f->comp_attn[s] = computes(hooks, pbase + 2 * s);
         f->comp_mlp[s] = computes(hooks, pbase + 2 * s + 1);
@@ -514,8 +550,12 @@ static hc_status blocks(fwd *f, const hc_model_hooks *hooks)
     const hc_flux_config *c = &m->c;
     hc_status st = HC_OK;
     run(f, st_mods);
-    run(f, st_embed);
-    if (hooks && (hooks->signals & ~1u)) memcpy(m->sig_in, m->img, (size_t)f->B * c->T_img * c->D * sizeof *m->img);
+    run(f, st_embed_txt);
+    f->embed = 1; /* at the image stream's first flush */
+    if (hooks && (hooks->signals & ~1u)) {
+        flush(f, 0);
+        memcpy(m->sig_in, m->img, (size_t)f->B * c->T_img * c->D * sizeof *m->img);
+    }
     for (int i = 0; i < c->depth_double && st == HC_OK; i++) st = double_block(f, i, hooks);
     if (st != HC_OK) return st;
     flush(f, 0);
