@@ -5,7 +5,10 @@
  * flux-mini; and the forecast kernel split over pool threads (pool width
  * 2 and 3) gives the bits of the unsplit kernel, every order; and the
  * held-back residuals' one-pass add (hc_nn_gated_add_n) gives the bits of
- * one hc_nn_gated_add per residual in turn. */
+ * one hc_nn_gated_add per residual in turn; forecasts handed in pieces
+ * (hooks forecast_prepare/forecast_range) give the output of whole ones, at
+ * 1, 2 and 3 threads; and at batch 32 (where OpenBLAS would split the
+ * prologue's GEMMs) 2 threads give the bits of 1. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -136,6 +139,104 @@ static void test_forecast_split(void **state)
     gsl_rng_free(r);
 }
 
+/* a forecast that differs per element: in pieces it must land at the right offsets */
+static float fc_value(int p, size_t i) { return 0.01f * (float)p + 1e-4f * (float)(i % 1009); }
+static hc_status forecast_el(void *ud, int p, float *out, hc_rows_fn fresh, void *fud)
+{
+    const hc_flux *m = ud;
+    (void)fresh, (void)fud;
+    size_t n = (size_t)B * hc_flux_point(m, p)->tokens * hc_flux_get_config(m)->D;
+    for (size_t i = 0; i < n; i++) out[i] = fc_value(p, i);
+    return HC_OK;
+}
+static int n_prepared;
+static hc_status prepare_el(void *ud, int p, int *ranged)
+{
+    (void)ud;
+    *ranged = p % 2; /* some in pieces, some whole: both paths in one forward */
+    n_prepared += *ranged;
+    return HC_OK;
+}
+static void range_el(const void *ud, int p, size_t e0, size_t n, float *out)
+{
+    (void)ud;
+    for (size_t i = 0; i < n; i++) out[i] = fc_value(p, e0 + i);
+}
+
+/* the output image of a forward at batch nb, with forecasts whole (ranged 0) or partly in pieces */
+static void fwd_out(hc_flux *m, int nb, int threads, int ranged, float *v)
+{
+    const hc_flux_config *c = hc_flux_get_config(m);
+    size_t img = (size_t)c->image_channels * c->image_size * c->image_size;
+    float *x = malloc((size_t)nb * img * sizeof *x), *t = malloc((size_t)nb * sizeof *t);
+    int *lab = malloc((size_t)nb * sizeof *lab);
+    for (size_t i = 0; i < (size_t)nb * img; i++) x[i] = (float)((i * 7919) % 1000) / 500.0f - 1.0f;
+    for (int b = 0; b < nb; b++) {
+        t[b] = 0.5f;
+        lab[b] = b % (c->num_classes + 1);
+    }
+    hc_model_hooks h = {.ud = m, .compute = compute, .forecast = forecast_el};
+    if (ranged) {
+        h.forecast_prepare = prepare_el;
+        h.forecast_range = range_el;
+    }
+    int saved = openblas_get_num_threads();
+    openblas_set_num_threads(threads);
+    hc_status st = hc_flux_forward(m, x, t, lab, nb, ranged >= 0 ? &h : NULL, v);
+    openblas_set_num_threads(saved);
+    if (st != HC_OK) fail_msg("%s", hc_errmsg());
+    free(x);
+    free(t);
+    free(lab);
+}
+
+static void check_ranged(const char *path)
+{
+    hc_flux *m;
+    if (hc_flux_load(path, B, &m) != HC_OK) fail_msg("%s", hc_errmsg());
+    const hc_flux_config *c = hc_flux_get_config(m);
+    size_t n = (size_t)B * c->image_channels * c->image_size * c->image_size;
+    float *ref = malloc(n * sizeof *ref), *got = malloc(n * sizeof *got);
+    fwd_out(m, B, 1, 0, ref);
+    for (int threads = 1; threads <= 3; threads++) {
+        n_prepared = 0;
+        fwd_out(m, B, threads, 1, got);
+        assert_true(n_prepared > 0);
+        if (memcmp(got, ref, n * sizeof *got)) fail_msg("%s: forecasts in pieces differ from whole ones at %d threads", path, threads);
+    }
+    hc_flux_free(m);
+    free(ref);
+    free(got);
+}
+
+static void test_ranged(void **state)
+{
+    (void)state;
+    check_ranged(HC_TEST_DATA "/golden_flux_tiny.safetensors");
+    if (access(HC_TEST_DATA "/../../data/models/flux_mini.safetensors", R_OK) != 0)
+        HC_MISSING_DEP("data/models/flux_mini.safetensors");
+    check_ranged(HC_TEST_DATA "/../../data/models/flux_mini.safetensors");
+}
+
+static void test_batch32(void **state)
+{
+    (void)state;
+    enum { NB = 32 };
+    if (access(HC_TEST_DATA "/../../data/models/flux_mini.safetensors", R_OK) != 0)
+        HC_MISSING_DEP("data/models/flux_mini.safetensors");
+    hc_flux *m;
+    if (hc_flux_load(HC_TEST_DATA "/../../data/models/flux_mini.safetensors", NB, &m) != HC_OK) fail_msg("%s", hc_errmsg());
+    const hc_flux_config *c = hc_flux_get_config(m);
+    size_t n = (size_t)NB * c->image_channels * c->image_size * c->image_size;
+    float *ref = malloc(n * sizeof *ref), *got = malloc(n * sizeof *got);
+    fwd_out(m, NB, 1, -1, ref);
+    fwd_out(m, NB, 2, -1, got);
+    if (memcmp(got, ref, n * sizeof *got)) fail_msg("batch %d: 2 threads differ from 1", NB);
+    hc_flux_free(m);
+    free(ref);
+    free(got);
+}
+
 static void test_gated_add_n(void **state)
 {
     (void)state;
@@ -164,6 +265,7 @@ int main(void)
 {
     hc_init();
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_tiny), cmocka_unit_test(test_mini),
-                                       cmocka_unit_test(test_forecast_split), cmocka_unit_test(test_gated_add_n)};
+                                       cmocka_unit_test(test_forecast_split), cmocka_unit_test(test_gated_add_n),
+                                       cmocka_unit_test(test_ranged), cmocka_unit_test(test_batch32)};
     return HC_RUN_TESTS(tests, NULL, NULL);
 }

@@ -165,6 +165,18 @@ static hc_status on_forecast(void *ud, int p, float *out, hc_rows_fn fresh, void
     return hc_driver_forecast(s->drv, p, s->step, fresh, fresh_ud, out);
 }
 
+static hc_status on_forecast_prepare(void *ud, int p, int *ranged)
+{
+    hc_sampler *s = ud;
+    return hc_driver_forecast_prepare(s->drv, p, s->step, ranged);
+}
+
+static void on_forecast_range(const void *ud, int p, size_t e0, size_t n, float *out)
+{
+    const hc_sampler *s = ud;
+    hc_driver_forecast_range(s->drv, p, e0, n, out);
+}
+
 static hc_status on_signal(void *ud, int kind, const float *x, int rows, int channels)
 {
     hc_sampler *s = ud;
@@ -253,6 +265,7 @@ hc_status hc_sampler_run(hc_sampler *s, const hc_method *method, const hc_sample
         if (guided) s->lb[n + i] = c->null_class;
     }
     const hc_model_hooks hooks = {.ud = s, .compute = on_compute, .observe = on_observe, .forecast = on_forecast,
+                                  .forecast_prepare = on_forecast_prepare, .forecast_range = on_forecast_range,
                                   .cluster_input = on_cluster_input, .signals = hc_sigs_model_mask(s->sigs),
                                   .signal = on_signal};
     hc_status st = HC_OK;

@@ -9,6 +9,9 @@
 #include "nn.h"
 #include "safetensors.h"
 
+/* floats per piece of a forecast added into the stream (stays in L1/L2) */
+#define DIT_CHUNK 4096
+
 typedef struct blk {
     hc_linear mod, qkv, proj, fc1, fc2;
 } blk;
@@ -24,6 +27,8 @@ typedef struct dit {
     float *ws;
     float *xp, *x, *tf, *e1, *cond, *sc, *mod, *h, *qkv, *att, *mlph, *fin, *attn_ws, *fr_in, *fr_h;
     float *sig_in, *sig; /* [B T, D]: the stream entering block 0; a residual signal */
+    float *fbuf;         /* [chunk_rows, D]: a piece of a forecast added into the stream */
+    int chunk_rows;      /* rows per piece: about DIT_CHUNK floats */
     float **cp; /* [2 depth] point buffers [B T, D] */
     hc_attn attn;
 } dit;
@@ -235,12 +240,13 @@ static hc_status alloc_workspace(dit *m, int B)
     const hc_dit_config *c = &m->c;
     size_t D = (size_t)c->D, F = (size_t)c->F, T = (size_t)c->T, b = (size_t)B, P = (size_t)c->p * c->p;
     size_t tile = HC_NN_MLP_TILE < b * T ? HC_NN_MLP_TILE : b * T;
+    m->chunk_rows = c->D < DIT_CHUNK ? DIT_CHUNK / c->D : 1;
     struct { float **dst; size_t n; } bufs[] = {
         {&m->xp, b * T * c->C * P}, {&m->x, b * T * D}, {&m->tf, b * c->freq_dim}, {&m->e1, b * D},
         {&m->cond, b * D}, {&m->sc, b * D}, {&m->mod, b * 6 * D}, {&m->h, b * T * D}, {&m->qkv, b * T * 3 * D},
         {&m->att, b * T * D}, {&m->mlph, tile * F}, {&m->fin, b * T * P * c->Cout},
         {&m->attn_ws, hc_attn_scratch((int)T, c->H, c->head_dim)}, {&m->fr_in, b * T * D}, {&m->fr_h, tile * F},
-        {&m->sig_in, b * T * D}, {&m->sig, b * T * D},
+        {&m->sig_in, b * T * D}, {&m->sig, b * T * D}, {&m->fbuf, (size_t)m->chunk_rows * D},
     };
     size_t total = 2 * (size_t)c->depth * b * T * D;
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) total += (bufs[i].n + 15) / 16 * 16;
@@ -335,8 +341,17 @@ static int computes(const hc_model_hooks *hooks, int p)
     return !hooks || !hooks->compute || hooks->compute(hooks->ud, p);
 }
 
-static hc_status point_value(dit *m, int p, int computed, const hc_model_hooks *hooks, hc_rows_fn fresh, void *fud)
+/* A computed point's value to the caller, or its forecast: in pieces where
+ * the caller can (*ranged = 1: residual() forecasts it chunk by chunk), else
+ * into cp[p]. */
+static hc_status point_value(dit *m, int p, int computed, const hc_model_hooks *hooks, hc_rows_fn fresh, void *fud,
+                             int *ranged)
 {
+    *ranged = 0;
+    if (!computed && hooks->forecast_prepare && hooks->forecast_range) {
+        HC_TRY(hooks->forecast_prepare(hooks->ud, p, ranged));
+        if (*ranged) return HC_OK;
+    }
     if (!computed) return hooks->forecast(hooks->ud, p, m->cp[p], fresh, fud);
     if (hooks && hooks->observe) return hooks->observe(hooks->ud, p, m->cp[p]);
     return HC_OK;
@@ -402,6 +417,25 @@ static hc_status resid_signal(dit *m, int B, const hc_model_hooks *hooks, int ki
     return hooks->signal(hooks->ud, kind, m->sig, B * m->c.T, m->c.D);
 }
 
+/* x += gate * point p's value (element b's gate at mod + b 6D + off): from
+ * cp[p], or forecast piece by piece through fbuf (ranged), the same
+ * operations per element either way */
+static void residual(dit *m, const hc_model_hooks *hooks, int p, int ranged, int B, int off)
+{
+    const int D = m->c.D, T = m->c.T, ch = ranged ? m->chunk_rows : T;
+    for (int b = 0; b < B; b++)
+        for (int r0 = 0; r0 < T; r0 += ch) {
+            const int rows = T - r0 < ch ? T - r0 : ch;
+            const size_t e0 = ((size_t)b * T + r0) * D;
+            const float *v = m->cp[p] + e0;
+            if (ranged) {
+                hooks->forecast_range(hooks->ud, p, e0, (size_t)rows * D, m->fbuf);
+                v = m->fbuf;
+            }
+            hc_nn_gated_add(m->x + e0, v, m->mod + (size_t)b * 6 * D + off, rows, D);
+        }
+}
+
 static hc_status block(dit *m, int i, int B, const hc_model_hooks *hooks)
 {
     const hc_dit_config *c = &m->c;
@@ -424,17 +458,16 @@ static hc_status block(dit *m, int i, int B, const hc_model_hooks *hooks)
         for (int b = 0; b < B; b++) hc_nn_attention(&m->attn, b, 1, &part);
         hc_nn_linear(&bk->proj, m->att, D, B * T, m->cp[pa], D);
     }
-    HC_TRY(point_value(m, pa, ca, hooks, NULL, NULL));
-    for (int b = 0; b < B; b++)
-        hc_nn_gated_add(m->x + (size_t)b * T * D, m->cp[pa] + (size_t)b * T * D, m->mod + (size_t)b * 6 * D + 2 * D, T, D);
+    int ranged;
+    HC_TRY(point_value(m, pa, ca, hooks, NULL, NULL, &ranged));
+    residual(m, hooks, pa, ranged, B, 2 * D);
     if (cm) {
         modulate_all(m, B, 3);
         hc_nn_mlp(&bk->fc1, &bk->fc2, m->h, B * T, m->mlph, m->cp[pm]);
     }
     fresh_ctx fc = {m, bk};
-    HC_TRY(point_value(m, pm, cm, hooks, fresh_mlp, &fc));
-    for (int b = 0; b < B; b++)
-        hc_nn_gated_add(m->x + (size_t)b * T * D, m->cp[pm] + (size_t)b * T * D, m->mod + (size_t)b * 6 * D + 5 * D, T, D);
+    HC_TRY(point_value(m, pm, cm, hooks, fresh_mlp, &fc, &ranged));
+    residual(m, hooks, pm, ranged, B, 5 * D);
     return HC_OK;
 }
 

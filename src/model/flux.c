@@ -296,6 +296,7 @@ static hc_status alloc_workspace(hc_flux *m, int B)
     size_t D = (size_t)c->D, F = (size_t)c->F, L = (size_t)c->L, Ti = (size_t)c->T_img, Tt = (size_t)c->txt_tokens;
     size_t d = (size_t)c->head_dim, b = (size_t)B;
     m->n_attn = B < HC_FLUX_THREADS ? B : HC_FLUX_THREADS;
+    m->chunk_rows = c->D < HC_FLUX_CHUNK ? HC_FLUX_CHUNK / c->D : 1;
     m->n_points = flux_points(c, NULL, 0);
     m->points = calloc((size_t)m->n_points, sizeof *m->points);
     m->cp = calloc((size_t)m->n_points, sizeof *m->cp);
@@ -306,13 +307,14 @@ static hc_status alloc_workspace(hc_flux *m, int B)
     struct { float **dst; size_t n; } bufs[] = {
         {&m->temb, b * c->time_dim}, {&m->vec, b * D}, {&m->svec, b * D}, {&m->e1, b * D}, {&m->e2, b * D},
         {&m->y, b * c->vec_dim}, {&m->img0, b * Ti * c->in_channels}, {&m->txt0, b * Tt * c->ctx_dim},
-        {&m->img, b * Ti * D}, {&m->txt, b * Tt * D}, {&m->joint, b * L * D}, {&m->mod[0], b * 6 * D},
-        {&m->mod[1], b * 6 * D}, {&m->h, b * L * D}, {&m->qkv[0], b * Ti * 3 * D}, {&m->qkv[1], b * Tt * 3 * D},
+        {&m->img, b * Ti * D}, {&m->txt, b * Tt * D}, {&m->joint, b * L * D}, {&m->mods, b * D * (12 * (size_t)c->depth_double + 3 * (size_t)c->depth_single + 2)},
+        {&m->h, b * L * D}, {&m->qkv[0], b * Ti * 3 * D}, {&m->qkv[1], b * Tt * 3 * D},
         {&m->u, b * L * (3 * D + F)}, {&m->att[0], b * Ti * D}, {&m->att[1], b * Tt * D}, {&m->attj, b * L * D},
         {&m->mlph, b * L * F}, {&m->cat, b * L * (D + F)}, {&m->fin, b * Ti * c->out_channels},
         {&m->rope_cos, L * d / 2}, {&m->rope_sin, L * d / 2}, {&m->attn_ws, (size_t)m->n_attn * hc_attn_scratch((int)L, c->H, (int)d)},
         {&m->fr_in, b * L * D}, {&m->fr_h, b * L * F}, {&m->sig_in, b * Ti * D}, {&m->sig, b * Ti * D},
         {&m->gates, 3 * HC_FLUX_PEND * b * D},
+        {&m->fbuf, (size_t)m->n_attn * HC_FLUX_PEND * (size_t)m->chunk_rows * D},
     };
     size_t total = cp_total;
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) total += (bufs[i].n + 15) / 16 * 16;

@@ -64,9 +64,17 @@ static int computes(const hc_model_hooks *hooks, int p)
     return !hooks || !hooks->compute || hooks->compute(hooks->ud, p);
 }
 
-/* After point p: hand a computed value to the caller, or have it forecast. */
-static hc_status point_value(hc_flux *m, int p, int computed, const hc_model_hooks *hooks, hc_rows_fn fresh, void *fud)
+/* After point p: hand a computed value to the caller, or have it forecast:
+ * in pieces where the caller can (*ranged = 1: held back as point p and
+ * forecast chunk by chunk when its stream is flushed), else into cp[p]. */
+static hc_status point_value(hc_flux *m, int p, int computed, const hc_model_hooks *hooks, hc_rows_fn fresh, void *fud,
+                             int *ranged)
 {
+    *ranged = 0;
+    if (!computed && hooks->forecast_prepare && hooks->forecast_range) {
+        HC_TRY(hooks->forecast_prepare(hooks->ud, p, ranged));
+        if (*ranged) return HC_OK;
+    }
     if (!computed) return hooks->forecast(hooks->ud, p, m->cp[p], fresh, fud);
     if (hooks && hooks->observe) return hooks->observe(hooks->ud, p, m->cp[p]);
     return HC_OK;
@@ -88,6 +96,11 @@ struct fwd {
     int B, nt;
     int n_pend[3];               /* held-back residuals of img, txt, joint */
     const float *pend[3][HC_FLUX_PEND]; /* their module outputs [B, T, D]; gates at gates_of */
+    int pend_pt[3][HC_FLUX_PEND];       /* or, where pend is NULL, the point forecast in pieces */
+    const hc_model_hooks *hooks;
+    int embed;                   /* the image stream is still to be embedded (3.2) */
+    int assemble;                /* the joint stream is still to be copied from txt and img (3.6) */
+    int final;                   /* this flush of the joint also modulates the final layer's rows */
     int fs;                      /* the stream being flushed */
     const dblk *db; /* current double block, stream s, points pa (attn) and pm (mlp) */
     int s, pa, pm, comp_attn[2], comp_mlp[2];
@@ -137,12 +150,32 @@ static int tokens_of(const hc_flux *m, int s) { return s ? m->c.txt_tokens : m->
 /* modulated rows of stream s: img at h, txt after all img rows */
 static float *h_of(const fwd *f, int s) { return f->m->h + (s ? (size_t)f->B * f->m->c.T_img * f->m->c.D : 0); }
 
-/* 3.2 the image and text embedders */
-static void st_embed(const fwd *f, int t)
+/* every adaLN GEMV of the forward (they read only svec), g = 2 i + s for
+ * double block i's stream s, then the single blocks', then the final
+ * layer's, each whole on one thread, into its own slot of mods */
+static int n_mods(const hc_flux *m) { return 2 * m->c.depth_double + m->c.depth_single + 1; }
+static float *mods_of(const fwd *f, int g)
+{
+    const int nd = 2 * f->m->c.depth_double;
+    const size_t BD = (size_t)f->B * f->m->c.D;
+    return f->m->mods + (g < nd ? (size_t)g * 6 * BD : (size_t)nd * 6 * BD + (size_t)(g - nd) * 3 * BD);
+}
+
+static void st_mods(const fwd *f, int t)
+{
+    hc_flux *m = f->m;
+    const int nd = 2 * m->c.depth_double, n = n_mods(m);
+    for (int g = t; g < n; g += f->nt) {
+        const hc_linear *l = g < nd ? &m->db[g / 2].mod[g % 2] : g < n - 1 ? &m->sb[g - nd].mod : &m->fmod;
+        hc_nn_linear(l, m->svec, m->c.D, f->B, mods_of(f, g), l->out);
+    }
+}
+
+/* 3.2 the text embedder (the image's runs in the image stream's first flush) */
+static void st_embed_txt(const fwd *f, int t)
 {
     hc_flux *m = f->m;
     const hc_flux_config *c = &m->c;
-    lin_par(f, t, &m->img_in, m->img0, c->in_channels, f->B * c->T_img, m->img, c->D);
     lin_par(f, t, &m->txt_in, m->txt0, c->ctx_dim, f->B * c->txt_tokens, m->txt, c->D);
 }
 
@@ -228,52 +261,117 @@ static float *stream_k(const hc_flux *m, int k) { return k == 2 ? m->joint : str
 static int rows_k(const hc_flux *m, int k) { return k == 2 ? m->c.L : tokens_of(m, k); }
 static float *gates_of(const fwd *f, int k, int i) { return f->m->gates + ((size_t)k * HC_FLUX_PEND + (size_t)i) * f->B * f->m->c.D; }
 
-static void st_flush(const fwd *f, int t)
+/* 3.6 rows [r0, r0 + n) of element b of the joint sequence x = [txt ; img] */
+static void joint_rows(const hc_flux *m, int b, int r0, int n, float *x)
+{
+    const int D = m->c.D, Tt = m->c.txt_tokens, Ti = m->c.T_img;
+    for (int r = r0; r < r0 + n; r++)
+        memcpy(x + (size_t)(r - r0) * D, r < Tt ? m->txt + ((size_t)b * Tt + r) * D : m->img + ((size_t)b * Ti + r - Tt) * D,
+               (size_t)D * sizeof *x);
+}
+
+/* 3.7 the final layer's modulated rows of element b's joint rows [r0, r0 + n) (image rows only) */
+static void final_rows(hc_flux *m, int b, int r0, int n)
+{
+    const int D = m->c.D, Tt = m->c.txt_tokens, Ti = m->c.T_img, L = m->c.L;
+    const int a = r0 > Tt ? r0 : Tt, e = r0 + n;
+    const float *mod = m->mod[1] + (size_t)b * 2 * D;
+    if (e > a)
+        hc_nn_modulate(m->joint + ((size_t)b * L + a) * D, e - a, D, mod, mod + D, (float)m->c.ln_eps,
+                       m->h + ((size_t)b * Ti + a - Tt) * D);
+}
+
+/* rows [r0, r0 + rows) of element b of stream k += its held-back residuals
+ * (those forecast in pieces through the thread's scratch buf, never
+ * reaching memory), the joint's rows assembled first and its final rows
+ * modulated after where due: one pass */
+static void flush_rows(const fwd *f, int k, int b, int r0, int rows, float *buf)
 {
     hc_flux *m = f->m;
-    const int D = m->c.D, k = f->fs, T = rows_k(m, k), n = f->n_pend[k];
+    const int D = m->c.D, T = rows_k(m, k), n = f->n_pend[k];
+    const hc_model_hooks *h = f->hooks;
+    const size_t e0 = ((size_t)b * T + r0) * D;
     const float *v[HC_FLUX_PEND], *g[HC_FLUX_PEND];
-    int b0, b1;
-    bslice(f, t, &b0, &b1);
-    for (int b = b0; b < b1; b++) {
-        for (int i = 0; i < n; i++) {
-            v[i] = f->pend[k][i] + (size_t)b * T * D;
-            g[i] = gates_of(f, k, i) + (size_t)b * D;
+    for (int i = 0; i < n; i++) {
+        g[i] = gates_of(f, k, i) + (size_t)b * D;
+        if (f->pend[k][i]) {
+            v[i] = f->pend[k][i] + e0;
+            continue;
         }
-        hc_nn_gated_add_n(stream_k(m, k) + (size_t)b * T * D, n, v, g, T, D);
+        float *o = buf + (size_t)i * m->chunk_rows * D;
+        h->forecast_range(h->ud, f->pend_pt[k][i], e0, (size_t)rows * D, o);
+        v[i] = o;
+    }
+    if (k == 2 && f->assemble) joint_rows(m, b, r0, rows, stream_k(m, k) + e0);
+    hc_nn_gated_add_n(stream_k(m, k) + e0, n, v, g, rows, D);
+    if (k == 2 && f->final) final_rows(m, b, r0, rows);
+}
+
+/* the image stream's first flush: the embedder on thread t's share in runs
+ * of HC_ROW_ALIGN rows (cut as lin_par cuts), each run's residuals added
+ * while it is in cache, in pieces of at most ch rows within an element */
+static void flush_embed(const fwd *f, int t, int ch, float *buf)
+{
+    hc_flux *m = f->m;
+    const int D = m->c.D, Ti = m->c.T_img, in = m->c.in_channels;
+    int r0, r1;
+    rslice(f, t, f->B * Ti, HC_ROW_ALIGN, &r0, &r1);
+    for (int a = r0; a < r1; a += HC_ROW_ALIGN) {
+        const int e = r1 - a < HC_ROW_ALIGN ? r1 : a + HC_ROW_ALIGN;
+        hc_nn_linear(&m->img_in, m->img0 + (size_t)a * in, in, e - a, m->img + (size_t)a * D, D);
+        for (int r = a; r < e;) {
+            const int b = r / Ti;
+            int stop = e < (b + 1) * Ti ? e : (b + 1) * Ti;
+            if (stop - r > ch) stop = r + ch;
+            flush_rows(f, 0, b, r - b * Ti, stop - r, buf);
+            r = stop;
+        }
     }
 }
 
-/* add stream k's held-back residuals */
+/* stream k += its held-back residuals over thread t's share, whole elements
+ * at a time, or in pieces of chunk_rows rows where some are forecast in
+ * pieces or the joint is assembled or modulated on the way */
+static void st_flush(const fwd *f, int t)
+{
+    hc_flux *m = f->m;
+    const int k = f->fs, T = rows_k(m, k);
+    int lazy = k == 2 && (f->assemble || f->final);
+    for (int i = 0; i < f->n_pend[k]; i++) lazy |= f->pend[k][i] == NULL;
+    const int ch = lazy ? m->chunk_rows : T;
+    float *buf = m->fbuf + (size_t)t * HC_FLUX_PEND * m->chunk_rows * m->c.D;
+    if (k == 0 && f->embed) {
+        flush_embed(f, t, ch, buf);
+        return;
+    }
+    int b0, b1;
+    bslice(f, t, &b0, &b1);
+    for (int b = b0; b < b1; b++)
+        for (int r0 = 0; r0 < T; r0 += ch) flush_rows(f, k, b, r0, T - r0 < ch ? T - r0 : ch, buf);
+}
+
+/* add stream k's held-back residuals (the image: and embed it first, the
+ * joint: and assemble it, or modulate its final rows, if due) */
 static void flush(fwd *f, int k)
 {
-    if (f->n_pend[k] == 0) return;
+    if (f->n_pend[k] == 0 && !(k == 2 && (f->assemble || f->final)) && !(k == 0 && f->embed)) return;
     f->fs = k;
     run(f, st_flush);
     f->n_pend[k] = 0;
+    if (k == 2) f->assemble = 0;
+    if (k == 0) f->embed = 0;
 }
 
-/* hold back stream k += gate * v, v [B, T, D], gate of element b at gate + b stride */
-static void hold(fwd *f, int k, const float *v, const float *gate, size_t stride)
+/* hold back stream k += gate * v, v [B, T, D] (NULL: point pt forecast in
+ * pieces), gate of element b at gate + b stride */
+static void hold(fwd *f, int k, const float *v, int pt, const float *gate, size_t stride)
 {
     if (f->n_pend[k] == HC_FLUX_PEND) flush(f, k);
     const int D = f->m->c.D;
     float *g = gates_of(f, k, f->n_pend[k]);
     for (int b = 0; b < f->B; b++) memcpy(g + (size_t)b * D, gate + (size_t)b * stride, (size_t)D * sizeof *g);
+    f->pend_pt[k][f->n_pend[k]] = pt;
     f->pend[k][f->n_pend[k]++] = v;
-}
-
-/* 3.6 the joint sequence x = [txt ; img] */
-static void st_joint(const fwd *f, int t)
-{
-    hc_flux *m = f->m;
-    const size_t D = (size_t)m->c.D, L = (size_t)m->c.L, Tt = (size_t)m->c.txt_tokens, Ti = (size_t)m->c.T_img;
-    int b0, b1;
-    bslice(f, t, &b0, &b1);
-    for (int b = b0; b < b1; b++) {
-        memcpy(m->joint + (size_t)b * L * D, m->txt + (size_t)b * Tt * D, Tt * D * sizeof(float));
-        memcpy(m->joint + ((size_t)b * L + Tt) * D, m->img + (size_t)b * Ti * D, Ti * D * sizeof(float));
-    }
 }
 
 /* single block: modulate the joint rows */
@@ -323,20 +421,7 @@ static void st_sgl_lin2(const fwd *f, int t)
     }
 }
 
-/* 3.7 final layer on the image rows */
-static void st_final_mod(const fwd *f, int t)
-{
-    hc_flux *m = f->m;
-    const hc_flux_config *c = &m->c;
-    const int D = c->D, Ti = c->T_img, Tt = c->txt_tokens, L = c->L;
-    int b0, b1;
-    bslice(f, t, &b0, &b1);
-    for (int b = b0; b < b1; b++) {
-        const float *mod = m->mod[1] + (size_t)b * 2 * D;
-        hc_nn_modulate(m->joint + ((size_t)b * L + Tt) * D, Ti, D, mod, mod + D, (float)c->ln_eps, m->h + (size_t)b * Ti * D);
-    }
-}
-
+/* 3.7 final layer on the image rows (modulated as the last flush of the joint passes them) */
 static void st_final_lin(const fwd *f, int t)
 {
     hc_flux *m = f->m;
@@ -416,10 +501,13 @@ static hc_status double_block(fwd *f, int i, const hc_model_hooks *hooks)
     hc_flux *m = f->m;
     const int D = m->c.D, pbase = 4 * i;
     f->db = &m->db[i];
-    /* the adaLN GEMVs come first: a policy may decide from the first block's
-     * modulated input before any point is asked for */
-    for (int s = 0; s < 2; s++) hc_nn_linear(&f->db->mod[s], m->svec, D, f->B, m->mod[s], 6 * D);
-    if (i == 0) HC_TRY(signal(m, hooks, HC_MSIG_MOD_IN, f->B, m->mod[0], 0));
+    /* the adaLN GEMVs came first (st_mods): a policy may decide from the
+     * first block's modulated input before any point is asked for */
+    for (int s = 0; s < 2; s++) m->mod[s] = mods_of(f, 2 * i + s);
+    if (i == 0 && hooks && (hooks->signals & (1u << HC_MSIG_MOD_IN))) {
+        flush(f, 0); /* the embedded image stream */
+        HC_TRY(signal(m, hooks, HC_MSIG_MOD_IN, f->B, m->mod[0], 0));
+    }
     for (int s = 0; s < 2; s++) {
         f->comp_attn[s] = computes(hooks, pbase + 2 * s);
         f->comp_mlp[s] = computes(hooks, pbase + 2 * s + 1);
@@ -436,17 +524,18 @@ static hc_status double_block(fwd *f, int i, const hc_model_hooks *hooks)
         f->s = s;
         f->pa = pbase + 2 * s; /* img_attn, img_mlp, txt_attn, txt_mlp */
         f->pm = f->pa + 1;
+        int ranged;
         if (f->comp_attn[s]) run(f, st_dbl_proj);
-        if ((st = point_value(m, f->pa, f->comp_attn[s], hooks, NULL, NULL)) != HC_OK) break;
-        hold(f, s, m->cp[f->pa], m->mod[s] + 2 * D, 6 * (size_t)D);
+        if ((st = point_value(m, f->pa, f->comp_attn[s], hooks, NULL, NULL, &ranged)) != HC_OK) break;
+        hold(f, s, ranged ? NULL : m->cp[f->pa], f->pa, m->mod[s] + 2 * D, 6 * (size_t)D);
         if (f->comp_mlp[s]) {
             flush(f, s);
             run(f, st_dbl_mlp_mod);
             run(f, st_dbl_mlp);
         }
         fresh_ctx fc = {m, f, f->db, s, tokens_of(m, s), stream_of(m, s)};
-        if ((st = point_value(m, f->pm, f->comp_mlp[s], hooks, fresh_mlp, &fc)) != HC_OK) break;
-        hold(f, s, m->cp[f->pm], m->mod[s] + 5 * D, 6 * (size_t)D);
+        if ((st = point_value(m, f->pm, f->comp_mlp[s], hooks, fresh_mlp, &fc, &ranged)) != HC_OK) break;
+        hold(f, s, ranged ? NULL : m->cp[f->pm], f->pm, m->mod[s] + 5 * D, 6 * (size_t)D);
     }
     if (i == 0 && st == HC_OK && hooks && (hooks->signals & (1u << HC_MSIG_HEAD_RESID))) {
         flush(f, 0);
@@ -460,8 +549,13 @@ static hc_status blocks(fwd *f, const hc_model_hooks *hooks)
     hc_flux *m = f->m;
     const hc_flux_config *c = &m->c;
     hc_status st = HC_OK;
-    run(f, st_embed);
-    if (hooks && (hooks->signals & ~1u)) memcpy(m->sig_in, m->img, (size_t)f->B * c->T_img * c->D * sizeof *m->img);
+    run(f, st_mods);
+    run(f, st_embed_txt);
+    f->embed = 1; /* at the image stream's first flush */
+    if (hooks && (hooks->signals & ~1u)) {
+        flush(f, 0);
+        memcpy(m->sig_in, m->img, (size_t)f->B * c->T_img * c->D * sizeof *m->img);
+    }
     for (int i = 0; i < c->depth_double && st == HC_OK; i++) st = double_block(f, i, hooks);
     if (st != HC_OK) return st;
     flush(f, 0);
@@ -471,12 +565,12 @@ static hc_status blocks(fwd *f, const hc_model_hooks *hooks)
         if ((st = hooks->cluster_input(hooks->ud, 0, m->img)) != HC_OK) return st;
         if ((st = hooks->cluster_input(hooks->ud, 1, m->txt)) != HC_OK) return st;
     }
-    run(f, st_joint);
+    f->assemble = 1; /* at the joint's first flush */
     for (int j = 0; j < c->depth_single && st == HC_OK; j++) {
         f->sb = &m->sb[j];
         f->pt = 4 * c->depth_double + j;
         int comp = computes(hooks, f->pt);
-        hc_nn_linear(&f->sb->mod, m->svec, c->D, f->B, m->mod[0], 3 * c->D);
+        m->mod[0] = mods_of(f, 2 * c->depth_double + j);
         if (comp) {
             flush(f, 2);
             run(f, st_sgl_mod);
@@ -484,14 +578,19 @@ static hc_status blocks(fwd *f, const hc_model_hooks *hooks)
             run(f, st_sgl_attn);
             run(f, st_sgl_lin2);
         }
-        if ((st = point_value(m, f->pt, comp, hooks, NULL, NULL)) != HC_OK) break;
-        hold(f, 2, m->cp[f->pt], m->mod[0] + 2 * (size_t)c->D, 3 * (size_t)c->D);
+        int ranged;
+        if ((st = point_value(m, f->pt, comp, hooks, NULL, NULL, &ranged)) != HC_OK) break;
+        hold(f, 2, ranged ? NULL : m->cp[f->pt], f->pt, m->mod[0] + 2 * (size_t)c->D, 3 * (size_t)c->D);
     }
-    flush(f, 2);
-    if (st == HC_OK) st = signal(m, hooks, HC_MSIG_RESID, f->B, m->joint + (size_t)c->txt_tokens * c->D, (size_t)c->L * c->D);
     if (st != HC_OK) return st;
-    hc_nn_linear(&m->fmod, m->svec, c->D, f->B, m->mod[1], 2 * c->D);
-    run(f, st_final_mod);
+    /* the final layer's adaLN; the joint's last flush modulates its image
+     * rows on the way */
+    m->mod[1] = mods_of(f, n_mods(m) - 1);
+    f->final = 1;
+    flush(f, 2);
+    f->final = 0;
+    if ((st = signal(m, hooks, HC_MSIG_RESID, f->B, m->joint + (size_t)c->txt_tokens * c->D, (size_t)c->L * c->D)) != HC_OK)
+        return st;
     run(f, st_final_lin);
     return HC_OK;
 }
@@ -501,15 +600,18 @@ hc_status hc_flux_forward(hc_flux *m, const float *x, const float *t, const int 
 {
     const hc_flux_config *c = &m->c;
     HC_ASSERT(B >= 1 && B <= m->max_B);
-    HC_TRY(prologue(m, x, t, labels, B));
     int blas = openblas_get_num_threads();
-    fwd f = {.m = m, .B = B, .nt = blas < B ? blas : B};
+    fwd f = {.m = m, .B = B, .nt = blas < B ? blas : B, .hooks = hooks};
     if (f.nt > m->n_attn) f.nt = m->n_attn;
     if (f.nt < 1) f.nt = 1;
     int width = hc_pool_width();
+    /* one OpenBLAS thread from the prologue on: its small GEMMs then give
+     * the bits they give on one thread, and no OpenBLAS worker is left
+     * spinning beside the pool's */
     if (f.nt > 1) openblas_set_num_threads(1);
+    hc_status st = prologue(m, x, t, labels, B);
     hc_pool_set_width(f.nt); /* the hooks' forecasts split their rows too */
-    hc_status st = blocks(&f, hooks);
+    if (st == HC_OK) st = blocks(&f, hooks);
     hc_pool_set_width(width);
     if (f.nt > 1) openblas_set_num_threads(blas);
     if (st != HC_OK) return st;

@@ -74,6 +74,15 @@ typedef struct hc_model_hooks {
     /* Fill a point that is not computed; `fresh` is non-NULL where the point
      * has `fresh` set. */
     hc_status (*forecast)(void *ud, int point, float *out, hc_rows_fn fresh, void *fresh_ud);
+    /* Optional, in place of forecast() where the caller can forecast point
+     * p in pieces: *ranged = 1 when prepared (forecast() is then not
+     * called), and forecast_range() writes elements [e0, e0 + n) of the
+     * value forecast() would have written into out[0..n), bit for bit, from
+     * any thread, until this forward ends.  The model then adds the value
+     * into its residual piece by piece and never holds it whole.  NULL or
+     * *ranged = 0: forecast(). */
+    hc_status (*forecast_prepare)(void *ud, int point, int *ranged);
+    void (*forecast_range)(const void *ud, int point, size_t e0, size_t n, float *out);
     /* Clustering input j at this forward (may be NULL). */
     hc_status (*cluster_input)(void *ud, int input, const float *x);
     /* Signal tensors wanted (bit 1 << hc_model_signal) and where they go; the

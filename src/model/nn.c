@@ -71,6 +71,8 @@ static inline float fexp(float x)
 static int has_avx2(void) { return __builtin_cpu_supports("avx2"); }
 
 #define V8(c) _mm256_set1_ps(c)
+/* rows ahead whose q, k columns the attention gather prefetches */
+#define HC_QK_AHEAD 4
 /* fexp on 8 lanes; max/min return their second operand for NaN, as the
  * clamp's comparisons do */
 AVX2_FN static inline __m256 fexp8(__m256 x)
@@ -89,6 +91,28 @@ AVX2_FN static inline __m256 fexp8(__m256 x)
     p = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(p, r), r), r), V8(1.0f));
     __m256 sc = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23));
     return _mm256_mul_ps(p, sc);
+}
+
+/* fexp8 on four vectors in lockstep, each step on all four before the next
+ * (the same operations per lane: the exponential's long dependency chain
+ * overlaps four ways without relying on the out-of-order window) */
+#define X4(OP) do { for (int q = 0; q < 4; q++) { OP; } } while (0)
+AVX2_FN static inline void fexp8x4(__m256 *x)
+{
+    __m256 fn[4], r[4], p[4];
+    __m256i n[4];
+    X4(x[q] = _mm256_min_ps(V8(88.0f), _mm256_max_ps(V8(-87.0f), x[q])));
+    X4(n[q] = _mm256_sub_epi32(_mm256_cvttps_epi32(_mm256_add_ps(_mm256_mul_ps(x[q], V8(1.44269504088896341f)), V8(128.5f))),
+                               _mm256_set1_epi32(128)));
+    X4(fn[q] = _mm256_cvtepi32_ps(n[q]));
+    X4(r[q] = _mm256_add_ps(_mm256_sub_ps(x[q], _mm256_mul_ps(fn[q], V8(0.693359375f))), _mm256_mul_ps(fn[q], V8(2.12194440e-4f))));
+    X4(p[q] = _mm256_add_ps(_mm256_mul_ps(V8(1.9875691500e-4f), r[q]), V8(1.3981999507e-3f)));
+    X4(p[q] = _mm256_add_ps(_mm256_mul_ps(p[q], r[q]), V8(8.3334519073e-3f)));
+    X4(p[q] = _mm256_add_ps(_mm256_mul_ps(p[q], r[q]), V8(4.1665795894e-2f)));
+    X4(p[q] = _mm256_add_ps(_mm256_mul_ps(p[q], r[q]), V8(1.6666665459e-1f)));
+    X4(p[q] = _mm256_add_ps(_mm256_mul_ps(p[q], r[q]), V8(5.0000001201e-1f)));
+    X4(p[q] = _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(p[q], r[q]), r[q]), r[q]), V8(1.0f)));
+    X4(x[q] = _mm256_mul_ps(p[q], _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n[q], _mm256_set1_epi32(127)), 23))));
 }
 
 /* sum8's ending: the nt tail values added to lane 0 in order, then its lane
@@ -122,13 +146,14 @@ AVX2_FN static void gelu_avx2(float *dst, size_t ldd, const float *src, size_t l
         const float *x = src + r * lds;
         float *y = dst + r * ldd;
         size_t e = 0;
-        for (; e + 32 <= n; e += 32) {
-            __m256 a = gelu8(_mm256_loadu_ps(x + e)), b = gelu8(_mm256_loadu_ps(x + e + 8));
-            __m256 c = gelu8(_mm256_loadu_ps(x + e + 16)), d = gelu8(_mm256_loadu_ps(x + e + 24));
-            _mm256_storeu_ps(y + e, a);
-            _mm256_storeu_ps(y + e + 8, b);
-            _mm256_storeu_ps(y + e + 16, c);
-            _mm256_storeu_ps(y + e + 24, d);
+        if (r + 2 < rows) /* a row ahead (a hint: no effect on values) */
+            for (size_t o = 0; o < n; o += 16) __builtin_prefetch(x + 2 * lds + o);
+        for (; e + 32 <= n; e += 32) { /* gelu8 on four vectors, the exponentials in lockstep */
+            __m256 z[4], g[4];
+            X4(z[q] = _mm256_loadu_ps(x + e + 8 * q));
+            X4(g[q] = _mm256_mul_ps(V8(-k2), _mm256_add_ps(z[q], _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(V8(0.044715f), z[q]), z[q]), z[q]))));
+            fexp8x4(g);
+            X4(_mm256_storeu_ps(y + e + 8 * q, _mm256_div_ps(z[q], _mm256_add_ps(V8(1.0f), g[q]))));
         }
         for (; e + 8 <= n; e += 8) _mm256_storeu_ps(y + e, gelu8(_mm256_loadu_ps(x + e)));
         for (; e < n; e++) {
@@ -143,16 +168,12 @@ AVX2_FN static void softmax_avx2(float *s, int L, float mx)
 {
     __m256 a = _mm256_setzero_ps(), m = V8(mx);
     int j = 0;
-    for (; j + 32 <= L; j += 32) { /* four exponentials in flight, added in lane order */
-        __m256 e0 = fexp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), m));
-        __m256 e1 = fexp8(_mm256_sub_ps(_mm256_loadu_ps(s + j + 8), m));
-        __m256 e2 = fexp8(_mm256_sub_ps(_mm256_loadu_ps(s + j + 16), m));
-        __m256 e3 = fexp8(_mm256_sub_ps(_mm256_loadu_ps(s + j + 24), m));
-        _mm256_storeu_ps(s + j, e0);
-        _mm256_storeu_ps(s + j + 8, e1);
-        _mm256_storeu_ps(s + j + 16, e2);
-        _mm256_storeu_ps(s + j + 24, e3);
-        a = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a, e0), e1), e2), e3);
+    for (; j + 32 <= L; j += 32) { /* four exponentials in lockstep, added in lane order */
+        __m256 e[4];
+        X4(e[q] = _mm256_sub_ps(_mm256_loadu_ps(s + j + 8 * q), m));
+        fexp8x4(e);
+        X4(_mm256_storeu_ps(s + j + 8 * q, e[q]));
+        a = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a, e[0]), e[1]), e[2]), e[3]);
     }
     for (; j + 8 <= L; j += 8) {
         __m256 e = fexp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), m));
@@ -311,6 +332,8 @@ void hc_nn_attention(const hc_attn *a, int b, int n_parts, const hc_attn_part *p
             const float *row = P->qkv + ((size_t)b * P->per_b + P->off + (size_t)r) * P->ld;
 #ifdef HC_AVX2
             if (avx2 && d % 8 == 0) {
+                if (r + HC_QK_AHEAD < P->rows) /* the q and k columns of a row ahead (a hint: no effect on values) */
+                    for (int o = 0; o < 2 * D; o += 16) __builtin_prefetch(row + HC_QK_AHEAD * P->ld + o);
                 const float *cs = a->rope_cos ? a->rope_cos + (size_t)pos * (d / 2) : NULL;
                 const float *sn = a->rope_sin ? a->rope_sin + (size_t)pos * (d / 2) : NULL;
                 qk_row_avx2(a->H, d, a->rms_eps, cs, sn, row, P->q_scale, a->Q + (size_t)pos * d, hs);
