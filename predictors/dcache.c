@@ -324,7 +324,8 @@ void hc_cache_load(hc_cache_dtype t, float *dst, const void *src, size_t n)
 }
 
 /* elements [e0, e0 + n) of the forecast into out[0..n): float32 streams
- * directly, 16-bit ones through stack chunks of converted floats */
+ * through the kernel above, 16-bit ones converted on the fly (half.h's
+ * lincomb: the kernel's operations on the converted floats) */
 void hc_forecast_apply_span(float *restrict out, const void *const *D, hc_cache_dtype t, const double *c, int p,
                             size_t e0, size_t n)
 {
@@ -334,14 +335,15 @@ void hc_forecast_apply_span(float *restrict out, const void *const *D, hc_cache_
         forecast_kernel(out, Dt, c, p, n);
         return;
     }
-    float buf[HC_MAX_ORDER + 1][HC_CHUNK];
-    const float *Bt[HC_MAX_ORDER + 1];
-    for (int k = 0; k <= p; k++) Bt[k] = buf[k];
-    for (size_t a = 0; a < n; a += HC_CHUNK) {
-        size_t len = n - a < HC_CHUNK ? n - a : HC_CHUNK;
-        for (int k = 0; k <= p; k++) hc_cache_load(t, buf[k], (const uint16_t *)D[k] + e0 + a, len);
-        forecast_kernel(out + a, Bt, c, p, len);
+    HC_ASSERT(p >= 0 && p <= HC_MAX_ORDER);
+    float k[HC_MAX_ORDER + 1];
+    const uint16_t *Ht[HC_MAX_ORDER + 1];
+    for (int i = 0; i <= p; i++) {
+        k[i] = (float)c[i];
+        Ht[i] = (const uint16_t *)D[i] + e0;
     }
+    if (t == HC_CACHE_F16) hc_half_lincomb(out, Ht, k, p, n);
+    else hc_bf16_lincomb(out, Ht, k, p, n);
 }
 
 /* the kernel on chunks of whole 64-float blocks, one per pool thread (each

@@ -2,7 +2,8 @@
  * (H5Tconvert from an IEEE half type to H5T_NATIVE_FLOAT) on all 65,536 bit
  * patterns, for the scalar and the F16C/AVX2 path: bit-identical, NaNs
  * included.  Then the trajectory reader's float16 rows against H5Dread with
- * HDF5's conversion of the same file. */
+ * HDF5's conversion of the same file.  And the forecasts' one-pass linear
+ * combinations of 16-bit arrays against converting first. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -144,6 +145,62 @@ static void lengths_and_tails(void **state)
         }
 }
 
+/* hc_half_lincomb / hc_bf16_lincomb against converting every array first
+ * (the scalar conversions) and combining the floats left to right: the same
+ * bits for every non-NaN result, NaN where the reference is NaN.  Orders
+ * 0..5, lengths 0..41 from offsets 0..3 (the SIMD body and the scalar
+ * tail), all kinds of inputs (subnormals, infs, NaNs) and coefficients of
+ * both signs; nothing written past n.  Fails on a wrong order of the
+ * additions (the last term added first moves rounding) or a dropped term. */
+static void lincomb_matches_convert_then_combine(void **state)
+{
+    (void)state;
+    enum { P = 5, N = 48 };
+    uint16_t src[P + 1][N];
+    uint32_t r = 12345;
+    for (int j = 0; j <= P; j++)
+        for (int i = 0; i < N; i++) {
+            r = r * 1103515245u + 12345u;
+            src[j][i] = (uint16_t)(r >> 16);
+            if ((i + j) % 11 != 3) { /* mostly finite, moderate in both formats */
+                src[j][i] = (uint16_t)((src[j][i] & 0x83ffu) | 0x3c00u);
+            } else { /* specials: NaN/inf/subnormal in one format or both */
+                static const uint16_t sp[] = {0xfe01, 0x7c00, 0x7fc0, 0xff80, 0x0003};
+                src[j][i] = sp[(i / 11 + (size_t)j) % 5];
+            }
+        }
+    const float k[P + 1] = {1.0f, -0.3333333f, 0.125f, 7.5f, -1e-3f, 3.0e4f};
+    long nan_seen = 0, checked = 0;
+    for (int bf = 0; bf < 2; bf++)
+        for (int p = 0; p <= P; p++)
+            for (size_t off = 0; off < 4; off++)
+                for (size_t n = 0; n + off <= 44; n++) {
+                    const uint16_t *S[P + 1];
+                    for (int j = 0; j <= p; j++) S[j] = src[j] + off;
+                    float got[N];
+                    for (int i = 0; i < N; i++) got[i] = -12345.f;
+                    if (bf) hc_bf16_lincomb(got, S, k, p, n);
+                    else hc_half_lincomb(got, S, k, p, n);
+                    for (size_t i = 0; i < n; i++) {
+                        float x[P + 1];
+                        for (int j = 0; j <= p; j++)
+                            x[j] = bf ? hc_bf16_to_float(S[j][i]) : hc_half_to_float(S[j][i]);
+                        float want = k[0] * x[0];
+                        for (int j = 1; j <= p; j++) want += k[j] * x[j];
+                        if (isnan(want)) {
+                            assert_true(isnan(got[i]));
+                            nan_seen++;
+                        } else {
+                            assert_memory_equal(&got[i], &want, sizeof want);
+                        }
+                        checked++;
+                    }
+                    for (size_t i = n; i < N; i++) assert_true(got[i] == -12345.f);
+                }
+    print_message("%ld of %ld results NaN\n", nan_seen, checked);
+    assert_true(nan_seen > 0 && nan_seen < checked / 2);
+}
+
 /* A float16 trajectory (odd row length, every finite half sign and
  * magnitude class) read through hc_traj_read_row equals H5Dread with HDF5's
  * conversion, bit for bit. */
@@ -251,6 +308,7 @@ int main(void)
         cmocka_unit_test(scalar_all_patterns),
         cmocka_unit_test(f16c_all_patterns),
         cmocka_unit_test(lengths_and_tails),
+        cmocka_unit_test(lincomb_matches_convert_then_combine),
         cmocka_unit_test(traj_rows_match_hdf5),
         cmocka_unit_test(traj_nonfinite_halves),
     };

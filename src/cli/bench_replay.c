@@ -120,9 +120,7 @@ static void bw_part(void *ud, int t)
     j->sum[t] = (s0 + s1) + (s2 + s3);
 }
 
-/* Read bandwidth (bytes/s) of `threads` threads over a 256 MiB buffer,
- * best of 3; 0 when it cannot be allocated. */
-static double read_bandwidth(int threads)
+double hc_bench_read_bandwidth(int threads)
 {
     const size_t n = ((size_t)256 << 20) / sizeof(double);
     double *a = malloc(n * sizeof *a), best = 1e30;
@@ -242,7 +240,7 @@ int hc_bench_replay(int argc, char **argv)
     hc_method methods[64];
     for (int m = 0; m < nm && st == HC_OK; m++) st = hc_method_parse(specs[m], &methods[m]);
     if (threads == 0) threads = hc_pool_cores();
-    const double bw = st == HC_OK ? read_bandwidth((int)threads) : 0;
+    const double bw = st == HC_OK ? hc_bench_read_bandwidth((int)threads) : 0;
     for (int f = 0; f < nf && st == HC_OK; f++) {
         if (f) printf("\n");
         st = bench_file(files[f], methods, specs, nm, reps, serial, (int)threads, bw);

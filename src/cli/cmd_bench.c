@@ -187,6 +187,19 @@ static hc_status cached_sampling(hc_model *m, const float *x, const int *lab, si
         printf("%-34s %10.2f ms\n%-34s %10.2f ms\n", "full step", tf * 1e3, "cached step", tc * 1e3);
         printf("%-34s %10.4f  (FLOPs: %.4f)\n", "cached / full step time", tc / tf, fc / ff);
     }
+    /* what FLOPs do not count: the predictors' caches, read at every cached
+     * step and read and rewritten at every full one, at the read bandwidth
+     * of the same threads measured now.  Added to the FLOPs-proportional
+     * time (wall_f / fs) it bounds wall / FLOPs speedup from above, as long
+     * as that traffic does not overlap compute. */
+    const double bw = sc.cache_bytes > 0 ? hc_bench_read_bandwidth(openblas_get_num_threads()) : 0;
+    if (bw > 0) {
+        double floor_s = (double)sc.cache_bytes * (nc + 2.0 * nf) / bw;
+        printf("%-34s %10.2f ms  (%.1f MB read per cached step, %.2f GB/s)\n", "memory floor, cached step",
+               (double)sc.cache_bytes / bw * 1e3, (double)sc.cache_bytes / 1e6, bw / 1e9);
+        printf("%-34s %10.2f  (FLOPs-proportional time + %.3f s of cache traffic)\n", "wall / FLOPs ceiling",
+               1.0 / (1.0 + floor_s * fs / wall_f), floor_s);
+    }
     hc_sampler_free(smp);
     free(xs);
     return HC_OK;
@@ -306,8 +319,11 @@ const hc_command hc_cmd_bench = {
     "          I images x S steps (default 50) sampled with full compute and with\n"
     "          hicache:N=N,O=2 (default N 7; --cache f16|bf16: its cache in 16\n"
     "          bits): wall-clock speedup / FLOPs speedup\n"
-    "          (target >= 0.95; --no-sampling skips it), and a cached step's time\n"
-    "          and FLOPs as fractions of a full step's.  Threads: OPENBLAS_NUM_THREADS.\n"
+    "          (target >= 0.95; --no-sampling skips it), a cached step's time\n"
+    "          and FLOPs as fractions of a full step's, and the memory floor FLOPs\n"
+    "          miss: the caches read per cached step (read and rewritten per full\n"
+    "          one) at the read bandwidth measured then, and the wall / FLOPs\n"
+    "          ceiling it leaves.  Threads: OPENBLAS_NUM_THREADS.\n"
     "replay    in-memory replay of each trajectory FILE (hicache replay without\n"
     "          writing results) against reading every row of every feature\n"
     "          dataset as stored (HDF5 read, decompression and checksums, no\n"
@@ -319,9 +335,9 @@ const hc_command hc_cmd_bench = {
     "          2.5 with five: 0.25 more per method).  Replay reads step s+1 on a\n"
     "          reader thread while step s is scored; --serial reads on one thread.\n"
     "          --threads N forecast and score each row (default: the cores).\n"
-    "          Also prints each replay's memory floor: the predictor caches it\n"
-    "          streams (read at cached steps, read and written at full ones) at\n"
-    "          this machine's read bandwidth (256 MiB, same threads).\n"
+    "          Also prints each replay's memory floor: the caches it streams\n"
+    "          (read at cached steps, read and written at full ones) at this\n"
+    "          machine's read bandwidth (256 MiB, same threads).\n"
     "replay-scale  replay time and peak memory as a recording grows: for each\n"
     "          point TxDxM (--point, repeatable; default 7 points from\n"
     "          256x256x2 to 2048x1024x4) writes a synthetic file of S steps\n"
@@ -335,6 +351,5 @@ const hc_command hc_cmd_bench = {
     "          queue's two rows + a forecast per method + the caches, plus the\n"
     "          reader's stored and half rows).  Prints a table and the fitted\n"
     "          slopes; writes --out DIR (default out/bench_replay_scale)\n"
-    "          replay_scale.{csv,gp} and, with gnuplot, .png/.pdf (--no-render:\n"
-    "          not).\n",
+    "          replay_scale.{csv,gp}, with gnuplot .png/.pdf (not: --no-render).\n",
 };

@@ -226,3 +226,66 @@ void hc_bf16_to_float_n(const uint16_t *src, float *dst, size_t n)
 #endif
     for (; i < n; i++) dst[i] = hc_bf16_to_float(src[i]);
 }
+
+/* ---- linear combinations of 16-bit arrays (half.h) ---- */
+
+#ifdef HC_HALF_X86
+__attribute__((target("f16c,avx2"))) static size_t half_lincomb_f16c(float *out, const uint16_t *const *src,
+                                                                     const float *k, int p, size_t n)
+{
+    const __m256 nanbits = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 acc = _mm256_mul_ps(_mm256_set1_ps(k[0]),
+                                   cvt8(_mm_loadu_si128((const __m128i *)(const void *)(src[0] + i)), nanbits));
+        for (int j = 1; j <= p; j++) {
+            __m256 x = cvt8(_mm_loadu_si128((const __m128i *)(const void *)(src[j] + i)), nanbits);
+            acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_set1_ps(k[j]), x));
+        }
+        _mm256_storeu_ps(out + i, acc);
+    }
+    return i;
+}
+
+__attribute__((target("avx2"))) static size_t bf16_lincomb_avx2(float *out, const uint16_t *const *src, const float *k,
+                                                                int p, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 acc = _mm256_setzero_ps();
+        for (int j = 0; j <= p; j++) {
+            __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(src[j] + i)));
+            __m256 t = _mm256_mul_ps(_mm256_set1_ps(k[j]), _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
+            acc = j ? _mm256_add_ps(acc, t) : t;
+        }
+        _mm256_storeu_ps(out + i, acc);
+    }
+    return i;
+}
+#endif
+
+void hc_half_lincomb(float *out, const uint16_t *const *src, const float *k, int p, size_t n)
+{
+    size_t i = 0;
+#ifdef HC_HALF_X86
+    if (hc_half_have_f16c_cached()) i = half_lincomb_f16c(out, src, k, p, n);
+#endif
+    for (; i < n; i++) {
+        float acc = k[0] * hc_half_to_float(src[0][i]);
+        for (int j = 1; j <= p; j++) acc += k[j] * hc_half_to_float(src[j][i]);
+        out[i] = acc;
+    }
+}
+
+void hc_bf16_lincomb(float *out, const uint16_t *const *src, const float *k, int p, size_t n)
+{
+    size_t i = 0;
+#ifdef HC_HALF_X86
+    if (hc_half_have_f16c_cached()) i = bf16_lincomb_avx2(out, src, k, p, n);
+#endif
+    for (; i < n; i++) {
+        float acc = k[0] * hc_bf16_to_float(src[0][i]);
+        for (int j = 1; j <= p; j++) acc += k[j] * hc_bf16_to_float(src[j][i]);
+        out[i] = acc;
+    }
+}

@@ -51,4 +51,15 @@ float hc_bf16_to_float(uint16_t b);
 void hc_float_to_bf16_n(const float *src, uint16_t *dst, size_t n);
 void hc_bf16_to_float_n(const uint16_t *src, float *dst, size_t n);
 
+/* ---- forecasts straight from 16-bit caches ----------------------------------
+ * out[i] = k[0] x_0[i] + k[1] x_1[i] + ... + k[p] x_p[i] for i < n, where
+ * x_j[i] is the float of src[j][i] (hc_half_to_float / hc_bf16_to_float):
+ * products and sums in float32, left to right, no FMA -- the bits of
+ * converting every src[j] first and combining the floats in that order
+ * (NaN payloads aside).  One pass, no buffers; F16C/AVX2 (binary16) or AVX2
+ * (bfloat16) when the CPU has it.  src: p+1 arrays of n entries, out: n
+ * floats, not overlapping them; 0 <= p. */
+void hc_half_lincomb(float *out, const uint16_t *const *src, const float *k, int p, size_t n);
+void hc_bf16_lincomb(float *out, const uint16_t *const *src, const float *k, int p, size_t n);
+
 #endif

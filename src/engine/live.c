@@ -515,7 +515,7 @@ hc_status hc_live_compute(const hc_live_opts *o, const hc_method *method, hc_liv
     hc_sample_stats ms = {0};
     if ((hc_method_caps(method) & HC_PRED_NO_CACHE) && r->reference->steps == o->steps) {
         memcpy(r->samples, r->reference->samples, N * sizeof *r->samples);
-        ms = (hc_sample_stats){o->steps, o->steps, r->reference->macs, r->reference->seconds, 0};
+        ms = (hc_sample_stats){o->steps, o->steps, r->reference->macs, r->reference->seconds, 0, 0};
     } else {
         char desc[512];
         hc_method_describe(method, desc, sizeof desc);

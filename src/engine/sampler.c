@@ -309,6 +309,7 @@ hc_status hc_sampler_run(hc_sampler *s, const hc_method *method, const hc_sample
         stats->macs = macs;
         stats->seconds = now() - t0;
         stats->seconds_cached = cached;
+        stats->cache_bytes = hc_driver_cache_bytes(s->drv);
     }
     return st;
 }

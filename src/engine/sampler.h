@@ -53,6 +53,7 @@ typedef struct hc_sample_stats {
     double macs;          /* multiply-accumulates of the whole run (all batch rows) */
     double seconds;       /* wall-clock of the network evaluations and forecasts */
     double seconds_cached; /* the part of it spent in cached (not full) steps */
+    size_t cache_bytes;   /* the predictors' caches at the end of the run (hc_driver_cache_bytes) */
 } hc_sample_stats;
 
 typedef struct hc_sampler hc_sampler;

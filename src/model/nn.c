@@ -237,12 +237,14 @@ void hc_nn_modulate(const float *z, int rows, int D, const float *shift, const f
     }
 }
 
+HC_VECTOR_CLONES
 void hc_nn_gated_add(float *x, const float *v, const float *gate, int rows, int D)
 {
     for (int r = 0; r < rows; r++)
         for (int i = 0; i < D; i++) x[(size_t)r * D + i] += gate[i] * v[(size_t)r * D + i];
 }
 
+HC_VECTOR_CLONES
 void hc_nn_gated_add_n(float *x, int n, const float *const *v, const float *const *gate, int rows, int D)
 {
     for (int r = 0; r < rows; r++) {
