@@ -39,15 +39,41 @@ struct hc_dcache {
  * (official `derivative_approximation`): k = 0 copies F into D_0.  A
  * 16-bit cache runs the same float32 recursion on converted entries and
  * stores the results rounded.  Elementwise: any split gives the same bits. */
-static void update_range(hc_dcache *c, const float *feat, int k, size_t e0, size_t e1)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void update_kernel(float *const *D, const float *restrict feat, float d, int k, size_t e0, size_t e1)
 {
-    const float d = (float)(c->last - c->prev);
-    if (c->dt == HC_CACHE_F32) {
-        if (k == 0) {
-            memcpy(c->D[0] + e0, feat + e0, (e1 - e0) * sizeof *feat);
-            return;
+    /* orders 1..3 spelled out over restrict pointers (the caches and the
+     * fresh row never overlap) so that the loop over elements vectorises */
+    float *restrict d0 = D[0], *restrict d1 = k >= 1 ? D[1] : NULL;
+    float *restrict d2 = k >= 2 ? D[2] : NULL, *restrict d3 = k >= 3 ? D[3] : NULL;
+    switch (k) {
+    case 1:
+        for (size_t e = e0; e < e1; e++) {
+            float cur = feat[e], n0 = (cur - d0[e]) / d;
+            d0[e] = cur;
+            d1[e] = n0;
         }
-        float *const *D = c->D;
+        return;
+    case 2:
+        for (size_t e = e0; e < e1; e++) {
+            float cur = feat[e], n0 = (cur - d0[e]) / d, n1 = (n0 - d1[e]) / d;
+            d0[e] = cur;
+            d1[e] = n0;
+            d2[e] = n1;
+        }
+        return;
+    case 3:
+        for (size_t e = e0; e < e1; e++) {
+            float cur = feat[e], n0 = (cur - d0[e]) / d, n1 = (n0 - d1[e]) / d, n2 = (n1 - d2[e]) / d;
+            d0[e] = cur;
+            d1[e] = n0;
+            d2[e] = n1;
+            d3[e] = n2;
+        }
+        return;
+    default:
         for (size_t e = e0; e < e1; e++) {
             float cur = feat[e];
             for (int i = 0; i < k; i++) {
@@ -57,6 +83,15 @@ static void update_range(hc_dcache *c, const float *feat, int k, size_t e0, size
             }
             D[k][e] = cur;
         }
+    }
+}
+
+static void update_range(hc_dcache *c, const float *feat, int k, size_t e0, size_t e1)
+{
+    const float d = (float)(c->last - c->prev);
+    if (c->dt == HC_CACHE_F32) {
+        if (k == 0) memcpy(c->D[0] + e0, feat + e0, (e1 - e0) * sizeof *feat);
+        else update_kernel(c->D, feat, d, k, e0, e1);
         return;
     }
     float buf[HC_MAX_ORDER + 1][HC_CHUNK];
