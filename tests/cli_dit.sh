@@ -60,6 +60,9 @@ expect_fail "DDIM steps over 1000" "DDIM: cannot divide 1000 timesteps into 1001
 "$HC" bench forward --model "$M" --images 2 --reps 1 --steps 6 --N 3 >out.txt 2>&1 ||
   fail "bench forward: $(cat out.txt)"
 grep -q '^dit forward, batch 4' out.txt || fail "bench forward: $(head -1 out.txt)"
+for l in 'memory floor, cached step' 'wall / FLOPs at most'; do
+  grep -q "^$l " out.txt || fail "bench forward: no '$l' line: $(cat out.txt)"
+done
 cat > small.json <<JSON
 {"arch": "dit", "input_size": 16, "in_channels": 4, "patch_size": 2, "hidden_size": 96, "depth": 3, "num_heads": 6,
  "mlp_ratio": 4.0, "num_classes": 1000, "learn_sigma": true, "class_dropout_prob": 0.1, "freq_dim": 256,

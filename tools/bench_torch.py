@@ -48,8 +48,9 @@ def main():
             t0 = time.perf_counter()
             m(x, t, lab)
             best = min(best, time.perf_counter() - t0)
-    print("pytorch_ms %.1f  (torch %s, %d threads, batch %d, best of %d)"
-          % (best * 1e3, torch.__version__, torch.get_num_threads(), B, a.reps))
+    nt = torch.get_num_threads()
+    print("pytorch_ms %.1f  (torch %s, %d thread%s, batch %d, best of %d)"
+          % (best * 1e3, torch.__version__, nt, "" if nt == 1 else "s", B, a.reps))
 
 
 if __name__ == "__main__":

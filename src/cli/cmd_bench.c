@@ -130,7 +130,8 @@ static void forward_vs_sgemm(hc_model *m, const hc_model_info *info, const float
         }
     }
     double fwd = 2.0 * fm * B / best_f / 1e9, gem = gemm_flops / best_g / 1e9, gem1 = gemm_flops / best_1 / 1e9;
-    printf("%s forward, batch %d (%ld images x CFG), %d threads, best of %ld\n", info->arch, B, images, threads, reps);
+    printf("%s forward, batch %d (%ld images x CFG), %d thread%s, best of %ld\n", info->arch, B, images, threads,
+           threads == 1 ? "" : "s", reps);
     printf("%-34s %10.2f GFLOP/s  (%.1f ms, %.2f GFLOP)\n", "forward (analytic FLOPs / time)", fwd, best_f * 1e3,
            2.0 * fm * B / 1e9);
     printf("%-34s %10.2f GFLOP/s  (%.1f ms, same GEMM shapes and counts)\n", "sgemm alone", gem, best_g * 1e3);
