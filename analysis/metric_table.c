@@ -20,6 +20,7 @@ static const hc_report_metric live_metrics[] = {
     {"full_steps", "Full steps", "Full steps", 0, "%.0f", 1},
     {"steps", "Steps", "Steps", 0, "%.0f", 1},
     {"kid", "KID", "KID", -1, "%.4g", 1},
+    {"cache_mib", "Cache (MiB)", "Cache (MiB)", -1, "%.2f", 1},
 };
 static const hc_report_metric replay_metrics[] = {
     {"rel_l2", "rel-L2", "rel-$L_2$", -1, "%.4f", 1},

@@ -60,6 +60,15 @@ expect_fail "DDIM steps over 1000" "DDIM: cannot divide 1000 timesteps into 1001
 "$HC" bench forward --model "$M" --images 2 --reps 1 --steps 6 --N 3 >out.txt 2>&1 ||
   fail "bench forward: $(cat out.txt)"
 grep -q '^dit forward, batch 4' out.txt || fail "bench forward: $(head -1 out.txt)"
+# live reports carry the cache size: a 16-bit cache is exactly half a float32 one
+for c in f32 f16 bf16; do
+  "$HC" sample --model "$M" --n 1 --steps 10 --classifier '' --method "taylor:N=4,sched=dit,W=2,O=2,cache=$c" \
+    -o c$c --quiet >c$c.txt 2>&1 || fail "sample cache=$c: $(cat c$c.txt)"
+done
+mib() { sed -n 's/^[[:space:]]*"cache_mib":[[:space:]]*\([0-9.e+-]*\),*$/\1/p' "$1"; }
+m32=$(mib cf32/metrics.json); m16=$(mib cf16/metrics.json); mb16=$(mib cbf16/metrics.json)
+awk -v a="$m32" -v b="$m16" -v c="$mb16" 'BEGIN { exit !(a > 0 && b == a / 2 && c == b) }' ||
+  fail "sample: cache_mib f32 '$m32', f16 '$m16', bf16 '$mb16' (want f16 = bf16 = f32 / 2 > 0)"
 for l in 'memory floor, cached step' 'wall / FLOPs at most'; do
   grep -q "^$l " out.txt || fail "bench forward: no '$l' line: $(cat out.txt)"
 done

@@ -59,6 +59,7 @@ static hc_status run_all(hc_sampler *smp, const hc_method *m, const hc_live_opts
         tot->steps = st.steps;
         tot->macs += st.macs;
         tot->seconds += st.seconds;
+        if (st.cache_bytes > tot->cache_bytes) tot->cache_bytes = st.cache_bytes;
         hc_sampler_record(smp, NULL, NULL); /* only the first chunk is recorded */
     }
     return HC_OK;
@@ -527,6 +528,7 @@ hc_status hc_live_compute(const hc_live_opts *o, const hc_method *method, hc_liv
     r->steps = ms.steps;
     r->macs = ms.macs;
     r->seconds = ms.seconds;
+    r->cache_bytes = ms.cache_bytes;
     r->threads = openblas_get_num_threads();
     score(r);
     if (sc.cls) s = classify(&sc, r);
@@ -559,6 +561,7 @@ cJSON *hc_live_metrics_json(const hc_live_result *r)
     add_num(mt, "ssim", r->ssim);
     cJSON_AddNumberToObject(mt, "full_steps", r->full_steps);
     cJSON_AddNumberToObject(mt, "steps", r->steps);
+    cJSON_AddNumberToObject(mt, "cache_mib", (double)r->cache_bytes / 1048576.0);
     cJSON_AddNumberToObject(mt, "flops", 2 * r->macs);
     cJSON_AddNumberToObject(mt, "flops_full", 2 * f->macs);
     cJSON_AddNumberToObject(mt, "flops_speedup", f->macs / r->macs);

@@ -79,6 +79,7 @@ typedef struct hc_live_result {
     double rel_l2, psnr, ssim;    /* means over images (psnr NaN if any is infinite) */
     int full_steps, steps;
     double macs, seconds;         /* of this run; the reference's are in reference */
+    size_t cache_bytes;           /* the predictors' caches of one batch (hc_sample_stats) */
     int threads;
     int classified;               /* a classifier ran: the fields below are set */
     double class_acc, class_acc_full, fd;
