@@ -232,7 +232,7 @@ def compare_table_added(name, la, lb, split_row, is_header):
                 report(f"{name}:{i + 1}: column {h}", ca[k].strip(), "missing")
                 continue
             u, v = ca[k], cb[cols_b.index(h)]
-            if u.strip() != strip_added(v):
+            if u.strip() != v.strip() and u.strip() != strip_added(v):  # the same, or B adds to A's
                 report(f"{name}:{i + 1}: column {h}", u.strip(), v.strip())
 
 
