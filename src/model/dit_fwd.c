@@ -39,6 +39,7 @@ struct fwd {
     const float *mod; /* adaLN parameters of the modulation stage, element b at mod + b * mod_ld */
     int mod_ld, shift; /* its stride and shift chunk (scale at shift + 1) */
     int p, ranged, off; /* the residual stage: point, in pieces, gate chunk offset */
+    int then;           /* >= 0: it then modulates each element with this shift chunk */
     stage_fn fn;
 };
 
@@ -108,18 +109,21 @@ static void st_embed(const fwd *f, int t)
         for (int i = 0; i < D; i++) m->x[(size_t)r * D + i] += m->pos[(size_t)(r % T) * D + i];
 }
 
-/* modulated LayerNorm of thread t's elements' rows of the stream into h */
-static void st_modulate(const fwd *f, int t)
+/* modulated LayerNorm of element b's rows of the stream into h (shift chunk `shift`) */
+static void modulate_el(const fwd *f, int b, int shift)
 {
     dit *m = f->m;
     const int D = m->c.D, T = m->c.T;
+    const float *mod = f->mod + (size_t)b * f->mod_ld;
+    hc_nn_modulate(m->x + (size_t)b * T * D, T, D, mod + (size_t)shift * D, mod + (size_t)(shift + 1) * D,
+                   (float)m->c.ln_eps, m->h + (size_t)b * T * D);
+}
+
+static void st_modulate(const fwd *f, int t)
+{
     int b0, b1;
     bslice(f, t, &b0, &b1);
-    for (int b = b0; b < b1; b++) {
-        const float *mod = f->mod + (size_t)b * f->mod_ld;
-        hc_nn_modulate(m->x + (size_t)b * T * D, T, D, mod + (size_t)f->shift * D, mod + (size_t)(f->shift + 1) * D,
-                       (float)m->c.ln_eps, m->h + (size_t)b * T * D);
-    }
+    for (int b = b0; b < b1; b++) modulate_el(f, b, f->shift);
 }
 
 static void st_qkv(const fwd *f, int t)
@@ -159,7 +163,8 @@ static void st_mlp(const fwd *f, int t)
 
 /* x += gate * point p's value over thread t's elements (element b's gate at
  * mod + b 6D + off): from cp[p], or forecast piece by piece through the
- * thread's fbuf (ranged), the same operations per element either way */
+ * thread's fbuf (ranged), the same operations per element either way; then
+ * (then >= 0) the element's modulated rows while they are in cache */
 static void st_resid(const fwd *f, int t)
 {
     dit *m = f->m;
@@ -168,7 +173,7 @@ static void st_resid(const fwd *f, int t)
     float *buf = m->fbuf + (size_t)t * m->chunk_rows * D;
     int b0, b1;
     bslice(f, t, &b0, &b1);
-    for (int b = b0; b < b1; b++)
+    for (int b = b0; b < b1; b++) {
         for (int r0 = 0; r0 < T; r0 += ch) {
             const int rows = T - r0 < ch ? T - r0 : ch;
             const size_t e0 = ((size_t)b * T + r0) * D;
@@ -179,6 +184,8 @@ static void st_resid(const fwd *f, int t)
             }
             hc_nn_gated_add(m->x + e0, v, m->mod + (size_t)b * 6 * D + f->off, rows, D);
         }
+        if (f->then >= 0) modulate_el(f, b, f->then);
+    }
 }
 
 static void st_final_lin(const fwd *f, int t)
@@ -287,12 +294,16 @@ static void modulate(fwd *f, int shift)
     run(f, st_modulate);
 }
 
-/* the residual stage of point p (gate chunk at off) */
-static void residual(fwd *f, int p, int ranged, int off)
+/* the residual stage of point p (gate chunk at off), then modulating with
+ * the current block's chunk `then` where >= 0 */
+static void residual(fwd *f, int p, int ranged, int off, int then)
 {
     f->p = p;
     f->ranged = ranged;
     f->off = off;
+    f->mod = f->m->mod;
+    f->mod_ld = 6 * f->m->c.D;
+    f->then = then;
     run(f, st_resid);
 }
 
@@ -321,15 +332,14 @@ static hc_status block(fwd *f, int i)
     }
     int ranged;
     HC_TRY(point_value(m, pa, ca, hooks, NULL, NULL, &ranged));
-    residual(f, pa, ranged, 2 * D);
+    residual(f, pa, ranged, 2 * D, cm ? 3 : -1); /* the MLP's input on the way */
     if (cm) {
-        modulate(f, 3);
         f->p = pm;
         run(f, st_mlp);
     }
     fresh_ctx fc = {m, f->bk};
     HC_TRY(point_value(m, pm, cm, hooks, fresh_mlp, &fc, &ranged));
-    residual(f, pm, ranged, 5 * D);
+    residual(f, pm, ranged, 5 * D, -1);
     return HC_OK;
 }
 
