@@ -1,5 +1,6 @@
 /* dit.c: DiT forward with cache points (see dit.h; docs/dit.md). */
 #include "dit.h"
+#include "dit_impl.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -8,30 +9,6 @@
 
 #include "nn.h"
 #include "safetensors.h"
-
-/* floats per piece of a forecast added into the stream (stays in L1/L2) */
-#define DIT_CHUNK 4096
-
-typedef struct blk {
-    hc_linear mod, qkv, proj, fc1, fc2;
-} blk;
-
-typedef struct dit {
-    hc_dit_config c;
-    float *weights;
-    const float *pos, *ytab;
-    hc_linear xemb, t1, t2, fmod, flin;
-    blk *b;
-    int max_B;
-    /* workspace */
-    float *ws;
-    float *xp, *x, *tf, *e1, *cond, *sc, *mod, *h, *qkv, *att, *mlph, *fin, *attn_ws, *fr_in, *fr_h;
-    float *sig_in, *sig; /* [B T, D]: the stream entering block 0; a residual signal */
-    float *fbuf;         /* [chunk_rows, D]: a piece of a forecast added into the stream */
-    int chunk_rows;      /* rows per piece: about DIT_CHUNK floats */
-    float **cp; /* [2 depth] point buffers [B T, D] */
-    hc_attn attn;
-} dit;
 
 /* ---- config ---------------------------------------------------------------- */
 
@@ -241,12 +218,14 @@ static hc_status alloc_workspace(dit *m, int B)
     size_t D = (size_t)c->D, F = (size_t)c->F, T = (size_t)c->T, b = (size_t)B, P = (size_t)c->p * c->p;
     size_t tile = HC_NN_MLP_TILE < b * T ? HC_NN_MLP_TILE : b * T;
     m->chunk_rows = c->D < DIT_CHUNK ? DIT_CHUNK / c->D : 1;
+    m->n_thr = B < HC_DIT_THREADS ? B : HC_DIT_THREADS;
+    const size_t nt = (size_t)m->n_thr, attn = hc_attn_scratch((int)T, c->H, c->head_dim);
     struct { float **dst; size_t n; } bufs[] = {
         {&m->xp, b * T * c->C * P}, {&m->x, b * T * D}, {&m->tf, b * c->freq_dim}, {&m->e1, b * D},
-        {&m->cond, b * D}, {&m->sc, b * D}, {&m->mod, b * 6 * D}, {&m->h, b * T * D}, {&m->qkv, b * T * 3 * D},
-        {&m->att, b * T * D}, {&m->mlph, tile * F}, {&m->fin, b * T * P * c->Cout},
-        {&m->attn_ws, hc_attn_scratch((int)T, c->H, c->head_dim)}, {&m->fr_in, b * T * D}, {&m->fr_h, tile * F},
-        {&m->sig_in, b * T * D}, {&m->sig, b * T * D}, {&m->fbuf, (size_t)m->chunk_rows * D},
+        {&m->cond, b * D}, {&m->sc, b * D}, {&m->mods, ((size_t)c->depth + 1) * b * 6 * D}, {&m->h, b * T * D},
+        {&m->qkv, b * T * 3 * D}, {&m->att, b * T * D}, {&m->mlph, nt * tile * F}, {&m->fin, b * T * P * c->Cout},
+        {&m->attn_ws, nt * attn}, {&m->fr_in, b * T * D}, {&m->fr_h, tile * F},
+        {&m->sig_in, b * T * D}, {&m->sig, b * T * D}, {&m->fbuf, nt * (size_t)m->chunk_rows * D},
     };
     size_t total = 2 * (size_t)c->depth * b * T * D;
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) total += (bufs[i].n + 15) / 16 * 16;
@@ -260,8 +239,10 @@ static hc_status alloc_workspace(dit *m, int B)
     }
     for (int q = 0; q < 2 * c->depth; q++, p += b * T * D) m->cp[q] = p;
     m->max_B = B;
-    m->attn = (hc_attn){.H = c->H, .d = c->head_dim, .D = c->D, .L = c->T};
-    hc_attn_bind(&m->attn, m->attn_ws);
+    for (int t = 0; t < m->n_thr; t++) {
+        m->attn[t] = (hc_attn){.H = c->H, .d = c->head_dim, .D = c->D, .L = c->T};
+        hc_attn_bind(&m->attn[t], m->attn_ws + (size_t)t * attn);
+    }
     return HC_OK;
 }
 
@@ -312,200 +293,6 @@ static hc_status dit_open(const char *path, int max_batch, void **impl)
 static hc_status dit_open_synthetic(const void *cfg, int max_batch, unsigned long seed, void **impl)
 {
     return dit_make(cfg, NULL, seed, max_batch, impl);
-}
-
-/* ---- forward ------------------------------------------------------------------------------ */
-
-/* ClusCa fresh tokens of an MLP point: the true MLP output of chosen rows of
- * the residual stream (after this block's attention residual). */
-typedef struct fresh_ctx {
-    dit *m;
-    const blk *b;
-} fresh_ctx;
-
-static hc_status fresh_mlp(void *ud, const int *rows, int n, float *out)
-{
-    fresh_ctx *f = ud;
-    dit *m = f->m;
-    const int D = m->c.D, T = m->c.T;
-    for (int i = 0; i < n; i++) {
-        const float *mod = m->mod + (size_t)(rows[i] / T) * 6 * D;
-        hc_nn_modulate(m->x + (size_t)rows[i] * D, 1, D, mod + 3 * D, mod + 4 * D, (float)m->c.ln_eps, m->fr_in + (size_t)i * D);
-    }
-    hc_nn_mlp(&f->b->fc1, &f->b->fc2, m->fr_in, n, m->fr_h, out);
-    return HC_OK;
-}
-
-static int computes(const hc_model_hooks *hooks, int p)
-{
-    return !hooks || !hooks->compute || hooks->compute(hooks->ud, p);
-}
-
-/* A computed point's value to the caller, or its forecast: in pieces where
- * the caller can (*ranged = 1: residual() forecasts it chunk by chunk), else
- * into cp[p]. */
-static hc_status point_value(dit *m, int p, int computed, const hc_model_hooks *hooks, hc_rows_fn fresh, void *fud,
-                             int *ranged)
-{
-    *ranged = 0;
-    if (!computed && hooks->forecast_prepare && hooks->forecast_range) {
-        HC_TRY(hooks->forecast_prepare(hooks->ud, p, ranged));
-        if (*ranged) return HC_OK;
-    }
-    if (!computed) return hooks->forecast(hooks->ud, p, m->cp[p], fresh, fud);
-    if (hooks && hooks->observe) return hooks->observe(hooks->ud, p, m->cp[p]);
-    return HC_OK;
-}
-
-/* Patches in (c, pi, pj) order (the conv weight's), embedded, + pos_embed;
- * the conditioning c = t_embedder(t) + y_embedder(y) and SiLU(c). */
-static void embed(dit *m, const float *xin, const float *t, const int *labels, int B)
-{
-    const hc_dit_config *c = &m->c;
-    const int p = c->p, G = c->grid, I = c->input_size, T = c->T, D = c->D, K = c->C * p * p;
-    for (int b = 0; b < B; b++)
-        for (int n = 0; n < T; n++)
-            for (int ch = 0; ch < c->C; ch++)
-                for (int i = 0; i < p; i++)
-                    for (int j = 0; j < p; j++)
-                        m->xp[((size_t)b * T + n) * K + (size_t)(ch * p + i) * p + j] =
-                            xin[(((size_t)b * c->C + ch) * I + (size_t)(n / G) * p + i) * I + (size_t)(n % G) * p + j];
-    hc_nn_linear(&m->xemb, m->xp, K, B * T, m->x, D);
-    for (int b = 0; b < B; b++)
-        for (size_t i = 0; i < (size_t)T * D; i++) m->x[(size_t)b * T * D + i] += m->pos[i];
-    /* [cos(t f_k) | sin(t f_k)], f_k = exp(-ln(10000) k / half), in float64 rounded
-     * to float32 (docs/model-format.md D4; DiT's float32 differs by ~1e-5) */
-    const int half = c->freq_dim / 2;
-    for (int b = 0; b < B; b++)
-        for (int k = 0; k < half; k++) {
-            double a = (double)t[b] * exp(-log(10000.0) * k / half);
-            m->tf[(size_t)b * c->freq_dim + k] = (float)cos(a);
-            m->tf[(size_t)b * c->freq_dim + half + k] = (float)sin(a);
-        }
-    hc_nn_linear(&m->t1, m->tf, c->freq_dim, B, m->e1, D);
-    hc_nn_silu(m->e1, (size_t)B * D);
-    hc_nn_linear(&m->t2, m->e1, D, B, m->cond, D);
-    for (int b = 0; b < B; b++)
-        for (int i = 0; i < D; i++) m->cond[(size_t)b * D + i] += m->ytab[(size_t)labels[b] * D + i];
-    memcpy(m->sc, m->cond, (size_t)B * D * sizeof *m->sc);
-    hc_nn_silu(m->sc, (size_t)B * D);
-}
-
-/* Modulated LayerNorm of every element's T rows of the stream into m->h. */
-static void modulate_all(dit *m, int B, int shift_chunk)
-{
-    const int D = m->c.D, T = m->c.T;
-    for (int b = 0; b < B; b++) {
-        const float *mod = m->mod + (size_t)b * 6 * D;
-        hc_nn_modulate(m->x + (size_t)b * T * D, T, D, mod + (size_t)shift_chunk * D, mod + (size_t)(shift_chunk + 1) * D,
-                       (float)m->c.ln_eps, m->h + (size_t)b * T * D);
-    }
-}
-
-static int wants(const hc_model_hooks *h, int kind)
-{
-    return h && h->signal && (h->signals & (1u << kind));
-}
-
-/* Signal `kind` if wanted: the stream now minus the stream entering block 0,
- * [B T, D] (HEAD_RESID after block 0, RESID after the last block). */
-static hc_status resid_signal(dit *m, int B, const hc_model_hooks *hooks, int kind)
-{
-    if (!wants(hooks, kind)) return HC_OK;
-    const size_t n = (size_t)B * m->c.T * m->c.D;
-    for (size_t i = 0; i < n; i++) m->sig[i] = m->x[i] - m->sig_in[i];
-    return hooks->signal(hooks->ud, kind, m->sig, B * m->c.T, m->c.D);
-}
-
-/* x += gate * point p's value (element b's gate at mod + b 6D + off): from
- * cp[p], or forecast piece by piece through fbuf (ranged), the same
- * operations per element either way */
-static void residual(dit *m, const hc_model_hooks *hooks, int p, int ranged, int B, int off)
-{
-    const int D = m->c.D, T = m->c.T, ch = ranged ? m->chunk_rows : T;
-    for (int b = 0; b < B; b++)
-        for (int r0 = 0; r0 < T; r0 += ch) {
-            const int rows = T - r0 < ch ? T - r0 : ch;
-            const size_t e0 = ((size_t)b * T + r0) * D;
-            const float *v = m->cp[p] + e0;
-            if (ranged) {
-                hooks->forecast_range(hooks->ud, p, e0, (size_t)rows * D, m->fbuf);
-                v = m->fbuf;
-            }
-            hc_nn_gated_add(m->x + e0, v, m->mod + (size_t)b * 6 * D + off, rows, D);
-        }
-}
-
-static hc_status block(dit *m, int i, int B, const hc_model_hooks *hooks)
-{
-    const hc_dit_config *c = &m->c;
-    const blk *bk = &m->b[i];
-    const int D = c->D, T = c->T, pa = 2 * i, pm = 2 * i + 1;
-    /* the adaLN GEMV comes first: a policy may decide from block 0's modulated
-     * input (MOD_IN, which is then also its attention's input) before any
-     * point is asked for */
-    hc_nn_linear(&bk->mod, m->sc, D, B, m->mod, 6 * D);
-    const int mod_in = i == 0 && wants(hooks, HC_MSIG_MOD_IN);
-    if (mod_in) {
-        modulate_all(m, B, 0);
-        HC_TRY(hooks->signal(hooks->ud, HC_MSIG_MOD_IN, m->h, B * T, D));
-    }
-    const int ca = computes(hooks, pa), cm = computes(hooks, pm);
-    if (ca) {
-        if (!mod_in) modulate_all(m, B, 0);
-        hc_nn_linear(&bk->qkv, m->h, D, B * T, m->qkv, 3 * D);
-        const hc_attn_part part = {m->qkv, 3 * (size_t)D, (size_t)T, 0, T, NULL, NULL, m->att, (size_t)D, (size_t)T, 0};
-        for (int b = 0; b < B; b++) hc_nn_attention(&m->attn, b, 1, &part);
-        hc_nn_linear(&bk->proj, m->att, D, B * T, m->cp[pa], D);
-    }
-    int ranged;
-    HC_TRY(point_value(m, pa, ca, hooks, NULL, NULL, &ranged));
-    residual(m, hooks, pa, ranged, B, 2 * D);
-    if (cm) {
-        modulate_all(m, B, 3);
-        hc_nn_mlp(&bk->fc1, &bk->fc2, m->h, B * T, m->mlph, m->cp[pm]);
-    }
-    fresh_ctx fc = {m, bk};
-    HC_TRY(point_value(m, pm, cm, hooks, fresh_mlp, &fc, &ranged));
-    residual(m, hooks, pm, ranged, B, 5 * D);
-    return HC_OK;
-}
-
-static hc_status dit_forward(void *impl, const float *xin, const float *t, const int *labels, int B,
-                             const hc_model_hooks *hooks, float *out)
-{
-    dit *m = impl;
-    const hc_dit_config *c = &m->c;
-    HC_ASSERT(B >= 1 && B <= m->max_B);
-    for (int b = 0; b < B; b++)
-        if (labels[b] < 0 || labels[b] > c->num_classes)
-            return hc_fail(HC_EINVAL, "label %d out of range [0, %d]", labels[b], c->num_classes);
-    embed(m, xin, t, labels, B);
-    if (wants(hooks, HC_MSIG_HEAD_RESID) || wants(hooks, HC_MSIG_RESID))
-        memcpy(m->sig_in, m->x, (size_t)B * c->T * c->D * sizeof *m->x);
-    for (int i = 0; i < c->depth; i++) {
-        HC_TRY(block(m, i, B, hooks));
-        if (i == 0) HC_TRY(resid_signal(m, B, hooks, HC_MSIG_HEAD_RESID));
-    }
-    HC_TRY(resid_signal(m, B, hooks, HC_MSIG_RESID));
-    if (hooks && hooks->cluster_input) HC_TRY(hooks->cluster_input(hooks->ud, 0, m->x));
-    /* final layer: chunks (shift, scale) */
-    const int D = c->D, T = c->T, p = c->p, G = c->grid, I = c->input_size, Co = c->Cout, K = p * p * Co;
-    hc_nn_linear(&m->fmod, m->sc, D, B, m->mod, 2 * D);
-    for (int b = 0; b < B; b++) {
-        const float *mod = m->mod + (size_t)b * 2 * D;
-        hc_nn_modulate(m->x + (size_t)b * T * D, T, D, mod, mod + D, (float)c->ln_eps, m->h + (size_t)b * T * D);
-    }
-    hc_nn_linear(&m->flin, m->h, D, B * T, m->fin, K);
-    /* unpatchify: a token's channels are in (pi, pj, c) order */
-    for (int b = 0; b < B; b++)
-        for (int n = 0; n < T; n++)
-            for (int i = 0; i < p; i++)
-                for (int j = 0; j < p; j++)
-                    for (int ch = 0; ch < Co; ch++)
-                        out[(((size_t)b * Co + ch) * I + (size_t)(n / G) * p + i) * I + (size_t)(n % G) * p + j] =
-                            m->fin[((size_t)b * T + n) * K + (size_t)(i * p + j) * Co + ch];
-    return HC_OK;
 }
 
 /* ---- cost --------------------------------------------------------------------------------- */
@@ -583,5 +370,5 @@ const hc_model_type hc_model_dit = {
     .open = dit_open,
     .open_synthetic = dit_open_synthetic,
     .close = dit_close,
-    .forward = dit_forward,
+    .forward = hc_dit_forward,
 };
