@@ -33,6 +33,7 @@ typedef struct rec {
 
 static void put(rec *r, const float *v, size_t n)
 {
+    if (n == 0) return; /* v may be NULL then (memcpy's arguments must not be) */
     if (r->n + n > r->cap) {
         r->cap = 2 * (r->n + n);
         r->buf = realloc(r->buf, r->cap * sizeof *r->buf);
