@@ -264,17 +264,24 @@ __attribute__((target("avx2"))) static size_t bf16_lincomb_avx2(float *out, cons
 }
 #endif
 
+/* elements [i, n) in scalar code, entries converted by cvt */
+static void lincomb_tail(float *out, const uint16_t *const *src, const float *k, int p, size_t i, size_t n,
+                         float (*cvt)(uint16_t))
+{
+    for (; i < n; i++) {
+        float acc = k[0] * cvt(src[0][i]);
+        for (int j = 1; j <= p; j++) acc += k[j] * cvt(src[j][i]);
+        out[i] = acc;
+    }
+}
+
 void hc_half_lincomb(float *out, const uint16_t *const *src, const float *k, int p, size_t n)
 {
     size_t i = 0;
 #ifdef HC_HALF_X86
     if (hc_half_have_f16c_cached()) i = half_lincomb_f16c(out, src, k, p, n);
 #endif
-    for (; i < n; i++) {
-        float acc = k[0] * hc_half_to_float(src[0][i]);
-        for (int j = 1; j <= p; j++) acc += k[j] * hc_half_to_float(src[j][i]);
-        out[i] = acc;
-    }
+    lincomb_tail(out, src, k, p, i, n, hc_half_to_float);
 }
 
 void hc_bf16_lincomb(float *out, const uint16_t *const *src, const float *k, int p, size_t n)
@@ -283,9 +290,5 @@ void hc_bf16_lincomb(float *out, const uint16_t *const *src, const float *k, int
 #ifdef HC_HALF_X86
     if (hc_half_have_f16c_cached()) i = bf16_lincomb_avx2(out, src, k, p, n);
 #endif
-    for (; i < n; i++) {
-        float acc = k[0] * hc_bf16_to_float(src[0][i]);
-        for (int j = 1; j <= p; j++) acc += k[j] * hc_bf16_to_float(src[j][i]);
-        out[i] = acc;
-    }
+    lincomb_tail(out, src, k, p, i, n, hc_bf16_to_float);
 }

@@ -5,7 +5,7 @@
  * the batch and HC_DIT_THREADS.  With more than one, OpenBLAS is set to one
  * thread for the forward (the prologue's GEMVs included) and restored after,
  * and each stage runs on the pool (pool.h): elementwise work and attention
- * by batch element, GEMMs by rows cut at multiples of HC_ROW_ALIGN, the MLP
+ * by batch element, GEMMs by rows cut at multiples of HC_NN_ROW_ALIGN, the MLP
  * in whole HC_NN_MLP_TILE-row tiles, every adaLN GEMV whole on one thread.
  * Every row goes through the same kernels in the same order whatever the
  * slicing, so the results do not depend on the thread count
@@ -23,12 +23,7 @@
 #include "nn.h"
 #include "pool.h"
 
-/* OpenBLAS's sgemm result for a row depends on where the row falls in the
- * kernel's row tiling: row ranges are cut at multiples of HC_ROW_ALIGN (a
- * multiple of every x86 sgemm kernel's row unroll), so each row sees the
- * tiling it sees in one GEMM over all rows. */
-#define HC_ROW_ALIGN 96
-
+/* stages: each thread t of nt takes a share of the batch or of a GEMM's rows (cut as nn.h says) */
 typedef struct fwd fwd;
 typedef void (*stage_fn)(const fwd *f, int t);
 struct fwd {
@@ -55,28 +50,16 @@ static void run(fwd *f, stage_fn fn)
     hc_pool_run(f->nt, stage_task, f);
 }
 
-/* thread t's batch elements [*b0, *b1) */
-static void bslice(const fwd *f, int t, int *b0, int *b1)
-{
-    *b0 = (int)((long)f->B * t / f->nt);
-    *b1 = (int)((long)f->B * (t + 1) / f->nt);
-}
-
-/* thread t's rows [*r0, *r1) of M, cut at multiples of `unit` */
+/* thread t's batch elements [*b0, *b1), rows of M cut at multiples of
+ * `unit`, share of Y [M, out] = X [M, in] W^T + b (nn.h) */
+static void bslice(const fwd *f, int t, int *b0, int *b1) { hc_nn_split(f->B, t, f->nt, b0, b1); }
 static void rslice(const fwd *f, int t, int M, int unit, int *r0, int *r1)
 {
-    long units = (M + unit - 1) / unit;
-    long u0 = units * t / f->nt, u1 = units * (t + 1) / f->nt;
-    *r0 = (int)(u0 * unit < M ? u0 * unit : M);
-    *r1 = (int)(u1 * unit < M ? u1 * unit : M);
+    hc_nn_split_rows(M, unit, t, f->nt, r0, r1);
 }
-
-/* thread t's share of Y [M, out] = X [M, in] W^T + b (strides ldx, ldy) */
 static void lin_par(const fwd *f, int t, const hc_linear *l, const float *X, int ldx, int M, float *Y, int ldy)
 {
-    int r0, r1;
-    rslice(f, t, M, HC_ROW_ALIGN, &r0, &r1);
-    if (r1 > r0) hc_nn_linear(l, X + (size_t)r0 * ldx, ldx, r1 - r0, Y + (size_t)r0 * ldy, ldy);
+    hc_nn_linear_part(l, X, ldx, M, Y, ldy, t, f->nt);
 }
 
 /* adaLN outputs: block i's [B, 6 D] (i == depth: the final layer's [B, 2 D]) */
@@ -102,7 +85,7 @@ static void st_embed(const fwd *f, int t)
     const hc_dit_config *c = &m->c;
     const int D = c->D, T = c->T, K = c->C * c->p * c->p;
     int r0, r1;
-    rslice(f, t, f->B * T, HC_ROW_ALIGN, &r0, &r1);
+    rslice(f, t, f->B * T, HC_NN_ROW_ALIGN, &r0, &r1);
     if (r1 <= r0) return;
     hc_nn_linear(&m->xemb, m->xp + (size_t)r0 * K, K, r1 - r0, m->x + (size_t)r0 * D, D);
     for (int r = r0; r < r1; r++)

@@ -81,14 +81,7 @@ static hc_status point_value(hc_flux *m, int p, int computed, const hc_model_hoo
 }
 
 /* ---- stages: each thread t of nt takes a share of the batch (elementwise
- * work, attention) or of the rows of a GEMM ----------------------------------- */
-
-/* OpenBLAS's sgemm results for a row depend on where the row falls in the
- * kernel's row tiling: row ranges are cut at multiples of HC_ROW_ALIGN (a
- * multiple of every x86 sgemm kernel's row unroll, 8/16/24/32/48), and the
- * MLPs' HC_NN_MLP_TILE-row tiles are handed out whole, so each row sees the
- * same tiling as in one GEMM over all rows. */
-#define HC_ROW_ALIGN 96
+ * work, attention) or of the rows of a GEMM (cut as nn.h says) -------------- */
 
 typedef void (*stage_fn)(const fwd *f, int t);
 struct fwd {
@@ -121,28 +114,16 @@ static void run(fwd *f, stage_fn fn)
     hc_pool_run(f->nt, stage_task, f);
 }
 
-/* thread t's batch elements [*b0, *b1) */
-static void bslice(const fwd *f, int t, int *b0, int *b1)
-{
-    *b0 = (int)((long)f->B * t / f->nt);
-    *b1 = (int)((long)f->B * (t + 1) / f->nt);
-}
-
-/* thread t's rows [*r0, *r1) of M, cut at multiples of `unit` */
+/* thread t's batch elements [*b0, *b1), rows of M cut at multiples of
+ * `unit`, share of Y [M, out] = X [M, in] W^T + b (nn.h) */
+static void bslice(const fwd *f, int t, int *b0, int *b1) { hc_nn_split(f->B, t, f->nt, b0, b1); }
 static void rslice(const fwd *f, int t, int M, int unit, int *r0, int *r1)
 {
-    long units = (M + unit - 1) / unit;
-    long u0 = units * t / f->nt, u1 = units * (t + 1) / f->nt;
-    *r0 = (int)(u0 * unit < M ? u0 * unit : M);
-    *r1 = (int)(u1 * unit < M ? u1 * unit : M);
+    hc_nn_split_rows(M, unit, t, f->nt, r0, r1);
 }
-
-/* thread t's share of Y [M, out] = X [M, in] W^T + b (strides ldx, ldy) */
 static void lin_par(const fwd *f, int t, const hc_linear *l, const float *X, int ldx, int M, float *Y, int ldy)
 {
-    int r0, r1;
-    rslice(f, t, M, HC_ROW_ALIGN, &r0, &r1);
-    if (r1 > r0) hc_nn_linear(l, X + (size_t)r0 * ldx, ldx, r1 - r0, Y + (size_t)r0 * ldy, ldy);
+    hc_nn_linear_part(l, X, ldx, M, Y, ldy, t, f->nt);
 }
 
 static float *stream_of(const hc_flux *m, int s) { return s ? m->txt : m->img; } /* 0 img, 1 txt */
@@ -308,16 +289,16 @@ static void flush_rows(const fwd *f, int k, int b, int r0, int rows, float *buf)
 }
 
 /* the image stream's first flush: the embedder on thread t's share in runs
- * of HC_ROW_ALIGN rows (cut as lin_par cuts), each run's residuals added
+ * of HC_NN_ROW_ALIGN rows (cut as lin_par cuts), each run's residuals added
  * while it is in cache, in pieces of at most ch rows within an element */
 static void flush_embed(const fwd *f, int t, int ch, float *buf)
 {
     hc_flux *m = f->m;
     const int D = m->c.D, Ti = m->c.T_img, in = m->c.in_channels;
     int r0, r1;
-    rslice(f, t, f->B * Ti, HC_ROW_ALIGN, &r0, &r1);
-    for (int a = r0; a < r1; a += HC_ROW_ALIGN) {
-        const int e = r1 - a < HC_ROW_ALIGN ? r1 : a + HC_ROW_ALIGN;
+    rslice(f, t, f->B * Ti, HC_NN_ROW_ALIGN, &r0, &r1);
+    for (int a = r0; a < r1; a += HC_NN_ROW_ALIGN) {
+        const int e = r1 - a < HC_NN_ROW_ALIGN ? r1 : a + HC_NN_ROW_ALIGN;
         hc_nn_linear(&m->img_in, m->img0 + (size_t)a * in, in, e - a, m->img + (size_t)a * D, D);
         for (int r = a; r < e;) {
             const int b = r / Ti;

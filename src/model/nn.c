@@ -224,6 +224,27 @@ void hc_nn_linear(const hc_linear *l, const float *X, int ldx, int M, float *Y, 
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, l->out, l->in, 1.0f, X, ldx, l->W, l->in, 1.0f, Y, ldy);
 }
 
+void hc_nn_split(int n, int t, int nt, int *a, int *b)
+{
+    *a = (int)((long)n * t / nt);
+    *b = (int)((long)n * (t + 1) / nt);
+}
+
+void hc_nn_split_rows(int M, int unit, int t, int nt, int *r0, int *r1)
+{
+    long units = (M + unit - 1) / unit;
+    long u0 = units * t / nt, u1 = units * (t + 1) / nt;
+    *r0 = (int)(u0 * unit < M ? u0 * unit : M);
+    *r1 = (int)(u1 * unit < M ? u1 * unit : M);
+}
+
+void hc_nn_linear_part(const hc_linear *l, const float *X, int ldx, int M, float *Y, int ldy, int t, int nt)
+{
+    int r0, r1;
+    hc_nn_split_rows(M, HC_NN_ROW_ALIGN, t, nt, &r0, &r1);
+    if (r1 > r0) hc_nn_linear(l, X + (size_t)r0 * ldx, ldx, r1 - r0, Y + (size_t)r0 * ldy, ldy);
+}
+
 HC_VECTOR_CLONES
 void hc_nn_modulate(const float *z, int rows, int D, const float *shift, const float *scale, float eps, float *out)
 {

@@ -19,6 +19,21 @@ typedef struct hc_linear {
 /* Y [M, out] (row stride ldy) = X [M, in] (row stride ldx) W^T + b. */
 void hc_nn_linear(const hc_linear *l, const float *X, int ldx, int M, float *Y, int ldy);
 
+/* ---- a forward split across the pool's threads (flux_fwd.c, dit_fwd.c) ----
+ * OpenBLAS's sgemm result for a row depends on where the row falls in the
+ * kernel's row tiling: GEMM row ranges are cut at multiples of
+ * HC_NN_ROW_ALIGN (a multiple of every x86 sgemm kernel's row unroll,
+ * 8/16/24/32/48) and MLP tiles of HC_NN_MLP_TILE rows are handed out whole,
+ * so each row sees the tiling it sees in one GEMM over all rows. */
+#define HC_NN_ROW_ALIGN 96
+/* thread t of nt's share [*a, *b) of n items (batch elements) */
+void hc_nn_split(int n, int t, int nt, int *a, int *b);
+/* thread t of nt's rows [*r0, *r1) of M, cut at multiples of unit */
+void hc_nn_split_rows(int M, int unit, int t, int nt, int *r0, int *r1);
+/* thread t of nt's rows of hc_nn_linear(l, X, ldx, M, Y, ldy), cut at
+ * multiples of HC_NN_ROW_ALIGN */
+void hc_nn_linear_part(const hc_linear *l, const float *X, int ldx, int M, float *Y, int ldy, int t, int nt);
+
 /* out[r] = LN(z[r]) (1 + scale) + shift, rows of width D (no affine LN). */
 void hc_nn_modulate(const float *z, int rows, int D, const float *shift, const float *scale, float eps, float *out);
 
